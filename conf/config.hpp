@@ -1,0 +1,73 @@
+#pragma once
+// The validated configuration. load_config() is the only way to make one; defaults live in
+// conf/defaults.hpp and nowhere else.
+
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace portico::conf {
+
+using Millis = std::chrono::milliseconds;
+
+/// A config problem. what() reads "FILE:LINE: setting 'NAME': problem" (LINE is omitted
+/// when libconfig does not know it), ready to print as it is.
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct ListenAddress {
+    std::string host;   ///< numeric address: "127.0.0.1", "0.0.0.0", "::1", "::"
+    uint16_t port = 0;
+    bool ipv6 = false;
+    [[nodiscard]] std::string to_string() const;  ///< "127.0.0.1:8080" or "[::1]:8080"
+    bool operator==(const ListenAddress&) const = default;
+};
+
+struct ServerConfig {
+    std::vector<ListenAddress> listen;
+    std::vector<std::string> server_names;  ///< lower-case; may be empty
+    std::string root;                       ///< absolute path, no trailing slash
+    std::vector<std::string> index;         ///< file names, e.g. "index.html"
+};
+
+struct HttpConfig {
+    std::string mime_types;       ///< absolute path
+    std::string default_type;
+    std::string access_log;       ///< absolute path, or "off"
+    Millis keepalive_timeout;
+    uint32_t keepalive_requests = 0;
+    Millis client_header_timeout;
+    Millis client_body_timeout;
+    Millis send_timeout;
+    uint64_t client_max_body_size = 0;            ///< 0 = no limit
+    uint32_t client_header_buffer_size = 0;
+    uint32_t large_client_header_buffer_size = 0;  ///< the most a request head may take
+};
+
+struct Config {
+    std::string file;              ///< absolute path of the file this came from
+    uint32_t worker_processes = 0; ///< resolved: "auto" becomes the number of online CPUs
+    bool master_process = true;
+    std::string pid_file;          ///< absolute path, or empty for none
+    std::string error_log;         ///< absolute path, or "stderr"
+    std::string log_level;         ///< trace, debug, info, warn, error, critical, off
+    uint32_t worker_connections = 0;
+    uint32_t worker_rlimit_nofile = 0;  ///< 0 = leave the limit alone
+    Millis worker_shutdown_timeout;
+    HttpConfig http;
+    std::vector<ServerConfig> servers;  ///< at least one
+};
+
+/// Reads, checks and resolves `path`. Relative paths inside are relative to the directory of
+/// `path`. Throws ConfigError on any problem (unknown key, wrong type, out of range, ...).
+Config load_config(const std::string& path);
+
+/// The same, from text in memory; `file` names it in error messages and anchors relative
+/// paths (its directory). For tests.
+Config load_config_from_string(const std::string& text, const std::string& file);
+
+}  // namespace portico::conf

@@ -1,0 +1,104 @@
+#pragma once
+// Incremental HTTP/1.x request parser (RFC 9112). No I/O, no allocation, no logging.
+//
+// The caller keeps a request head contiguous in one buffer, starting at the request's first
+// byte, and calls parse_head() with all of the bytes it has so far each time more arrive.
+// The parser saves its state and resumes where it stopped, even mid-token, so every split of
+// the input gives the same result. Header values are spans (offset, length) into that buffer.
+// Once the head is done, parse_body() consumes the body framing (Content-Length or chunked,
+// with trailers) from whatever bytes follow, in as many calls as it takes.
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace portico::http {
+
+enum class ParseResult : uint8_t { kDone, kNeedMore, kError };
+
+enum class Method : uint8_t { kGet, kHead, kPost, kPut, kDelete, kOptions, kTrace, kPatch, kConnect };
+
+/// (offset, length) relative to the first byte of the request head.
+struct Span {
+    uint32_t off = 0;
+    uint32_t len = 0;
+    [[nodiscard]] bool empty() const noexcept { return len == 0; }
+    [[nodiscard]] std::string_view in(const char* head) const noexcept { return {head + off, len}; }
+};
+
+struct ParserLimits {
+    uint32_t max_target = 8192;      ///< longer request-target -> 414
+    uint32_t max_head = 16384;       ///< longer request head (line + fields) -> 431
+    uint32_t max_fields = 100;       ///< more header fields -> 431
+    uint64_t max_body = 1u << 20;    ///< larger body -> 413 (0 = no limit)
+};
+
+/// What the parser learned from a request head. Only the fields a server acts on are kept;
+/// all others are validated and skipped (they stay readable in the caller's buffer).
+struct Request {
+    Method method = Method::kGet;
+    uint8_t version_minor = 1;       ///< HTTP/1.<minor>, 0 or 1
+    Span method_text;
+    Span target;                     ///< as sent, not decoded
+    Span request_line;               ///< without CRLF, for the access log
+    Span host;                       ///< empty if absent
+    Span connection;                 ///< raw Connection value
+    Span if_none_match;
+    Span if_modified_since;
+    Span range;
+    Span if_range;
+    Span user_agent;
+    Span referer;
+    int64_t content_length = -1;     ///< -1: no Content-Length
+    bool chunked = false;            ///< Transfer-Encoding ends in chunked
+    bool keep_alive = true;          ///< from version and Connection (close / keep-alive)
+    bool expect_continue = false;    ///< Expect: 100-continue
+    uint16_t field_count = 0;
+
+    [[nodiscard]] bool has_body() const noexcept { return chunked || content_length > 0; }
+};
+
+class RequestParser {
+public:
+    explicit RequestParser(const ParserLimits& limits = {}) noexcept : limits_(limits) {}
+
+    /// Forgets everything; ready for the next request. Cheap.
+    void reset() noexcept;
+
+    /// Parses buf[0, len) which holds the head so far (the same prefix as the last call plus
+    /// whatever arrived since). kDone: the head ends at head_length(); kNeedMore: all bytes
+    /// are consumed, call again with more; kError: error_status() says what to answer.
+    ParseResult parse_head(const char* buf, size_t len, Request& req) noexcept;
+
+    /// Consumes body framing from data[0, len), beginning right after the head (or where the
+    /// last call stopped). Sets `consumed` to the bytes used. kDone: the body (with chunked
+    /// trailers) is complete and `consumed` may be less than len (pipelined bytes follow);
+    /// kNeedMore: everything was consumed; kError: see error_status().
+    /// For a request without a body it returns kDone with consumed = 0 at once.
+    ParseResult parse_body(const char* data, size_t len, size_t& consumed) noexcept;
+
+    /// Bytes of the head, CRLFCRLF included; valid after parse_head() returned kDone.
+    [[nodiscard]] size_t head_length() const noexcept { return head_length_; }
+    /// Decoded body bytes seen so far.
+    [[nodiscard]] uint64_t body_bytes() const noexcept { return body_bytes_; }
+    /// The status to answer with after kError: 400, 413, 414, 431, 501 or 505.
+    [[nodiscard]] uint16_t error_status() const noexcept { return error_status_; }
+    /// A short, static reason for logs ("bare CR in header field", ...), after kError.
+    [[nodiscard]] const char* error_reason() const noexcept { return error_reason_; }
+
+private:
+    // The helper implementing this may add or rename private members freely.
+    ParserLimits limits_;
+    uint32_t pos_ = 0;           // next byte of the head to look at
+    uint32_t mark_ = 0;          // start of the token being parsed
+    uint32_t aux_ = 0;
+    uint8_t state_ = 0;
+    uint8_t body_state_ = 0;
+    uint16_t error_status_ = 0;
+    uint32_t head_length_ = 0;
+    uint64_t body_left_ = 0;     // bytes left in the current chunk / Content-Length body
+    uint64_t body_bytes_ = 0;
+    const char* error_reason_ = "";
+};
+
+}  // namespace portico::http
