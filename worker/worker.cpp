@@ -1,1 +1,309 @@
-// placeholder, to be written
+#include "worker/worker.hpp"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "core/clock.hpp"
+#include "core/signals.hpp"
+#include "core/socket.hpp"
+
+namespace portico::worker {
+namespace {
+
+constexpr size_t kSlabSize = 256;
+constexpr int kMaxEvents = 512;
+constexpr uint64_t kAcceptPauseMs = 100;    // under fd pressure with nothing idle to shed
+constexpr uint64_t kPressureLogMs = 1000;   // log fd pressure at most once per this interval
+constexpr uint64_t kHousekeepingMs = 1000;  // access log flush
+
+// epoll data: connections carry their fd; listeners and the signalfd carry a tag above 32 bits.
+constexpr uint64_t kListenerTag = 1ull << 32;
+constexpr uint64_t kSignalTag = 2ull << 32;
+
+std::string errno_text(const char* call) { return std::string(call) + " failed: " + std::strerror(errno); }
+
+http::FileCache::Limits file_cache_limits() { return {}; }
+
+}  // namespace
+
+Worker::Worker(const conf::Config& config)
+    : config_(config),
+      wheel_(core::monotonic_ms()),
+      mime_(config.http.mime_types, config.http.default_type),
+      files_(mime_, file_cache_limits()),
+      access_log_(config.http.access_log),
+      ctx_(config, wheel_, pool_, mime_, files_, access_log_) {
+    ctx_.now_ms = core::monotonic_ms();
+    ctx_.limits.max_target = config.http.large_client_header_buffer_size;
+    ctx_.limits.max_head = config.http.large_client_header_buffer_size;
+    ctx_.limits.max_body = config.http.client_max_body_size;
+    ctx_.header_scratch.resize(32 * 1024);
+    ctx_.path_scratch.reserve(config.http.large_client_header_buffer_size + 256);
+
+    rlimit rl{};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    by_fd_.assign(rl.rlim_cur == RLIM_INFINITY ? 65536 : rl.rlim_cur, nullptr);
+
+    epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+    if (!epoll_) throw std::runtime_error(errno_text("epoll_create1()"));
+    signals_ = core::block_and_open_signalfd({SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGHUP});
+    if (!signals_) throw std::runtime_error(errno_text("signalfd()"));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kSignalTag;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, signals_.get(), &ev) != 0)
+        throw std::runtime_error(errno_text("epoll_ctl()"));
+
+    open_roots();
+    open_listeners();
+}
+
+Worker::~Worker() { close_all(); }
+
+void Worker::open_roots() {
+    for (const conf::ServerConfig& s : config_.servers) {
+        http::VirtualServer vs;
+        vs.config = &s;
+        vs.root_fd.reset(::open(s.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!vs.root_fd) throw std::runtime_error("open() root \"" + s.root + "\" failed: " + std::strerror(errno));
+        ctx_.servers.push_back(std::move(vs));
+    }
+}
+
+// One listener per distinct address; servers sharing an address are told apart by Host.
+void Worker::open_listeners() {
+    for (size_t i = 0; i < config_.servers.size(); ++i) {
+        for (const conf::ListenAddress& a : config_.servers[i].listen) {
+            auto it = std::find_if(listeners_.begin(), listeners_.end(),
+                                   [&](const Listener& l) { return l.address == a; });
+            size_t index = static_cast<size_t>(it - listeners_.begin());
+            if (it == listeners_.end()) {
+                std::error_code ec;
+                const char* what = "";
+                core::UniqueFd fd = core::open_listener(a.host, a.port, a.ipv6, {}, ec, what);
+                if (!fd) throw std::runtime_error(std::string(what) + " to " + a.to_string() + " failed: " + ec.message());
+                epoll_event ev{};
+                ev.events = EPOLLIN | EPOLLET;
+                ev.data.u64 = kListenerTag | index;
+                if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev) != 0)
+                    throw std::runtime_error(errno_text("epoll_ctl()"));
+                listeners_.push_back({std::move(fd), a});
+                ctx_.listener_servers.emplace_back();
+                spdlog::info("listening on {}", a.to_string());
+            }
+            auto& servers = ctx_.listener_servers[index];
+            if (std::find(servers.begin(), servers.end(), i) == servers.end())
+                servers.push_back(static_cast<uint16_t>(i));
+        }
+    }
+}
+
+int Worker::run() {
+    ctx_.now_ms = core::monotonic_ms();
+    next_housekeeping_ms_ = ctx_.now_ms + kHousekeepingMs;
+    while (!stopping_) {
+        loop_once();
+        if (ctx_.draining && (active_ == 0 || ctx_.now_ms >= drain_deadline_ms_)) {
+            if (active_ > 0) spdlog::warn("worker_shutdown_timeout expired, closing {} connections", active_);
+            break;
+        }
+    }
+    close_all();
+    access_log_.flush();
+    core::flush_error_log();
+    return 0;
+}
+
+int Worker::next_timeout() const {
+    uint64_t until = next_housekeeping_ms_;
+    if (resume_accept_ms_ != 0) until = std::min(until, resume_accept_ms_);
+    if (ctx_.draining) until = std::min(until, drain_deadline_ms_);
+    int housekeeping = until > ctx_.now_ms ? static_cast<int>(until - ctx_.now_ms) : 0;
+    return wheel_.timeout_ms(ctx_.now_ms, housekeeping);
+}
+
+void Worker::loop_once() {
+    std::array<epoll_event, kMaxEvents> events;
+    int n = ::epoll_wait(epoll_.get(), events.data(), kMaxEvents, next_timeout());
+    if (n < 0 && errno != EINTR) {
+        spdlog::critical("epoll_wait() failed: {}", std::strerror(errno));
+        stopping_ = true;
+        return;
+    }
+    ctx_.now_ms = core::monotonic_ms();
+    ctx_.date.refresh();
+    for (int i = 0; i < n; ++i) {
+        uint64_t tag = events[i].data.u64;
+        if (tag == kSignalTag) on_signal();
+        else if (tag & kListenerTag) accept_from(static_cast<uint16_t>(tag & 0xffff));
+        else if (http::Connection* c = by_fd_[tag]) c->on_event(ctx_, events[i].events);
+    }
+    wheel_.run(ctx_.now_ms, [this](core::TimerEntry& e) { static_cast<http::Connection&>(e).on_timeout(ctx_); });
+    if (resume_accept_ms_ != 0 && ctx_.now_ms >= resume_accept_ms_) resume_accepting();
+    if (ctx_.now_ms >= next_housekeeping_ms_) housekeeping();
+    free_closed();
+}
+
+void Worker::housekeeping() {
+    next_housekeeping_ms_ = ctx_.now_ms + kHousekeepingMs;
+    access_log_.flush();
+}
+
+void Worker::on_signal() {
+    while (int sig = core::read_signal(signals_.get())) {
+        switch (sig) {
+            case SIGQUIT:
+                spdlog::info("received SIGQUIT, shutting down gracefully");
+                begin_graceful_stop();
+                break;
+            case SIGTERM:
+            case SIGINT:
+                spdlog::info("received {}, exiting", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+                stopping_ = true;
+                break;
+            case SIGUSR1:
+                spdlog::info("received SIGUSR1, reopening logs");
+                core::reopen_error_log();
+                access_log_.reopen();
+                break;
+            case SIGHUP:
+                spdlog::warn("received SIGHUP: reloading needs master_process = true; ignored");
+                break;
+            default: break;
+        }
+    }
+}
+
+void Worker::begin_graceful_stop() {
+    if (ctx_.draining) return;
+    ctx_.draining = true;
+    drain_deadline_ms_ = ctx_.now_ms + static_cast<uint64_t>(config_.worker_shutdown_timeout.count());
+    accepting_ = false;
+    listeners_.clear();  // TODO(process model): hand listeners back to the master instead of closing them
+    for (http::Connection* c : by_fd_)
+        if (c) c->drain(ctx_);
+}
+
+void Worker::accept_from(uint16_t index) {
+    if (!accepting_ || resume_accept_ms_ != 0 || index >= listeners_.size()) return;
+    int lfd = listeners_[index].fd.get();
+    for (;;) {
+        if (active_ >= config_.worker_connections && !shed_oldest_idle()) return pause_accepting(0);
+        int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            switch (errno) {
+                case EAGAIN: return;
+                case EINTR:
+                case ECONNABORTED:
+                case EPROTO:
+                case EPERM: continue;  // that one connection failed; the next may not
+                case EMFILE:
+                case ENFILE:
+                case ENOBUFS:
+                case ENOMEM:
+                    if (shed_oldest_idle()) continue;
+                    return pause_accepting(errno);
+                default:
+                    spdlog::error("accept4() failed: {}", std::strerror(errno));
+                    return pause_accepting(errno);
+            }
+        }
+        http::Connection* c = allocate(fd);
+        if (!c) {
+            ::close(fd);
+            continue;
+        }
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        ev.data.u64 = static_cast<uint64_t>(fd);
+        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+            spdlog::error("epoll_ctl() failed: {}", std::strerror(errno));
+            ::close(fd);
+            free_.push_back(c);
+            by_fd_[fd] = nullptr;
+            --active_;
+            continue;
+        }
+        ctx_.counters.accepted++;
+        c->open(ctx_, fd, index);
+    }
+}
+
+// Frees one descriptor by closing the connection that has been idle longest.
+bool Worker::shed_oldest_idle() {
+    http::Connection* oldest = ctx_.idle.head;
+    if (!oldest) return false;
+    oldest->close(ctx_);
+    ::close(oldest->fd());  // now, not at the end of the iteration: the fd is needed right away
+    by_fd_[oldest->fd()] = nullptr;
+    ++shed_since_log_;
+    return true;
+}
+
+void Worker::pause_accepting(int err) {
+    resume_accept_ms_ = ctx_.now_ms + kAcceptPauseMs;
+    if (ctx_.now_ms - pressure_logged_ms_ >= kPressureLogMs || pressure_logged_ms_ == 0) {
+        pressure_logged_ms_ = ctx_.now_ms;
+        if (err) {
+            spdlog::warn("accept4() failed: {}; shed {} idle connections, pausing accept for {} ms",
+                         std::strerror(err), shed_since_log_, kAcceptPauseMs);
+        } else {
+            spdlog::warn("worker_connections ({}) reached; shed {} idle connections, pausing accept for {} ms",
+                         config_.worker_connections, shed_since_log_, kAcceptPauseMs);
+        }
+        shed_since_log_ = 0;
+    }
+}
+
+void Worker::resume_accepting() {
+    resume_accept_ms_ = 0;
+    // Edge-triggered listeners will not report connections that queued while we paused.
+    for (size_t i = 0; i < listeners_.size(); ++i) accept_from(static_cast<uint16_t>(i));
+}
+
+http::Connection* Worker::allocate(int fd) {
+    if (static_cast<size_t>(fd) >= by_fd_.size()) by_fd_.resize(static_cast<size_t>(fd) + 1, nullptr);
+    if (free_.empty()) {
+        slabs_.push_back(std::make_unique<http::Connection[]>(kSlabSize));
+        http::Connection* slab = slabs_.back().get();
+        for (size_t i = kSlabSize; i-- > 0;) free_.push_back(&slab[i]);
+    }
+    http::Connection* c = free_.back();
+    free_.pop_back();
+    by_fd_[fd] = c;
+    ++active_;
+    return c;
+}
+
+void Worker::free_closed() {
+    for (http::Connection* c : ctx_.closing) {
+        int fd = c->fd();
+        if (by_fd_[fd] == c) {  // shed connections were closed and unmapped already
+            ::close(fd);
+            by_fd_[fd] = nullptr;
+        }
+        free_.push_back(c);
+        --active_;
+    }
+    ctx_.closing.clear();
+}
+
+void Worker::close_all() {
+    for (http::Connection* c : by_fd_)
+        if (c) c->close(ctx_);
+    free_closed();
+}
+
+}  // namespace portico::worker

@@ -1,0 +1,87 @@
+#include "core/socket.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace portico::core {
+namespace {
+
+bool set_int_option(int fd, int level, int name, int value) noexcept {
+    return ::setsockopt(fd, level, name, &value, sizeof value) == 0;
+}
+
+UniqueFd fail(std::error_code& ec, const char*& what, const char* call) noexcept {
+    ec.assign(errno, std::generic_category());
+    what = call;
+    return UniqueFd{};
+}
+
+}  // namespace
+
+UniqueFd open_listener(const std::string& host, uint16_t port, bool ipv6, const ListenOptions& opts,
+                       std::error_code& ec, const char*& what) noexcept {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    if (ipv6) {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(port);
+        if (inet_pton(AF_INET6, host.c_str(), &a->sin6_addr) != 1) {
+            errno = EINVAL;
+            return fail(ec, what, "inet_pton()");
+        }
+        len = sizeof *a;
+    } else {
+        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+        a->sin_family = AF_INET;
+        a->sin_port = htons(port);
+        if (inet_pton(AF_INET, host.c_str(), &a->sin_addr) != 1) {
+            errno = EINVAL;
+            return fail(ec, what, "inet_pton()");
+        }
+        len = sizeof *a;
+    }
+    UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) return fail(ec, what, "socket()");
+    if (!set_int_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1)) return fail(ec, what, "setsockopt(SO_REUSEADDR)");
+    if (opts.reuse_port && !set_int_option(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1))
+        return fail(ec, what, "setsockopt(SO_REUSEPORT)");
+    if (ipv6 && !set_int_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1))
+        return fail(ec, what, "setsockopt(IPV6_V6ONLY)");
+    // Accepted sockets inherit TCP_NODELAY, so no per-connection setsockopt is needed. Responses
+    // are written whole (one writev), so Nagle would only add latency.
+    if (!set_int_option(fd.get(), IPPROTO_TCP, TCP_NODELAY, 1)) return fail(ec, what, "setsockopt(TCP_NODELAY)");
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) return fail(ec, what, "bind()");
+    if (::listen(fd.get(), opts.backlog) != 0) return fail(ec, what, "listen()");
+    ec.clear();
+    return fd;
+}
+
+uint16_t local_port(int fd) noexcept {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+    if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+    return 0;
+}
+
+size_t peer_address(int fd, char* out, size_t cap) noexcept {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (cap == 0) return 0;
+    out[0] = '\0';
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+    const void* addr = ss.ss_family == AF_INET6
+                           ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr)
+                           : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&ss)->sin_addr);
+    if (!inet_ntop(ss.ss_family, addr, out, static_cast<socklen_t>(cap))) return 0;
+    return std::strlen(out);
+}
+
+}  // namespace portico::core

@@ -1,0 +1,436 @@
+#include "http/connection.hpp"
+
+#include <sys/epoll.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/socket.hpp"
+#include "http/header_writer.hpp"
+#include "http/static_handler.hpp"
+
+namespace portico::http {
+namespace {
+
+// After an error response the write side is shut and input is drained for at most this long, so
+// the client reads the response instead of a reset caused by unread bytes.
+constexpr uint64_t kLingerMs = 5000;
+// One sendfile call moves at most this much, so one big download cannot monopolise the loop.
+constexpr size_t kSendfileChunk = 1u << 20;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+uint64_t ms(conf::Millis d) noexcept { return static_cast<uint64_t>(d.count()); }
+
+bool transient(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+
+// Access log fields are quoted: escape what would break a line or a quote.
+void append_escaped(fmt::memory_buffer& out, std::string_view s) {
+    if (s.empty()) {
+        out.push_back('-');
+        return;
+    }
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') fmt::format_to(std::back_inserter(out), "\\x{:02X}", u);
+        else out.push_back(c);
+    }
+}
+
+}  // namespace
+
+void Connection::open(Context& ctx, int fd, uint16_t listener) noexcept {
+    fd_ = fd;
+    listener_ = listener;
+    state_ = State::kIdle;
+    keep_alive_ = false;
+    readable_ = peer_closed_ = linger_after_ = head_timer_ = false;
+    requests_ = 0;
+    parser_ = RequestParser(ctx.limits);
+    ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.client_header_timeout));
+}
+
+void Connection::on_event(Context& ctx, uint32_t events) noexcept {
+    if (state_ == State::kClosed) return;
+    if (events & EPOLLERR) return close(ctx);
+    if (events & EPOLLOUT) on_writable(ctx);
+    if (state_ == State::kClosed) return;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
+        if (state_ == State::kWrite) readable_ = true;  // back-pressure: read once the response is out
+        else on_readable(ctx);
+    }
+}
+
+void Connection::on_timeout(Context& ctx) noexcept {
+    switch (state_) {
+        case State::kHead:
+            if (in_.readable() > 0) return respond_error(ctx, 408);
+            return close(ctx);
+        case State::kBody: return respond_error(ctx, 408);
+        case State::kWrite:
+            spdlog::info("client timed out sending response to fd {}", fd_);
+            return close(ctx);
+        default: return close(ctx);
+    }
+}
+
+void Connection::drain(Context& ctx) noexcept {
+    if (state_ == State::kIdle || state_ == State::kLinger) close(ctx);
+    // Busy connections see ctx.draining when their response is built or finished.
+}
+
+void Connection::close(Context& ctx) noexcept {
+    if (state_ == State::kClosed) return;
+    ctx.wheel.unlink(*this);
+    idle_unlink(ctx);
+    drop_response(ctx);
+    ctx.pool.release(in_);
+    state_ = State::kClosed;
+    ctx.closing.push_back(this);
+}
+
+void Connection::idle_link(Context& ctx) noexcept {
+    IdleList& l = ctx.idle;
+    idle_prev_ = l.tail;
+    idle_next_ = nullptr;
+    if (l.tail) l.tail->idle_next_ = this;
+    else l.head = this;
+    l.tail = this;
+    ++l.size;
+}
+
+void Connection::idle_unlink(Context& ctx) noexcept {
+    IdleList& l = ctx.idle;
+    if (!idle_prev_ && l.head != this) return;  // not on the list
+    (idle_prev_ ? idle_prev_->idle_next_ : l.head) = idle_next_;
+    (idle_next_ ? idle_next_->idle_prev_ : l.tail) = idle_prev_;
+    idle_prev_ = idle_next_ = nullptr;
+    --l.size;
+}
+
+// Reads until the socket is drained (a short read proves it: the next data brings a new edge),
+// handing each batch to the state machine.
+void Connection::on_readable(Context& ctx) noexcept {
+    for (;;) {
+        if (!in_.allocated()) {
+            in_ = ctx.pool.acquire(ctx.config.http.client_header_buffer_size);
+            if (!in_.allocated()) return close(ctx);
+        }
+        if (in_.writable() == 0 && !make_room(ctx)) return;
+        size_t want = in_.writable();
+        ssize_t n = ::read(fd_, in_.write_ptr(), want);
+        if (n > 0) {
+            in_.commit(static_cast<size_t>(n));
+            process(ctx);
+            if (state_ == State::kClosed) return;
+            if (state_ == State::kWrite) {
+                readable_ = true;  // a pipelined request may wait behind the blocked response
+                return;
+            }
+            if (static_cast<size_t>(n) < want) break;
+            continue;
+        }
+        if (n == 0) return on_eof(ctx);
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        return close(ctx);  // ECONNRESET and friends: nothing to answer
+    }
+    readable_ = false;
+    if (state_ == State::kIdle && in_.allocated() && in_.readable() == 0) ctx.pool.release(in_);
+    // The head is incomplete after all we could read: from now on it must arrive in time.
+    if (state_ == State::kHead && !head_timer_) arm_head_timer(ctx);
+}
+
+void Connection::on_eof(Context& ctx) noexcept {
+    peer_closed_ = true;
+    readable_ = false;
+    if (state_ == State::kWrite) return;  // finish the response; the close follows it
+    close(ctx);
+}
+
+// The input buffer is full. While a head is being read it may grow up to the largest header
+// buffer; the parser's own limits answer 414/431 before that is exceeded.
+bool Connection::make_room(Context& ctx) noexcept {
+    in_.compact();
+    if (in_.writable() > 0) return true;
+    size_t next = in_.capacity() * 2;
+    if (state_ == State::kHead && in_.capacity() < ctx.config.http.large_client_header_buffer_size &&
+        ctx.pool.grow(in_, next))
+        return true;
+    if (state_ == State::kLinger || state_ == State::kBody) {
+        in_.clear();  // discarded bytes
+        return true;
+    }
+    respond_error(ctx, 431);
+    return false;
+}
+
+// Runs the state machine over the buffered input until it needs more bytes or a write blocks.
+// Pipelined requests are served here one after another, iteratively: finish_response() only sets
+// the next state, so a buffer full of tiny requests cannot deepen the stack.
+void Connection::process(Context& ctx) noexcept {
+    for (;;) {
+        switch (state_) {
+            case State::kIdle:
+                if (!in_.allocated() || in_.readable() == 0) return;
+                idle_unlink(ctx);
+                state_ = State::kHead;
+                [[fallthrough]];
+            case State::kHead:
+                if (!process_head(ctx)) return;
+                break;
+            case State::kBody:
+                if (!process_body(ctx)) return;
+                break;
+            case State::kLinger:
+                in_.clear();
+                return;
+            case State::kWrite:
+            case State::kClosed: return;
+        }
+    }
+}
+
+// Returns false when the head is still incomplete.
+bool Connection::process_head(Context& ctx) noexcept {
+    ParseResult r = parser_.parse_head(in_.read_ptr(), in_.readable(), req_);
+    if (r == ParseResult::kNeedMore) return false;
+    if (r == ParseResult::kError) {
+        spdlog::info("client sent invalid request ({}), answering {}", parser_.error_reason(),
+                     parser_.error_status());
+        respond_error(ctx, parser_.error_status());
+        return true;
+    }
+    const char* head = in_.read_ptr();
+    bool head_only = req_.method == Method::kHead;
+    HeaderWriter hw(ctx.header_scratch.data(), ctx.header_scratch.size());
+    Reply reply;
+    bool discard_body = req_.has_body();
+    if (discard_body && req_.expect_continue && req_.method != Method::kGet && !head_only) {
+        // Answer at once instead of inviting a body nobody wants; the body may or may not come,
+        // so the framing is in doubt and the connection ends after this response.
+        discard_body = false;
+        linger_after_ = true;
+    }
+    handle_static(ctx, req_, head, listener_, hw, reply);
+    if (hw.overflow()) {
+        hw.reset();
+        build_error(ctx, 500, head_only, {}, hw, reply);
+    }
+    keep_alive_ = req_.keep_alive && !linger_after_ && !ctx.draining && !peer_closed_ &&
+                  ctx.config.http.keepalive_timeout.count() > 0 &&
+                  requests_ + 1 < ctx.config.http.keepalive_requests;
+    hw.add(keep_alive_ ? (req_.version_minor == 0 ? "Connection: keep-alive\r\n\r\n" : "\r\n")
+                       : "Connection: close\r\n\r\n");
+    log_access(ctx, reply);
+    in_.consume(parser_.head_length());
+    if (discard_body) {
+        if (req_.expect_continue) ::send(fd_, kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
+        // Keep the response until the body is consumed; keep-alive needs the framing in sync.
+        out_ = ctx.pool.acquire(hw.view().size());
+        if (!out_.allocated()) {
+            close(ctx);
+            return true;
+        }
+        out_.append(hw.view());
+        respond(ctx, {}, reply);
+        state_ = State::kBody;
+        ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.client_body_timeout));
+        return true;
+    }
+    respond(ctx, hw.view(), reply);
+    return true;
+}
+
+// Returns false when more body bytes are needed.
+bool Connection::process_body(Context& ctx) noexcept {
+    size_t consumed = 0;
+    ParseResult r = parser_.parse_body(in_.read_ptr(), in_.readable(), consumed);
+    in_.consume(consumed);
+    if (r == ParseResult::kNeedMore) {
+        ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.client_body_timeout));
+        return false;
+    }
+    if (r == ParseResult::kError) {
+        spdlog::info("client sent invalid body ({}), answering {}", parser_.error_reason(), parser_.error_status());
+        respond_error(ctx, parser_.error_status());
+        return true;
+    }
+    state_ = State::kWrite;
+    write_out(ctx, {});
+    return true;
+}
+
+// Takes the body described by `reply` and, unless a request body must be consumed first, starts
+// writing `head_bytes` and the body.
+void Connection::respond(Context& ctx, std::string_view head_bytes, const Reply& reply) noexcept {
+    file_ = reply.file;
+    if (file_) FileCache::ref(file_);
+    mem_ = reply.mem.data();
+    mem_left_ = static_cast<uint32_t>(reply.mem.size());
+    file_off_ = reply.file_offset;
+    file_left_ = reply.file_length;
+    ++requests_;
+    ctx.counters.requests++;
+    if (reply.status >= 500) ctx.counters.status_5xx++;
+    else if (reply.status >= 400) ctx.counters.status_4xx++;
+    if (out_.allocated()) return;  // kBody: written once the body is consumed
+    state_ = State::kWrite;
+    write_out(ctx, head_bytes);
+}
+
+void Connection::respond_error(Context& ctx, uint16_t status) noexcept {
+    drop_response(ctx);
+    char buf[1024];
+    HeaderWriter hw(buf, sizeof buf);
+    Reply reply;
+    build_error(ctx, status, false, "Connection: close\r\n\r\n", hw, reply);
+    keep_alive_ = false;
+    linger_after_ = true;
+    ++requests_;
+    if (status >= 500) ctx.counters.status_5xx++;
+    else ctx.counters.status_4xx++;
+    mem_ = reply.mem.data();
+    mem_left_ = static_cast<uint32_t>(reply.mem.size());
+    state_ = State::kWrite;
+    write_out(ctx, hw.view());
+}
+
+// Writes the pending header (`header` on the first attempt, then whatever is left in out_) and
+// the in-memory body with one writev, then the file range with sendfile.
+void Connection::write_out(Context& ctx, std::string_view header) noexcept {
+    if (header.empty() && out_.allocated()) header = out_.view();
+    iovec iov[2];
+    int cnt = 0;
+    if (!header.empty()) iov[cnt++] = {const_cast<char*>(header.data()), header.size()};
+    if (mem_left_ > 0) iov[cnt++] = {const_cast<char*>(mem_), mem_left_};
+    if (cnt > 0) {
+        ssize_t n = ::writev(fd_, iov, cnt);
+        if (n < 0 && !transient(errno)) return close(ctx);
+        size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
+        ctx.counters.bytes_out += sent;
+        size_t from_header = std::min(sent, header.size());
+        size_t from_mem = sent - from_header;
+        mem_ += from_mem;
+        mem_left_ -= static_cast<uint32_t>(from_mem);
+        if (out_.allocated()) {
+            out_.consume(from_header);
+        } else if (from_header < header.size()) {
+            out_ = ctx.pool.acquire(header.size() - from_header);  // keep the unsent rest
+            if (!out_.allocated()) return close(ctx);
+            out_.append(header.substr(from_header));
+        }
+        if (out_.allocated() && out_.readable() == 0) ctx.pool.release(out_);
+        if (out_.allocated() || mem_left_ > 0) {
+            ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.send_timeout));
+            return;  // wait for EPOLLOUT
+        }
+    }
+    if (file_left_ > 0 && !send_body_file(ctx)) return;
+    finish_response(ctx);
+}
+
+// Returns true when the file range is fully sent; false if waiting for EPOLLOUT or closed.
+bool Connection::send_body_file(Context& ctx) noexcept {
+    while (file_left_ > 0) {
+        auto off = static_cast<off_t>(file_off_);
+        ssize_t n = ::sendfile(fd_, file_->fd, &off, std::min<uint64_t>(file_left_, kSendfileChunk));
+        if (n > 0) {
+            file_off_ += static_cast<uint64_t>(n);
+            file_left_ -= static_cast<uint64_t>(n);
+            ctx.counters.bytes_out += static_cast<uint64_t>(n);
+            continue;
+        }
+        if (n < 0 && transient(errno)) {
+            ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.send_timeout));
+            return false;
+        }
+        // 0: the file shrank under us; the promised length can no longer be kept.
+        if (n == 0) spdlog::warn("sendfile(): file shrank while being sent");
+        else spdlog::info("sendfile() failed: {}", std::strerror(errno));
+        close(ctx);
+        return false;
+    }
+    return true;
+}
+
+void Connection::on_writable(Context& ctx) noexcept {
+    if (state_ != State::kWrite) return;
+    write_out(ctx, {});
+    process(ctx);  // pipelined requests already buffered
+    if (state_ == State::kClosed || state_ == State::kWrite) return;
+    if (readable_) on_readable(ctx);
+    else if (state_ == State::kHead && !head_timer_) arm_head_timer(ctx);
+}
+
+// The response is out: close, linger, or get ready for the next request. Never parses the next
+// request itself (see process()).
+void Connection::finish_response(Context& ctx) noexcept {
+    drop_response(ctx);
+    if (linger_after_) return start_linger(ctx);
+    if (!keep_alive_ || peer_closed_ || ctx.draining) {
+        // Unread pipelined bytes would turn our close into a reset that can destroy the response.
+        if (in_.readable() > 0 || readable_) return start_linger(ctx);
+        return close(ctx);
+    }
+    parser_.reset();
+    head_timer_ = false;
+    if (in_.readable() > 0) {
+        state_ = State::kHead;
+        return;
+    }
+    become_idle(ctx);
+}
+
+void Connection::arm_head_timer(Context& ctx) noexcept {
+    head_timer_ = true;
+    ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.client_header_timeout));
+}
+
+void Connection::become_idle(Context& ctx) noexcept {
+    state_ = State::kIdle;
+    ctx.pool.release(in_);
+    idle_link(ctx);
+    ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.keepalive_timeout));
+}
+
+void Connection::start_linger(Context& ctx) noexcept {
+    state_ = State::kLinger;
+    ::shutdown(fd_, SHUT_WR);
+    in_.clear();
+    ctx.wheel.link(*this, ctx.now_ms + kLingerMs);
+    if (peer_closed_) close(ctx);
+}
+
+void Connection::drop_response(Context& ctx) noexcept {
+    if (file_) FileCache::release(file_);
+    file_ = nullptr;
+    mem_ = nullptr;
+    mem_left_ = 0;
+    file_left_ = 0;
+    ctx.pool.release(out_);
+}
+
+void Connection::log_access(Context& ctx, const Reply& reply) noexcept {
+    if (!ctx.access_log.enabled()) return;
+    const char* head = in_.read_ptr();
+    char addr[64];
+    core::peer_address(fd_, addr, sizeof addr);
+    fmt::memory_buffer line;
+    fmt::format_to(std::back_inserter(line), "{} - - [{}] \"", addr, ctx.date.log_time());
+    append_escaped(line, req_.request_line.in(head));
+    fmt::format_to(std::back_inserter(line), "\" {} {} \"", reply.status, reply.body_length());
+    append_escaped(line, req_.referer.in(head));
+    line.append(std::string_view("\" \""));
+    append_escaped(line, req_.user_agent.in(head));
+    line.push_back('"');
+    ctx.access_log.write({line.data(), line.size()});
+}
+
+}  // namespace portico::http

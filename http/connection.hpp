@@ -1,0 +1,98 @@
+#pragma once
+// One client connection: the HTTP/1.1 state machine from bytes in to bytes out.
+//
+//            first byte              head done           body consumed
+//   kIdle ---------------> kHead ---------------> kBody --------------> kWrite
+//     ^                      |  (no body) -------------------------------^  |
+//     |   keep-alive, no pipelined bytes left                                 |
+//     +-----------------------------------------------------------------------+
+//   kHead, with pipelined bytes: straight back to kHead.
+//   Errors answer and go to kLinger (write side shut, input drained until EOF or timeout).
+//
+// Registered with epoll once (EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET) and never re-armed. An idle
+// connection holds no buffer: the input buffer is taken on the first byte and given back when
+// it empties. Everything it needs per call comes in through Context, so it stores no pointer to it.
+
+#include <cstdint>
+#include <string_view>
+
+#include "core/buffer.hpp"
+#include "core/timer_wheel.hpp"
+#include "http/context.hpp"
+#include "http/parser.hpp"
+
+namespace portico::http {
+
+struct Reply;
+
+class Connection : public core::TimerEntry {
+public:
+    enum class State : uint8_t { kIdle, kHead, kBody, kWrite, kLinger, kClosed };
+
+    Connection() = default;
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    /// Takes over an accepted, non-blocking socket that arrived on listener `listener`.
+    void open(Context& ctx, int fd, uint16_t listener) noexcept;
+    /// epoll reported `events`.
+    void on_event(Context& ctx, uint32_t events) noexcept;
+    /// Its timer expired (already unlinked).
+    void on_timeout(Context& ctx) noexcept;
+    /// A graceful stop began: an idle connection closes now; a busy one finishes its response
+    /// (sent with Connection: close) and then closes.
+    void drain(Context& ctx) noexcept;
+    /// Closes at once and queues itself on ctx.closing; the worker closes the fd and frees the
+    /// object at the end of the loop iteration, so a stale event in the same batch cannot reach
+    /// a new connection that reused the fd.
+    void close(Context& ctx) noexcept;
+
+    [[nodiscard]] int fd() const noexcept { return fd_; }
+    [[nodiscard]] State state() const noexcept { return state_; }
+
+    // Links of the worker's idle list (oldest first), used to shed idle connections.
+    Connection* idle_prev_ = nullptr;
+    Connection* idle_next_ = nullptr;
+
+private:
+    void on_readable(Context& ctx) noexcept;
+    void on_writable(Context& ctx) noexcept;
+    void on_eof(Context& ctx) noexcept;
+    bool make_room(Context& ctx) noexcept;
+    void process(Context& ctx) noexcept;
+    bool process_head(Context& ctx) noexcept;
+    bool process_body(Context& ctx) noexcept;
+    void arm_head_timer(Context& ctx) noexcept;
+    void respond(Context& ctx, std::string_view head_bytes, const Reply& reply) noexcept;
+    void respond_error(Context& ctx, uint16_t status) noexcept;
+    void write_out(Context& ctx, std::string_view header) noexcept;
+    bool send_body_file(Context& ctx) noexcept;
+    void finish_response(Context& ctx) noexcept;
+    void become_idle(Context& ctx) noexcept;
+    void start_linger(Context& ctx) noexcept;
+    void log_access(Context& ctx, const Reply& reply) noexcept;
+    void drop_response(Context& ctx) noexcept;
+    void idle_link(Context& ctx) noexcept;
+    void idle_unlink(Context& ctx) noexcept;
+
+    int fd_ = -1;
+    State state_ = State::kClosed;
+    bool keep_alive_ = false;
+    bool readable_ = false;        // EPOLLIN arrived while we were not reading
+    bool peer_closed_ = false;     // read() saw EOF
+    bool linger_after_ = false;    // shut down and drain input once the response is out
+    bool head_timer_ = false;      // the header timeout runs for the current request
+    uint16_t listener_ = 0;
+    uint32_t requests_ = 0;
+    core::Buffer in_;
+    core::Buffer out_;             // header bytes still to send, when a write could not finish
+    RequestParser parser_;
+    Request req_;
+    CachedFile* file_ = nullptr;   // referenced while its bytes are being sent
+    const char* mem_ = nullptr;    // body bytes in memory still to send
+    uint32_t mem_left_ = 0;
+    uint64_t file_off_ = 0;        // sendfile range still to send
+    uint64_t file_left_ = 0;
+};
+
+}  // namespace portico::http

@@ -1,0 +1,71 @@
+#pragma once
+// What every connection of one worker shares: configuration, pools, caches, the clock.
+// The worker owns it; connections get it passed into every call and keep no pointer to it,
+// which keeps an idle connection small.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "core/buffer_pool.hpp"
+#include "core/clock.hpp"
+#include "core/fd.hpp"
+#include "core/log.hpp"
+#include "core/timer_wheel.hpp"
+#include "http/file_cache.hpp"
+#include "http/mime.hpp"
+#include "http/parser.hpp"
+
+namespace portico::http {
+
+class Connection;
+
+/// A virtual server as a worker uses it: its config and an open handle on its root.
+struct VirtualServer {
+    const conf::ServerConfig* config = nullptr;
+    core::UniqueFd root_fd;  ///< O_PATH directory handle; files are opened beneath it
+};
+
+/// Per-worker counters (the process model moves them to shared memory).
+struct Counters {
+    uint64_t accepted = 0;
+    uint64_t requests = 0;
+    uint64_t bytes_out = 0;
+    uint64_t status_4xx = 0;
+    uint64_t status_5xx = 0;
+};
+
+/// Intrusive list of idle keep-alive connections, oldest first, for shedding under fd pressure.
+struct IdleList {
+    Connection* head = nullptr;
+    Connection* tail = nullptr;
+    size_t size = 0;
+};
+
+struct Context {
+    Context(const conf::Config& cfg, core::TimerWheel& w, core::BufferPool& p, const MimeTypes& m, FileCache& f,
+            core::AccessLog& log)
+        : config(cfg), wheel(w), pool(p), mime(m), files(f), access_log(log) {}
+
+    const conf::Config& config;
+    core::TimerWheel& wheel;
+    core::BufferPool& pool;
+    const MimeTypes& mime;
+    FileCache& files;
+    core::AccessLog& access_log;
+    core::DateCache date;
+    ParserLimits limits;
+    std::vector<VirtualServer> servers;
+    /// For each listener (by index), the servers bound to its address; the first is the default.
+    std::vector<std::vector<uint16_t>> listener_servers;
+    uint64_t now_ms = 0;       ///< cached once per loop iteration
+    bool draining = false;     ///< graceful stop: finish what is in flight, keep nothing alive
+    Counters counters;
+    IdleList idle;
+    std::vector<Connection*> closing;  ///< closed this iteration; the worker frees them at its end
+    std::vector<char> header_scratch;  ///< where response headers are built before the first write
+    std::string path_scratch;          ///< normalised request path
+};
+
+}  // namespace portico::http

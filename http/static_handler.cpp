@@ -1,0 +1,246 @@
+#include "http/static_handler.hpp"
+
+#include "core/strings.hpp"
+#include "http/path.hpp"
+#include "http/status.hpp"
+
+namespace portico::http {
+namespace {
+
+constexpr std::string_view kAllow = "Allow: GET, HEAD\r\n";
+
+std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+bool parse_u64(std::string_view s, uint64_t& out) noexcept {
+    if (s.empty() || s.size() > 19) return false;
+    uint64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + static_cast<uint64_t>(c - '0');
+    }
+    out = v;
+    return true;
+}
+
+/// Host without port, for matching server_name: "Example.com:8080" -> "Example.com".
+std::string_view host_name(std::string_view host) noexcept {
+    if (!host.empty() && host.front() == '[') {
+        size_t close = host.find(']');
+        return close == std::string_view::npos ? host : host.substr(0, close + 1);
+    }
+    size_t colon = host.rfind(':');
+    return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+struct Target {
+    std::string_view host;   // from an absolute-form target, else empty
+    std::string_view path;   // raw (still encoded)
+    std::string_view query;  // with its '?', or empty
+};
+
+bool split_target(std::string_view t, Target& out) noexcept {
+    if (t.size() > 7 && (core::iequals(t.substr(0, 7), "http://") || core::iequals(t.substr(0, 8), "https://"))) {
+        t.remove_prefix(t[4] == ':' ? 7 : 8);
+        size_t slash = t.find_first_of("/?");
+        out.host = t.substr(0, slash);
+        t = slash == std::string_view::npos ? std::string_view("/") : t.substr(slash);
+        if (t.front() == '?') return false;  // "http://h?q": no path at all
+    }
+    if (t.empty() || t.front() != '/') return false;
+    size_t q = t.find_first_of("?#");
+    out.path = t.substr(0, q);
+    out.query = q == std::string_view::npos || t[q] == '#' ? std::string_view() : t.substr(q, t.find('#', q) - q);
+    return true;
+}
+
+const VirtualServer& choose_server(Context& ctx, uint16_t listener, std::string_view host) noexcept {
+    const auto& candidates = ctx.listener_servers[listener];
+    std::string_view name = host_name(host);
+    if (!name.empty() && name.back() == '.') name.remove_suffix(1);  // "example.com." is the same host
+    for (uint16_t idx : candidates)
+        for (const std::string& n : ctx.servers[idx].config->server_names)
+            if (core::iequals(n, name)) return ctx.servers[idx];
+    return ctx.servers[candidates.front()];
+}
+
+void start(Context& ctx, HeaderWriter& hw, uint16_t status) noexcept {
+    hw.add(status_line(status)).add(ctx.date.server_and_date_lines());
+}
+
+void validators(HeaderWriter& hw, const CachedFile& f) noexcept {
+    hw.field("Last-Modified", f.last_modified).field("ETag", f.etag);
+}
+
+bool not_modified(const Request& req, const char* head, const CachedFile& f) noexcept {
+    if (!req.if_none_match.empty()) return detail::etag_list_matches(req.if_none_match.in(head), f.etag);
+    time_t since;
+    if (!req.if_modified_since.empty() && core::parse_http_date(req.if_modified_since.in(head), since))
+        return f.mtime.tv_sec <= since;
+    return false;
+}
+
+// If-Range: the Range applies only if the validator still matches (a strong ETag, or the exact date).
+bool if_range_holds(const Request& req, const char* head, const CachedFile& f) noexcept {
+    if (req.if_range.empty()) return true;
+    std::string_view v = trim(req.if_range.in(head));
+    if (!v.empty() && (v.front() == '"' || v.starts_with("W/"))) return v == f.etag;
+    time_t t;
+    return core::parse_http_date(v, t) && t == f.mtime.tv_sec;
+}
+
+void body_slice(const CachedFile& f, uint64_t first, uint64_t length, Reply& reply) noexcept {
+    if (f.has_body) {
+        reply.mem = std::string_view(f.body).substr(first, length);
+    } else {
+        reply.file_offset = first;
+        reply.file_length = length;
+    }
+}
+
+void serve_file(Context& ctx, const Request& req, const char* head, CachedFile& f, HeaderWriter& hw,
+                Reply& reply) {
+    bool head_only = req.method == Method::kHead;
+    reply.file = &f;
+    if (not_modified(req, head, f)) {
+        reply.status = 304;
+        start(ctx, hw, 304);
+        validators(hw, f);
+        return;
+    }
+    uint64_t first = 0, last = 0;
+    int range = req.range.empty() || head_only || !if_range_holds(req, head, f)
+                    ? 0
+                    : detail::parse_range(req.range.in(head), f.size, first, last);
+    if (range < 0) {
+        char extra[64];
+        HeaderWriter cr(extra, sizeof extra);
+        cr.add("Content-Range: bytes */").add_uint(f.size).add("\r\n");
+        build_error(ctx, 416, head_only, cr.view(), hw, reply);
+        return;
+    }
+    if (range == 0) {
+        reply.status = 200;
+        start(ctx, hw, 200);
+        hw.add(f.full_fields);
+        if (!head_only) body_slice(f, 0, f.size, reply);
+        return;
+    }
+    reply.status = 206;
+    start(ctx, hw, 206);
+    hw.field("Content-Type", f.content_type);
+    hw.add("Content-Length: ").add_uint(last - first + 1).add("\r\n");
+    hw.add("Content-Range: bytes ").add_uint(first).add("-").add_uint(last).add("/").add_uint(f.size).add("\r\n");
+    validators(hw, f);
+    hw.add("Accept-Ranges: bytes\r\n");
+    body_slice(f, first, last - first + 1, reply);
+}
+
+// A directory asked for with its trailing slash: serve its first index file that exists.
+void serve_index(Context& ctx, const Request& req, const char* head, const VirtualServer& vs, HeaderWriter& hw,
+                 Reply& reply) {
+    size_t dir_len = ctx.path_scratch.size();
+    for (const std::string& index : vs.config->index) {
+        ctx.path_scratch.resize(dir_len);
+        ctx.path_scratch.append(index);
+        CachedFile* f = ctx.files.lookup(vs.root_fd.get(), vs.config->root, ctx.path_scratch, ctx.now_ms);
+        if (f->kind == CachedFile::Kind::kFile) return serve_file(ctx, req, head, *f, hw, reply);
+        if (f->kind != CachedFile::Kind::kMissing) {
+            return build_error(ctx, f->kind == CachedFile::Kind::kError ? 500 : 403, req.method == Method::kHead,
+                               {}, hw, reply);
+        }
+    }
+    build_error(ctx, 403, req.method == Method::kHead, {}, hw, reply);  // no index and no listing
+}
+
+void redirect_to_directory(Context& ctx, const Request& req, const Target& t, HeaderWriter& hw, Reply& reply) {
+    char extra[16384];
+    HeaderWriter loc(extra, sizeof extra);
+    loc.add("Location: ").add(t.path).add("/").add(t.query).add("\r\n");
+    if (loc.overflow()) return build_error(ctx, 414, req.method == Method::kHead, {}, hw, reply);
+    build_error(ctx, 301, req.method == Method::kHead, loc.view(), hw, reply);
+}
+
+}  // namespace
+
+void build_error(Context& ctx, uint16_t status, bool head_only, std::string_view extra, HeaderWriter& hw,
+                 Reply& reply) {
+    std::string_view page = error_page(status);
+    reply.status = status;
+    reply.file = nullptr;
+    reply.file_length = 0;
+    start(ctx, hw, status);
+    hw.add("Content-Type: text/html\r\nContent-Length: ").add_uint(page.size()).add("\r\n").add(extra);
+    reply.mem = head_only ? std::string_view() : page;
+}
+
+void handle_static(Context& ctx, const Request& req, const char* head, uint16_t listener, HeaderWriter& hw,
+                   Reply& reply) {
+    bool head_only = req.method == Method::kHead;
+    Target t;
+    if (!split_target(req.target.in(head), t)) return build_error(ctx, 400, head_only, {}, hw, reply);
+    if (req.method != Method::kGet && !head_only) return build_error(ctx, 405, false, kAllow, hw, reply);
+
+    const VirtualServer& vs = choose_server(ctx, listener, t.host.empty() ? req.host.in(head) : t.host);
+    ctx.path_scratch.resize(t.path.size() + 1);
+    size_t n = normalize_path(t.path, ctx.path_scratch.data(), ctx.path_scratch.size());
+    if (n == 0) return build_error(ctx, 400, head_only, {}, hw, reply);
+    ctx.path_scratch.resize(n);
+
+    CachedFile* f = ctx.files.lookup(vs.root_fd.get(), vs.config->root, ctx.path_scratch, ctx.now_ms);
+    switch (f->kind) {
+        case CachedFile::Kind::kFile: return serve_file(ctx, req, head, *f, hw, reply);
+        case CachedFile::Kind::kDirectory:
+            if (ctx.path_scratch.back() == '/') return serve_index(ctx, req, head, vs, hw, reply);
+            return redirect_to_directory(ctx, req, t, hw, reply);
+        case CachedFile::Kind::kMissing: return build_error(ctx, 404, head_only, {}, hw, reply);
+        case CachedFile::Kind::kForbidden: return build_error(ctx, 403, head_only, {}, hw, reply);
+        case CachedFile::Kind::kError: return build_error(ctx, 500, head_only, {}, hw, reply);
+    }
+}
+
+namespace detail {
+
+int parse_range(std::string_view value, uint64_t size, uint64_t& first, uint64_t& last) noexcept {
+    value = trim(value);
+    if (!value.starts_with("bytes=")) return 0;  // an unknown unit: ignore the header
+    std::string_view spec = trim(value.substr(6));
+    if (spec.find(',') != std::string_view::npos) return 0;  // several ranges: answer with the whole file
+    size_t dash = spec.find('-');
+    if (dash == std::string_view::npos) return 0;
+    std::string_view a = trim(spec.substr(0, dash)), b = trim(spec.substr(dash + 1));
+    uint64_t x = 0, y = 0;
+    if (a.empty()) {  // suffix: the last y bytes
+        if (!parse_u64(b, y)) return 0;
+        if (y == 0 || size == 0) return -1;
+        first = y >= size ? 0 : size - y;
+        last = size - 1;
+        return 1;
+    }
+    if (!parse_u64(a, x)) return 0;
+    if (!b.empty() && (!parse_u64(b, y) || y < x)) return 0;
+    if (x >= size) return -1;
+    first = x;
+    last = b.empty() || y >= size ? size - 1 : y;
+    return 1;
+}
+
+bool etag_list_matches(std::string_view list, std::string_view etag) noexcept {
+    auto weak = [](std::string_view s) { return s.starts_with("W/") ? s.substr(2) : s; };
+    list = trim(list);
+    if (list == "*") return true;
+    while (!list.empty()) {
+        size_t comma = list.find(',');
+        std::string_view item = trim(list.substr(0, comma));
+        if (weak(item) == weak(etag)) return true;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+}  // namespace detail
+}  // namespace portico::http

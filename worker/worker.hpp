@@ -1,0 +1,84 @@
+#pragma once
+// One worker: its listeners, one edge-triggered epoll loop, its connections and timing wheel.
+// It knows nothing of how it was started; the master (or main, when master_process is off)
+// constructs it and calls run().
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "core/buffer_pool.hpp"
+#include "core/fd.hpp"
+#include "core/log.hpp"
+#include "core/timer_wheel.hpp"
+#include "http/connection.hpp"
+#include "http/context.hpp"
+#include "http/file_cache.hpp"
+#include "http/mime.hpp"
+
+namespace portico::worker {
+
+class Worker {
+public:
+    /// Prepares everything that can fail at start-up: mime types, document roots, the access
+    /// log, the listeners, epoll and the signalfd. Throws std::runtime_error naming what failed.
+    explicit Worker(const conf::Config& config);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    /// Serves until SIGTERM/SIGINT (fast stop) or SIGQUIT (graceful stop, bounded by
+    /// worker_shutdown_timeout). SIGUSR1 reopens the logs. Returns the process exit code.
+    int run();
+
+    /// Graceful stop: stop accepting, close idle connections, let in-flight responses finish
+    /// (with Connection: close); run() returns when none is left or the timeout cuts them.
+    void begin_graceful_stop();
+
+private:
+    struct Listener {
+        core::UniqueFd fd;
+        conf::ListenAddress address;
+    };
+
+    void open_roots();
+    void open_listeners();
+    void loop_once();
+    void on_signal();
+    void accept_from(uint16_t index);
+    bool shed_oldest_idle();
+    void pause_accepting(int err);
+    void resume_accepting();
+    http::Connection* allocate(int fd);
+    void free_closed();
+    void close_all();
+    int next_timeout() const;
+    void housekeeping();
+
+    const conf::Config& config_;
+    core::TimerWheel wheel_;
+    core::BufferPool pool_;
+    http::MimeTypes mime_;
+    http::FileCache files_;
+    core::AccessLog access_log_;
+    http::Context ctx_;
+    std::vector<Listener> listeners_;
+    core::UniqueFd epoll_;
+    core::UniqueFd signals_;
+
+    std::vector<http::Connection*> by_fd_;  // the connection table, indexed by fd
+    std::vector<std::unique_ptr<http::Connection[]>> slabs_;
+    std::vector<http::Connection*> free_;
+    size_t active_ = 0;
+
+    bool stopping_ = false;      // fast stop: leave the loop now
+    bool accepting_ = true;
+    uint64_t resume_accept_ms_ = 0;   // accepting paused until then (fd pressure), 0 = not paused
+    uint64_t pressure_logged_ms_ = 0;
+    uint64_t shed_since_log_ = 0;
+    uint64_t drain_deadline_ms_ = 0;
+    uint64_t next_housekeeping_ms_ = 0;
+};
+
+}  // namespace portico::worker
