@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <utility>
 
 namespace portico::core {
 
@@ -23,9 +24,17 @@ public:
     Buffer() = default;
     Buffer(const Buffer&) = delete;
     Buffer& operator=(const Buffer&) = delete;
+    /// Takes o's memory; o is left unallocated.
     Buffer(Buffer&& o) noexcept { swap(o); }
-    Buffer& operator=(Buffer&& o) noexcept { swap(o); return *this; }
-    ~Buffer();  // returns memory to the pool it came from, if any
+    /// Swaps with o: this takes o's memory and o takes this buffer's old memory, which goes
+    /// back to its pool when o is destroyed or released (call BufferPool::release(o) to
+    /// return it at once). Self-move is a no-op.
+    Buffer& operator=(Buffer&& o) noexcept {
+        swap(o);
+        return *this;
+    }
+    /// Returns the memory to the pool it came from, if any. That pool must still exist.
+    ~Buffer();
 
     [[nodiscard]] bool allocated() const noexcept { return data_ != nullptr; }
     [[nodiscard]] size_t capacity() const noexcept { return capacity_; }

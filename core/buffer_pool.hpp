@@ -4,6 +4,10 @@
 // Released buffers go on the free list of their class (the list is threaded through the free
 // memory itself). The bytes held on free lists are capped; past the cap, released memory goes
 // straight back to the system.
+//
+// Lifetime: every Buffer must be destroyed or released before the pool that made it; a Buffer
+// outliving its pool is a programming error (its destructor would write to a dead pool). A
+// debug build asserts in ~BufferPool that nothing is outstanding.
 
 #include <array>
 #include <cstddef>
@@ -37,9 +41,12 @@ public:
 
     /// Replaces `b` with a buffer of the smallest class >= min_size holding the same readable
     /// bytes (compacted to the front). Returns false and leaves `b` unchanged if impossible.
+    /// If b's capacity already covers min_size, b is only compacted; an unallocated b is
+    /// acquired. The new memory comes from this pool; the old goes back where it came from.
     bool grow(Buffer& b, size_t min_size) noexcept;
 
-    /// Returns b's memory to the pool (Buffer's destructor does this too). b becomes empty.
+    /// Returns b's memory to the pool it came from (Buffer's destructor does this too). b
+    /// becomes empty and unallocated. No-op on an unallocated b.
     void release(Buffer& b) noexcept;
 
     [[nodiscard]] const BufferPoolStats& stats() const noexcept { return stats_; }
