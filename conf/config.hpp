@@ -51,7 +51,7 @@ struct HttpConfig {
 struct Config {
     std::string file;              ///< absolute path of the file this came from
     uint32_t worker_processes = 0; ///< resolved: "auto" becomes the number of online CPUs
-    bool master_process = true;
+    bool master_process = false;
     std::string pid_file;          ///< absolute path, or empty for none
     std::string error_log;         ///< absolute path, or "stderr"
     std::string log_level;         ///< trace, debug, info, warn, error, critical, off

@@ -1,0 +1,46 @@
+#pragma once
+// The default of every setting, in one place: the loader takes a value from here whenever a key
+// is absent. conf/server.conf repeats these values in its comments; keep the two in step by
+// hand when one of them changes.
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+#include "conf/config.hpp"
+
+namespace portico::conf {
+
+struct Defaults {
+    // Top level.
+    uint32_t worker_processes = 0;  ///< 0 stands for "auto": one worker per online CPU
+    /// Off until the master/worker process model lands; until then portico runs as one process
+    /// that serves on its own, whatever worker_processes says.
+    bool master_process = false;
+    std::string_view pid_file = "";  ///< empty: write no pid file
+    std::string_view error_log = "stderr";
+    std::string_view log_level = "info";
+    uint32_t worker_connections = 10000;
+    uint32_t worker_rlimit_nofile = 0;  ///< 0: leave RLIMIT_NOFILE as inherited
+    Millis worker_shutdown_timeout = std::chrono::seconds{10};
+
+    // The http group.
+    std::string_view mime_types = "/etc/mime.types";
+    std::string_view default_type = "application/octet-stream";
+    std::string_view access_log = "off";
+    Millis keepalive_timeout = std::chrono::seconds{75};
+    uint32_t keepalive_requests = 1000;
+    Millis client_header_timeout = std::chrono::seconds{60};
+    Millis client_body_timeout = std::chrono::seconds{60};
+    Millis send_timeout = std::chrono::seconds{60};
+    uint64_t client_max_body_size = 1024 * 1024;  ///< 0: no limit
+    uint32_t client_header_buffer_size = 1024;
+    uint32_t large_client_header_buffer_size = 8 * 1024;
+
+    // Each server. listen and root have no default: they are required.
+    std::string_view index = "index.html";
+};
+
+inline constexpr Defaults kDefaults{};
+
+}  // namespace portico::conf

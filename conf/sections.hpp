@@ -1,0 +1,55 @@
+#pragma once
+// Internal to conf/: the keys each part of server.conf may hold, and the readers of the parts
+// that live in their own files.
+
+#include <array>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "conf/group_reader.hpp"
+
+namespace portico::conf::detail {
+
+using namespace std::string_view_literals;
+
+inline constexpr std::array kTopLevelKeys{
+    "worker_processes"sv,
+    "master_process"sv,
+    "pid_file"sv,
+    "error_log"sv,
+    "log_level"sv,
+    "worker_connections"sv,
+    "worker_rlimit_nofile"sv,
+    "worker_shutdown_timeout"sv,
+    "http"sv,
+    "servers"sv,
+};
+
+inline constexpr std::array kHttpKeys{
+    "mime_types"sv,
+    "default_type"sv,
+    "access_log"sv,
+    "keepalive_timeout"sv,
+    "keepalive_requests"sv,
+    "client_header_timeout"sv,
+    "client_body_timeout"sv,
+    "send_timeout"sv,
+    "client_max_body_size"sv,
+    "client_header_buffer_size"sv,
+    "large_client_header_buffer_size"sv,
+};
+
+inline constexpr std::array kServerKeys{"listen"sv, "server_name"sv, "root"sv, "index"sv};
+
+/// `path` made absolute against `dir` (the config file's directory) and lexically normalised,
+/// without a trailing slash unless it is "/".
+std::string resolve_path(const std::filesystem::path& dir, const std::string& path);
+
+/// Reads and checks the `servers` list of the top-level group. Relative roots are resolved
+/// against `dir`. Throws ConfigError.
+std::vector<ServerConfig> read_servers(const GroupReader& top, const std::filesystem::path& dir);
+
+}  // namespace portico::conf::detail

@@ -1,0 +1,195 @@
+// The `servers` list: listen addresses, names, document root and index files of each server,
+// and the check that no two servers claim the same name on the same address.
+
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <system_error>
+#include <utility>
+
+#include "conf/defaults.hpp"
+#include "conf/parse.hpp"
+#include "conf/sections.hpp"
+
+namespace portico::conf::detail {
+namespace {
+
+using libconfig::Setting;
+
+const std::array<OtherGroup, 2> kNotInServer{{
+    {kTopLevelKeys, "at the top level, outside 'servers'"},
+    {kHttpKeys, "inside the 'http' group"},
+}};
+
+// Who already answers for a name on an address: (address, name) -> index of the server.
+// A server without server_name claims the name "".
+using NameClaims = std::map<std::pair<std::string, std::string>, int>;
+
+ListenAddress read_one_listen(const GroupReader& g, const Element& e) {
+    const Setting& s = *e.setting;
+    if (s.getType() == Setting::TypeInt || s.getType() == Setting::TypeInt64) {
+        // `listen = 8080;` reads like the bare-port string "8080".
+        long long port = s.getType() == Setting::TypeInt64 ? static_cast<long long>(s) : static_cast<int>(s);
+        if (port < 1 || port > 65535) {
+            g.fail_at(s, e.name, fmt::format("the port must be between 1 and 65535 (got {})", port));
+        }
+        return ListenAddress{"0.0.0.0", static_cast<uint16_t>(port), false};
+    }
+    if (s.getType() != Setting::TypeString) {
+        g.fail_at(s, e.name, "expected a string like \"127.0.0.1:8080\"");
+    }
+    std::string text = g.string_of(e);
+    auto parsed = parse_listen_address(text);
+    if (!parsed.value) {
+        g.fail_at(s, e.name, fmt::format("bad listen address '{}': {}", text, parsed.problem));
+    }
+    return *parsed.value;
+}
+
+std::vector<ListenAddress> read_listen(const GroupReader& g) {
+    if (g.find("listen") == nullptr) {
+        g.fail("listen", "missing; every server needs one, e.g. listen = \"127.0.0.1:8080\";");
+    }
+    std::vector<ListenAddress> result;
+    for (const auto& element : g.elements("listen")) {
+        ListenAddress address = read_one_listen(g, element);
+        if (std::find(result.begin(), result.end(), address) != result.end()) {
+            g.fail_at(*element.setting, element.name,
+                      fmt::format("'{}' is listed twice", address.to_string()));
+        }
+        result.push_back(std::move(address));
+    }
+    if (result.empty()) {
+        g.fail("listen", "must name at least one address");
+    }
+    return result;
+}
+
+// Names end up compared with the Host header, which is case-insensitive; whitespace or control
+// characters could never match one and are surely a mistake.
+std::vector<std::string> read_server_names(const GroupReader& g) {
+    std::vector<std::string> names;
+    for (const auto& element : g.elements("server_name")) {
+        std::string name = g.string_of(element);
+        if (name.empty()) {
+            g.fail_at(*element.setting, element.name, "must not be empty; leave server_name out instead");
+        }
+        for (char& c : name) {
+            if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+                g.fail_at(*element.setting, element.name, "must not contain spaces or control characters");
+            }
+            c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        }
+        if (std::find(names.begin(), names.end(), name) != names.end()) {
+            g.fail_at(*element.setting, element.name, fmt::format("'{}' is listed twice", name));
+        }
+        names.push_back(std::move(name));
+    }
+    return names;
+}
+
+std::string read_root(const GroupReader& g, const std::filesystem::path& dir) {
+    if (g.find("root") == nullptr) {
+        g.fail("root", "missing; every server needs a document root");
+    }
+    std::string value = g.string("root", "");
+    if (value.empty()) {
+        g.fail("root", "must not be empty");
+    }
+    std::string path = resolve_path(dir, value);
+    // Checked now so a typo fails at start-up (or reload) rather than as 404s in production.
+    struct stat st {};
+    int error = stat(path.c_str(), &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+    if (error != 0) {
+        g.fail("root",
+               fmt::format("root '{}' is not a directory: {}", path, std::generic_category().message(error)));
+    }
+    return path;
+}
+
+// Index entries are joined to a directory inside root, so they must be plain file names.
+std::vector<std::string> read_index(const GroupReader& g) {
+    if (g.find("index") == nullptr) {
+        return {std::string{kDefaults.index}};
+    }
+    std::vector<std::string> files;
+    for (const auto& element : g.elements("index")) {
+        std::string file = g.string_of(element);
+        if (file.empty() || file == "." || file == ".." || file.find('/') != std::string::npos) {
+            g.fail_at(*element.setting, element.name,
+                      fmt::format("'{}' is not a file name (no '/', '.' or '..')", file));
+        }
+        files.push_back(std::move(file));
+    }
+    if (files.empty()) {
+        g.fail("index", "must name at least one file");
+    }
+    return files;
+}
+
+void claim_names(const GroupReader& g, const ServerConfig& server, int index, NameClaims& claims) {
+    std::vector<std::string> names = server.server_names;
+    if (names.empty()) {
+        names.emplace_back();
+    }
+    for (const auto& address : server.listen) {
+        for (const auto& name : names) {
+            auto [it, inserted] = claims.emplace(std::pair{address.to_string(), name}, index);
+            if (inserted) {
+                continue;
+            }
+            g.fail("server_name",
+                   name.empty() ? fmt::format("servers[{}] already listens on {} without a server_name; "
+                                              "give one of them a server_name",
+                                              it->second, address.to_string())
+                                : fmt::format("server name '{}' on {} is already used by servers[{}]", name,
+                                              address.to_string(), it->second));
+        }
+    }
+}
+
+ServerConfig read_server(const GroupReader& g, const std::filesystem::path& dir) {
+    g.reject_unknown(kServerKeys, kNotInServer);
+    ServerConfig server;
+    server.listen = read_listen(g);
+    server.server_names = read_server_names(g);
+    server.root = read_root(g, dir);
+    server.index = read_index(g);
+    return server;
+}
+
+}  // namespace
+
+std::vector<ServerConfig> read_servers(const GroupReader& top, const std::filesystem::path& dir) {
+    const Setting* list = top.find("servers");
+    if (list == nullptr) {
+        top.fail("servers",
+                 "missing; at least one server is required, "
+                 "e.g. servers = ( { listen = \"127.0.0.1:8080\"; root = \"www\"; } );");
+    }
+    if (!list->isList()) {
+        top.fail("servers", "expected a list of groups: servers = ( { ... }, { ... } );");
+    }
+    if (list->getLength() == 0) {
+        top.fail("servers", "at least one server is required");
+    }
+    std::vector<ServerConfig> servers;
+    NameClaims claims;
+    for (int i = 0; i < list->getLength(); ++i) {
+        const Setting& group = (*list)[i];
+        std::string name = fmt::format("servers[{}]", i);
+        if (!group.isGroup()) {
+            top.fail_at(group, name, "expected a group: { listen = ...; root = ...; }");
+        }
+        GroupReader reader = top.nested(group, name);
+        servers.push_back(read_server(reader, dir));
+        claim_names(reader, servers.back(), i, claims);
+    }
+    return servers;
+}
+
+}  // namespace portico::conf::detail
