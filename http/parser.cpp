@@ -1,1 +1,662 @@
-// placeholder, to be written
+#include "http/parser.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+#include <utility>
+
+// Strict HTTP/1.1 request parsing (RFC 9112). The head is parsed in two phases, the request
+// line and the field lines, each a loop over bytes with a switch on the saved state; the body is
+// a third phase, chunked framing. Each phase can stop at any byte and pick up there on the next
+// call, which is what makes every split of the input give the same answer.
+
+namespace portico::http {
+
+enum class RequestParser::HeadState : uint8_t {
+    // request line
+    kStart,      // before the method; a CRLF here is a leading empty line
+    kLeadingLf,  // CR of a leading empty line seen
+    kMethod,
+    kTargetStart,  // SP after the method seen
+    kTarget,
+    kVersion,  // SP after the target seen; version_index_ bytes of "HTTP/d.d" matched
+    kLineLf,   // CR after the version seen
+    // field lines
+    kFieldStart,  // at the start of a field line, or of the empty line that ends the head
+    kFieldName,
+    kValueLead,  // colon seen, skipping OWS
+    kValue,
+    kFieldLf,  // CR after a field value seen
+    kHeadLf,   // CR of the final empty line seen
+    kDone,
+    kError,
+};
+
+enum class RequestParser::BodyState : uint8_t {
+    kIdle,       // the head is not done yet
+    kLength,     // Content-Length bytes left in body_left_
+    kSizeFirst,  // at the first hex digit of a chunk size
+    kSize,
+    kSizeWs,  // BWS after the size: only ';' may follow
+    kExt,     // inside chunk extensions
+    kSizeLf,  // CR of the chunk-size line seen
+    kData,    // body_left_ bytes of chunk data left
+    kDataCr,
+    kDataLf,
+    kTrailerStart,  // at the start of a trailer line or of the final empty line
+    kTrailerName,
+    kTrailerValue,
+    kTrailerLf,
+    kFinalLf,  // CR of the final empty line seen
+    kDone,
+    kError,
+};
+
+namespace {
+
+// ---- byte classes (computed at compile time from the RFC 9110 / 9112 grammar) -------------
+
+constexpr uint8_t kTchar = 1 << 0;       // token character
+constexpr uint8_t kTargetChar = 1 << 1;  // visible ASCII, 0x21-0x7E
+constexpr uint8_t kValueChar = 1 << 2;   // VCHAR or obs-text: field value without SP/HTAB
+constexpr uint8_t kHexDigit = 1 << 3;
+
+constexpr std::array<uint8_t, 256> kByteClass = [] {
+    std::array<uint8_t, 256> t{};
+    for (int c = 0x21; c <= 0x7e; ++c) t[c] |= kTargetChar | kValueChar;
+    for (int c = 0x80; c <= 0xff; ++c) t[c] |= kValueChar;
+    for (int c = '0'; c <= '9'; ++c) t[c] |= kTchar | kHexDigit;
+    for (int c = 'a'; c <= 'z'; ++c) t[c] |= kTchar;
+    for (int c = 'A'; c <= 'Z'; ++c) t[c] |= kTchar;
+    for (int c = 'a'; c <= 'f'; ++c) t[c] |= kHexDigit;
+    for (int c = 'A'; c <= 'F'; ++c) t[c] |= kHexDigit;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<uint8_t>(c)] |= kTchar;
+    return t;
+}();
+
+constexpr std::array<uint8_t, 256> kLower = [] {
+    std::array<uint8_t, 256> t{};
+    for (int c = 0; c < 256; ++c) t[c] = static_cast<uint8_t>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    return t;
+}();
+
+constexpr bool has(uint8_t c, uint8_t cls) noexcept { return (kByteClass[c] & cls) != 0; }
+constexpr bool is_ows(uint8_t c) noexcept { return c == ' ' || c == '\t'; }
+constexpr bool is_digit(uint8_t c) noexcept { return c >= '0' && c <= '9'; }
+
+constexpr uint8_t hex_value(uint8_t c) noexcept {
+    return static_cast<uint8_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+}
+
+/// First index in [from, end) whose byte is not in `cls`, or end.
+inline uint32_t skip(const char* buf, uint32_t from, uint32_t end, uint8_t cls) noexcept {
+    while (from < end && has(static_cast<uint8_t>(buf[from]), cls)) ++from;
+    return from;
+}
+
+/// Case-insensitive equality; `lower` must be lowercase already.
+constexpr bool iequals(std::string_view s, std::string_view lower) noexcept {
+    if (s.size() != lower.size()) return false;
+    for (size_t i = 0; i < s.size(); ++i)
+        if (kLower[static_cast<uint8_t>(s[i])] != static_cast<uint8_t>(lower[i])) return false;
+    return true;
+}
+
+constexpr bool istarts_with(std::string_view s, std::string_view lower) noexcept {
+    return s.size() >= lower.size() && iequals(s.substr(0, lower.size()), lower);
+}
+
+constexpr std::string_view trim_ows(std::string_view s) noexcept {
+    while (!s.empty() && is_ows(static_cast<uint8_t>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && is_ows(static_cast<uint8_t>(s.back()))) s.remove_suffix(1);
+    return s;
+}
+
+/// Calls f(element) for every non-empty element of a comma-separated list (RFC 9110 5.6.1:
+/// empty elements are allowed and ignored); stops early and returns false if f does.
+template <typename F>
+bool for_each_element(std::string_view list, F&& f) {
+    while (true) {
+        const size_t comma = list.find(',');
+        const std::string_view element = trim_ows(list.substr(0, comma));
+        if (!element.empty() && !f(element)) return false;
+        if (comma == std::string_view::npos) return true;
+        list.remove_prefix(comma + 1);
+    }
+}
+
+constexpr std::array<std::pair<std::string_view, Method>, 9> kMethods{{
+    {"GET", Method::kGet},
+    {"HEAD", Method::kHead},
+    {"POST", Method::kPost},
+    {"PUT", Method::kPut},
+    {"DELETE", Method::kDelete},
+    {"OPTIONS", Method::kOptions},
+    {"TRACE", Method::kTrace},
+    {"PATCH", Method::kPatch},
+    {"CONNECT", Method::kConnect},
+}};
+
+enum class Field : uint8_t {
+    kOther,
+    kHost,
+    kContentLength,
+    kTransferEncoding,
+    kConnection,
+    kExpect,
+    kIfNoneMatch,
+    kIfModifiedSince,
+    kRange,
+    kIfRange,
+    kUserAgent,
+    kReferer,
+};
+
+constexpr std::array<std::pair<std::string_view, Field>, 11> kKnownFields{{
+    {"host", Field::kHost},
+    {"content-length", Field::kContentLength},
+    {"transfer-encoding", Field::kTransferEncoding},
+    {"connection", Field::kConnection},
+    {"expect", Field::kExpect},
+    {"if-none-match", Field::kIfNoneMatch},
+    {"if-modified-since", Field::kIfModifiedSince},
+    {"range", Field::kRange},
+    {"if-range", Field::kIfRange},
+    {"user-agent", Field::kUserAgent},
+    {"referer", Field::kReferer},
+}};
+
+bool match_method(std::string_view text, Method& method) noexcept {
+    // Methods are case-sensitive (RFC 9110 9.1): "get" is a valid token and an unknown method.
+    for (const auto& [name, id] : kMethods) {
+        if (text == name) {
+            method = id;
+            return true;
+        }
+    }
+    return false;
+}
+
+Field classify_field(std::string_view name) noexcept {
+    for (const auto& [known, id] : kKnownFields)
+        if (iequals(name, known)) return id;
+    return Field::kOther;
+}
+
+/// What the field lines said, in RequestParser::flags_.
+enum Flag : uint16_t {
+    kSeenHost = 1 << 0,
+    kSeenLength = 1 << 1,
+    kSeenTransferEncoding = 1 << 2,
+    kChunkedSeen = 1 << 3,  // "chunked" appeared in Transfer-Encoding
+    kChunkedLast = 1 << 4,  // ... and is the last coding so far
+    kOtherCoding = 1 << 5,  // some other transfer coding appeared
+    kConnectionSeen = 1 << 6,
+    kConnectionClose = 1 << 7,
+    kConnectionKeepAlive = 1 << 8,
+    kExpectContinue = 1 << 9,
+    kExpectOther = 1 << 10,
+};
+
+// A client gets a few stray CRLFs before a request (RFC 9112 2.2), not an endless stream.
+constexpr uint8_t kMaxLeadingEmptyLines = 8;
+// The chunk-size line (size and extensions) and the trailer section carry nothing we use; these
+// bounds keep an endless line from tying up a connection that is well within max_body.
+constexpr uint32_t kMaxChunkLineBytes = 4096;
+constexpr uint32_t kMaxTrailerBytes = 16384;
+// 16 hex digits hold any uint64_t, so the size cannot overflow while it is read.
+constexpr uint8_t kMaxSizeDigits = 16;
+
+}  // namespace
+
+// ---- head ------------------------------------------------------------------------------------
+
+void RequestParser::reset() noexcept { *this = RequestParser(limits_); }
+
+ParseResult RequestParser::fail(uint16_t status, const char* reason) noexcept {
+    state_ = HeadState::kError;
+    body_state_ = BodyState::kError;
+    error_status_ = status;
+    error_reason_ = reason;
+    return ParseResult::kError;
+}
+
+bool RequestParser::reject(uint16_t status, const char* reason) noexcept {
+    fail(status, reason);
+    return false;
+}
+
+ParseResult RequestParser::parse_head(const char* buf, size_t len, Request& req) noexcept {
+    if (state_ == HeadState::kDone) return ParseResult::kDone;
+    if (state_ == HeadState::kError) return ParseResult::kError;
+    if (pos_ == 0) req = Request{};
+
+    // A byte at max_head or beyond can never be part of the head, so look no further.
+    const auto end = static_cast<uint32_t>(std::min<size_t>(len, limits_.max_head));
+    ParseResult r = ParseResult::kNeedMore;
+    if (state_ < HeadState::kFieldStart) r = parse_request_line(buf, end, req);
+    if (r == ParseResult::kNeedMore && state_ >= HeadState::kFieldStart) r = parse_fields(buf, end, req);
+    if (r == ParseResult::kNeedMore && pos_ == limits_.max_head && len > pos_) {
+        if (state_ == HeadState::kTarget) return fail(414, "request-target too long");
+        return fail(431, "request head too large");
+    }
+    return r;
+}
+
+ParseResult RequestParser::parse_request_line(const char* buf, uint32_t end, Request& req) noexcept {
+    for (; pos_ < end; ++pos_) {
+        const auto c = static_cast<uint8_t>(buf[pos_]);
+        switch (state_) {
+        case HeadState::kStart:
+            if (c == '\r') {
+                state_ = HeadState::kLeadingLf;
+                break;
+            }
+            if (!has(c, kTchar)) return fail(400, c == '\n' ? "bare LF" : "invalid character in method");
+            req.request_line.off = req.method_text.off = pos_;
+            state_ = HeadState::kMethod;
+            break;
+        case HeadState::kLeadingLf:
+            if (c != '\n') return fail(400, "bare CR before the request line");
+            if (++empty_lines_ > kMaxLeadingEmptyLines)
+                return fail(400, "too many empty lines before the request");
+            state_ = HeadState::kStart;
+            break;
+        case HeadState::kMethod:
+            if (has(c, kTchar)) break;
+            if (c != ' ') return fail(400, "invalid character in method");
+            req.method_text.len = pos_ - req.method_text.off;
+            if (!match_method(req.method_text.in(buf), req.method)) return fail(501, "unknown method");
+            state_ = HeadState::kTargetStart;
+            break;
+        case HeadState::kTargetStart:
+            if (!has(c, kTargetChar)) return fail(400, "invalid request-target");
+            req.target.off = pos_;
+            state_ = HeadState::kTarget;
+            [[fallthrough]];
+        case HeadState::kTarget:
+            if (has(c, kTargetChar)) {
+                const uint32_t stop = skip(buf, pos_ + 1, end, kTargetChar);
+                if (stop - req.target.off > limits_.max_target) return fail(414, "request-target too long");
+                pos_ = stop - 1;
+                break;
+            }
+            if (c != ' ')
+                return fail(400, c == '\r' || c == '\n' ? "no HTTP version" : "invalid request-target");
+            req.target.len = pos_ - req.target.off;
+            if (!on_request_target(buf, req)) return ParseResult::kError;
+            state_ = HeadState::kVersion;
+            break;
+        case HeadState::kVersion: {
+            // "HTTP/" DIGIT "." DIGIT, byte by byte; '0' in the pattern stands for any digit.
+            constexpr std::string_view kPattern = "HTTP/0.0";
+            if (version_index_ == kPattern.size()) {
+                if (c != '\r') return fail(400, c == '\n' ? "bare LF" : "invalid HTTP version");
+                state_ = HeadState::kLineLf;
+                break;
+            }
+            const char want = kPattern[version_index_];
+            if (want == '0' ? !is_digit(c) : c != static_cast<uint8_t>(want))
+                return fail(400, "invalid HTTP version");
+            ++version_index_;
+            break;
+        }
+        case HeadState::kLineLf:
+            if (c != '\n') return fail(400, "bare CR in request line");
+            if (!on_request_line(buf, req)) return ParseResult::kError;
+            ++pos_;
+            state_ = HeadState::kFieldStart;
+            return ParseResult::kNeedMore;  // the field phase goes on from here
+        default: return fail(400, "internal: bad request-line state");
+        }
+    }
+    return ParseResult::kNeedMore;
+}
+
+bool RequestParser::on_request_target(const char* buf, Request& req) noexcept {
+    const std::string_view t = req.target.in(buf);
+    if (t.front() == '/') return true;
+    // asterisk-form exists only for a server-wide OPTIONS (RFC 9112 3.2.4).
+    if (t == "*") return req.method == Method::kOptions || reject(400, "'*' target without OPTIONS");
+    // absolute-form needs an authority; authority-form (CONNECT) is not served here.
+    for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")})
+        if (istarts_with(t, scheme) && t.size() > scheme.size() && t[scheme.size()] != '/') return true;
+    return reject(400, "invalid request-target form");
+}
+
+bool RequestParser::on_request_line(const char* buf, Request& req) noexcept {
+    // pos_ is at the LF; the version's 8 bytes and the CR come right before it.
+    const auto major = static_cast<uint8_t>(buf[pos_ - 4]);
+    const auto minor = static_cast<uint8_t>(buf[pos_ - 2]);
+    if (major != '1' || minor > '1') return reject(505, "HTTP version not supported");
+    req.version_minor = static_cast<uint8_t>(minor - '0');
+    req.request_line.len = pos_ - 1 - req.request_line.off;
+    return true;
+}
+
+ParseResult RequestParser::parse_fields(const char* buf, uint32_t end, Request& req) noexcept {
+    for (; pos_ < end; ++pos_) {
+        const auto c = static_cast<uint8_t>(buf[pos_]);
+        switch (state_) {
+        case HeadState::kFieldStart:
+            if (c == '\r') {
+                state_ = HeadState::kHeadLf;
+                break;
+            }
+            if (is_ows(c)) return fail(400, "obsolete line folding");
+            if (!has(c, kTchar)) return fail(400, c == '\n' ? "bare LF" : "invalid character in field name");
+            if (req.field_count >= std::min<uint32_t>(limits_.max_fields, UINT16_MAX))
+                return fail(431, "too many header fields");
+            ++req.field_count;
+            mark_ = pos_;
+            state_ = HeadState::kFieldName;
+            [[fallthrough]];
+        case HeadState::kFieldName:
+            if (has(c, kTchar)) {
+                pos_ = skip(buf, pos_ + 1, end, kTchar) - 1;
+                break;
+            }
+            if (c != ':')
+                return fail(400, is_ows(c) ? "whitespace before colon" : "invalid character in field name");
+            name_end_ = pos_;
+            state_ = HeadState::kValueLead;
+            break;
+        case HeadState::kValueLead:
+            if (is_ows(c)) break;
+            value_start_ = value_end_ = pos_;
+            state_ = HeadState::kValue;
+            [[fallthrough]];
+        case HeadState::kValue:
+            if (has(c, kValueChar)) {
+                value_end_ = skip(buf, pos_ + 1, end, kValueChar);
+                pos_ = value_end_ - 1;
+                break;
+            }
+            if (is_ows(c)) break;
+            if (c != '\r') return fail(400, c == '\n' ? "bare LF" : "invalid character in field value");
+            state_ = HeadState::kFieldLf;
+            break;
+        case HeadState::kFieldLf:
+            if (c != '\n') return fail(400, "bare CR in header field");
+            if (!on_field(buf, req)) return ParseResult::kError;
+            state_ = HeadState::kFieldStart;
+            break;
+        case HeadState::kHeadLf:
+            if (c != '\n') return fail(400, "bare CR at end of head");
+            head_length_ = ++pos_;
+            return finish_head(req);
+        default: return fail(400, "internal: bad field state");
+        }
+    }
+    return ParseResult::kNeedMore;
+}
+
+bool RequestParser::on_field(const char* buf, Request& req) noexcept {
+    const std::string_view name(buf + mark_, name_end_ - mark_);
+    const Span value{value_start_, value_end_ - value_start_};
+    // For fields that may come once, keep the first; a repeated list field (If-None-Match) is
+    // rare enough that acting on its first line alone is acceptable.
+    auto keep_first = [&](Span& span) {
+        if (span.empty()) span = value;
+    };
+    switch (classify_field(name)) {
+    case Field::kHost:
+        if (flags_ & kSeenHost) return reject(400, "duplicate Host");
+        flags_ |= kSeenHost;
+        req.host = value;
+        break;
+    case Field::kContentLength: return on_content_length(value.in(buf), req);
+    case Field::kTransferEncoding: return on_transfer_encoding(value.in(buf));
+    case Field::kConnection:
+        if (!(flags_ & kConnectionSeen)) req.connection = value;
+        flags_ |= kConnectionSeen;
+        on_connection(value.in(buf));
+        break;
+    case Field::kExpect: on_expect(value.in(buf)); break;
+    case Field::kIfNoneMatch: keep_first(req.if_none_match); break;
+    case Field::kIfModifiedSince: keep_first(req.if_modified_since); break;
+    case Field::kRange: keep_first(req.range); break;
+    case Field::kIfRange: keep_first(req.if_range); break;
+    case Field::kUserAgent: keep_first(req.user_agent); break;
+    case Field::kReferer: keep_first(req.referer); break;
+    case Field::kOther: break;
+    }
+    return true;
+}
+
+bool RequestParser::on_content_length(std::string_view value, Request& req) noexcept {
+    // Two lengths, even equal ones, or a list, mean two parties may frame the body differently.
+    if (flags_ & kSeenLength) return reject(400, "duplicate Content-Length");
+    flags_ |= kSeenLength;
+    if (value.empty()) return reject(400, "empty Content-Length");
+    int64_t n = 0;
+    for (char ch : value) {
+        const auto c = static_cast<uint8_t>(ch);
+        if (!is_digit(c)) return reject(400, "invalid Content-Length");
+        const int digit = c - '0';
+        if (n > (std::numeric_limits<int64_t>::max() - digit) / 10)
+            return reject(400, "Content-Length overflow");
+        n = n * 10 + digit;
+    }
+    req.content_length = n;
+    return true;
+}
+
+bool RequestParser::on_transfer_encoding(std::string_view value) noexcept {
+    // Several field lines form one list; the verdict on it waits for the end of the head.
+    flags_ |= kSeenTransferEncoding;
+    return for_each_element(value, [this](std::string_view coding) {
+        const uint32_t name_len = skip(coding.data(), 0, static_cast<uint32_t>(coding.size()), kTchar);
+        std::string_view params = trim_ows(coding.substr(name_len));
+        if (name_len == 0 || (!params.empty() && params.front() != ';'))
+            return reject(400, "invalid transfer coding");
+        if (params.empty() && iequals(coding, "chunked")) {
+            if (flags_ & kChunkedSeen) return reject(400, "chunked applied twice");
+            flags_ |= kChunkedSeen | kChunkedLast;
+        } else {
+            flags_ = static_cast<uint16_t>((flags_ | kOtherCoding) & ~kChunkedLast);
+        }
+        return true;
+    });
+}
+
+void RequestParser::on_connection(std::string_view value) noexcept {
+    for_each_element(value, [this](std::string_view option) {
+        if (iequals(option, "close"))
+            flags_ |= kConnectionClose;
+        else if (iequals(option, "keep-alive"))
+            flags_ |= kConnectionKeepAlive;
+        return true;
+    });
+}
+
+void RequestParser::on_expect(std::string_view value) noexcept {
+    for_each_element(value, [this](std::string_view expectation) {
+        flags_ |= iequals(expectation, "100-continue") ? kExpectContinue : kExpectOther;
+        return true;
+    });
+}
+
+ParseResult RequestParser::finish_head(Request& req) noexcept {
+    const bool http11 = req.version_minor == 1;
+    if (http11 && !(flags_ & kSeenHost)) return fail(400, "missing Host");
+    if (flags_ & kSeenTransferEncoding) {
+        // RFC 9112 6.1: HTTP/1.0 has no transfer codings, and a length next to them is a
+        // smuggling attempt; both make the framing untrustworthy.
+        if (!http11) return fail(400, "Transfer-Encoding in HTTP/1.0");
+        if (flags_ & kSeenLength) return fail(400, "both Content-Length and Transfer-Encoding");
+        if (!(flags_ & kChunkedLast)) return fail(400, "chunked is not the final transfer coding");
+        if (flags_ & kOtherCoding) return fail(501, "unsupported transfer coding");
+        req.chunked = true;
+    }
+    if (flags_ & kExpectOther) return fail(417, "unsupported expectation");
+    if (limits_.max_body != 0 && req.content_length > 0 &&
+        static_cast<uint64_t>(req.content_length) > limits_.max_body)
+        return fail(413, "Content-Length over the limit");
+
+    // HTTP/1.0 ignores 100-continue (RFC 9110 10.1.1).
+    req.expect_continue = http11 && (flags_ & kExpectContinue);
+    req.keep_alive = !(flags_ & kConnectionClose) && (http11 || (flags_ & kConnectionKeepAlive));
+    state_ = HeadState::kDone;
+    if (req.chunked) {
+        body_state_ = BodyState::kSizeFirst;
+    } else if (req.content_length > 0) {
+        body_state_ = BodyState::kLength;
+        body_left_ = static_cast<uint64_t>(req.content_length);
+    } else {
+        body_state_ = BodyState::kDone;
+    }
+    return ParseResult::kDone;
+}
+
+// ---- body ------------------------------------------------------------------------------------
+
+ParseResult RequestParser::parse_body(const char* data, size_t len, size_t& consumed) noexcept {
+    consumed = 0;
+    switch (body_state_) {
+    case BodyState::kIdle: return fail(400, "body before the head");
+    case BodyState::kDone: return ParseResult::kDone;
+    case BodyState::kError: return ParseResult::kError;
+    case BodyState::kLength: {
+        const auto n = static_cast<size_t>(std::min<uint64_t>(len, body_left_));
+        body_left_ -= n;
+        body_bytes_ += n;
+        consumed = n;
+        if (body_left_ != 0) return ParseResult::kNeedMore;
+        body_state_ = BodyState::kDone;
+        return ParseResult::kDone;
+    }
+    default: return parse_chunked(data, len, consumed);
+    }
+}
+
+ParseResult RequestParser::parse_chunked(const char* data, size_t len, size_t& consumed) noexcept {
+    size_t i = 0;
+    while (i < len) {
+        if (body_state_ == BodyState::kData) {
+            const auto n = static_cast<size_t>(std::min<uint64_t>(len - i, body_left_));
+            body_left_ -= n;
+            body_bytes_ += n;
+            i += n;
+            if (body_left_ == 0) body_state_ = BodyState::kDataCr;
+            continue;
+        }
+        const auto c = static_cast<uint8_t>(data[i++]);
+        switch (body_state_) {
+        case BodyState::kSizeFirst:
+            if (!has(c, kHexDigit)) return fail(400, "invalid chunk size");
+            body_left_ = hex_value(c);
+            size_digits_ = 1;
+            line_bytes_ = 1;
+            body_state_ = BodyState::kSize;
+            break;
+        case BodyState::kSize:
+            if (has(c, kHexDigit)) {
+                if (++size_digits_ > kMaxSizeDigits) return fail(400, "chunk size too long");
+                body_left_ = body_left_ << 4 | hex_value(c);
+                break;
+            }
+            if (!end_chunk_size(c)) return ParseResult::kError;
+            break;
+        case BodyState::kSizeWs:
+            // BWS is only allowed before an extension (RFC 9112 7.1.1).
+            if (++line_bytes_ > kMaxChunkLineBytes) return fail(400, "chunk size line too long");
+            if (c == ';')
+                body_state_ = BodyState::kExt;
+            else if (!is_ows(c))
+                return fail(400, "invalid chunk size line");
+            break;
+        case BodyState::kExt:
+            // Extensions are skipped, so they are checked only for bytes that cannot be there.
+            if (++line_bytes_ > kMaxChunkLineBytes) return fail(400, "chunk size line too long");
+            if (c == '\r')
+                body_state_ = BodyState::kSizeLf;
+            else if (!has(c, kValueChar) && !is_ows(c))
+                return fail(400, c == '\n' ? "bare LF in chunk extension" : "invalid chunk extension");
+            break;
+        case BodyState::kSizeLf:
+            if (c != '\n') return fail(400, "bare CR in chunk size line");
+            line_bytes_ = 0;
+            body_state_ = body_left_ == 0 ? BodyState::kTrailerStart : BodyState::kData;
+            break;
+        case BodyState::kDataCr:
+            if (c != '\r') return fail(400, "no CRLF after chunk data");
+            body_state_ = BodyState::kDataLf;
+            break;
+        case BodyState::kDataLf:
+            if (c != '\n') return fail(400, "no CRLF after chunk data");
+            body_state_ = BodyState::kSizeFirst;
+            break;
+        default:
+            if (!count_trailer_byte()) return ParseResult::kError;
+            if (!parse_trailer_byte(c)) return ParseResult::kError;
+            if (body_state_ == BodyState::kDone) {
+                consumed = i;
+                return ParseResult::kDone;
+            }
+            break;
+        }
+    }
+    consumed = len;
+    return ParseResult::kNeedMore;
+}
+
+bool RequestParser::end_chunk_size(uint8_t c) noexcept {
+    // The whole size is known before any of its data arrives, so the limit is checked here.
+    if (body_left_ > std::numeric_limits<uint64_t>::max() - body_bytes_)
+        return reject(400, "chunked body size overflow");
+    if (limits_.max_body != 0 && body_bytes_ + body_left_ > limits_.max_body)
+        return reject(413, "chunked body over the limit");
+    if (c == '\r')
+        body_state_ = BodyState::kSizeLf;
+    else if (c == ';')
+        body_state_ = BodyState::kExt;
+    else if (is_ows(c))
+        body_state_ = BodyState::kSizeWs;
+    else
+        return reject(400, c == '\n' ? "bare LF after chunk size" : "invalid chunk size");
+    return true;
+}
+
+bool RequestParser::count_trailer_byte() noexcept {
+    if (++line_bytes_ > kMaxTrailerBytes) return reject(431, "trailer section too large");
+    return true;
+}
+
+bool RequestParser::parse_trailer_byte(uint8_t c) noexcept {
+    // Trailer fields follow the header-field rules, but none of them is acted on.
+    switch (body_state_) {
+    case BodyState::kTrailerStart:
+        if (c == '\r')
+            body_state_ = BodyState::kFinalLf;
+        else if (is_ows(c))
+            return reject(400, "obsolete line folding in trailer");
+        else if (has(c, kTchar))
+            body_state_ = BodyState::kTrailerName;
+        else
+            return reject(400, c == '\n' ? "bare LF in trailer" : "invalid trailer field name");
+        return true;
+    case BodyState::kTrailerName:
+        if (c == ':')
+            body_state_ = BodyState::kTrailerValue;
+        else if (!has(c, kTchar))
+            return reject(400, "invalid trailer field name");
+        return true;
+    case BodyState::kTrailerValue:
+        if (c == '\r')
+            body_state_ = BodyState::kTrailerLf;
+        else if (!has(c, kValueChar) && !is_ows(c))
+            return reject(400, c == '\n' ? "bare LF in trailer" : "invalid trailer field value");
+        return true;
+    case BodyState::kTrailerLf:
+    case BodyState::kFinalLf:
+        if (c != '\n') return reject(400, "bare CR in trailer");
+        body_state_ = body_state_ == BodyState::kFinalLf ? BodyState::kDone : BodyState::kTrailerStart;
+        return true;
+    default: return reject(400, "internal: bad body state");
+    }
+}
+
+}  // namespace portico::http

@@ -68,6 +68,8 @@ public:
     /// Parses buf[0, len) which holds the head so far (the same prefix as the last call plus
     /// whatever arrived since). kDone: the head ends at head_length(); kNeedMore: all bytes
     /// are consumed, call again with more; kError: error_status() says what to answer.
+    /// Pass the same `req` on every call for one request: the parser fills it as it goes and
+    /// clears it on the first call after construction or reset().
     ParseResult parse_head(const char* buf, size_t len, Request& req) noexcept;
 
     /// Consumes body framing from data[0, len), beginning right after the head (or where the
@@ -81,22 +83,51 @@ public:
     [[nodiscard]] size_t head_length() const noexcept { return head_length_; }
     /// Decoded body bytes seen so far.
     [[nodiscard]] uint64_t body_bytes() const noexcept { return body_bytes_; }
-    /// The status to answer with after kError: 400, 413, 414, 431, 501 or 505.
+    /// The status to answer with after kError: 400, 413, 414, 417, 431, 501 or 505.
     [[nodiscard]] uint16_t error_status() const noexcept { return error_status_; }
     /// A short, static reason for logs ("bare CR in header field", ...), after kError.
     [[nodiscard]] const char* error_reason() const noexcept { return error_reason_; }
 
 private:
-    // The helper implementing this may add or rename private members freely.
+    enum class HeadState : uint8_t;  // defined in parser.cpp
+    enum class BodyState : uint8_t;
+
+    ParseResult parse_request_line(const char* buf, uint32_t end, Request& req) noexcept;
+    bool on_request_target(const char* buf, Request& req) noexcept;
+    bool on_request_line(const char* buf, Request& req) noexcept;
+    ParseResult parse_fields(const char* buf, uint32_t end, Request& req) noexcept;
+    bool on_field(const char* buf, Request& req) noexcept;
+    bool on_content_length(std::string_view value, Request& req) noexcept;
+    bool on_transfer_encoding(std::string_view value) noexcept;
+    void on_connection(std::string_view value) noexcept;
+    void on_expect(std::string_view value) noexcept;
+    ParseResult finish_head(Request& req) noexcept;
+    ParseResult parse_chunked(const char* data, size_t len, size_t& consumed) noexcept;
+    bool end_chunk_size(uint8_t c) noexcept;
+    bool count_trailer_byte() noexcept;
+    bool parse_trailer_byte(uint8_t c) noexcept;
+    ParseResult fail(uint16_t status, const char* reason) noexcept;  // enters kError
+    bool reject(uint16_t status, const char* reason) noexcept;       // fail(), returns false
+
     ParserLimits limits_;
-    uint32_t pos_ = 0;           // next byte of the head to look at
-    uint32_t mark_ = 0;          // start of the token being parsed
-    uint32_t aux_ = 0;
-    uint8_t state_ = 0;
-    uint8_t body_state_ = 0;
-    uint16_t error_status_ = 0;
+    // Head: positions are offsets into the caller's buffer, which keeps its bytes between calls,
+    // so a finished token is read back from there instead of being copied.
+    uint32_t pos_ = 0;          // next byte of the head to look at
+    uint32_t mark_ = 0;         // start of the current field name
+    uint32_t name_end_ = 0;     // its colon
+    uint32_t value_start_ = 0;  // value without leading OWS
+    uint32_t value_end_ = 0;    // ... and without trailing OWS
     uint32_t head_length_ = 0;
-    uint64_t body_left_ = 0;     // bytes left in the current chunk / Content-Length body
+    uint16_t flags_ = 0;  // what the fields said so far (see Flag in parser.cpp)
+    uint16_t error_status_ = 0;
+    HeadState state_{};
+    uint8_t empty_lines_ = 0;    // CRLFs seen before the request line
+    uint8_t version_index_ = 0;  // bytes of "HTTP/d.d" matched
+    // Body: a body call gets only new bytes, so everything it needs lives here.
+    BodyState body_state_{};
+    uint8_t size_digits_ = 0;  // hex digits of the current chunk size
+    uint32_t line_bytes_ = 0;  // bytes in the chunk-size line, or in the whole trailer section
+    uint64_t body_left_ = 0;   // bytes left in the current chunk / Content-Length body
     uint64_t body_bytes_ = 0;
     const char* error_reason_ = "";
 };
