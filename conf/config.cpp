@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <limits>
 #include <optional>
+#include <span>
 #include <system_error>
 #include <thread>
 
@@ -41,6 +42,9 @@ constexpr uint32_t kMinHeaderBuffer = 1024;
 constexpr uint32_t kMaxHeaderBuffer = core::BufferPool::kClasses.back();
 
 constexpr std::array kLogLevels{"trace"sv, "debug"sv, "info"sv, "warn"sv, "error"sv, "critical"sv, "off"sv};
+constexpr std::array kCpuAffinities{"off"sv, "auto"sv};
+// The backoff cap may not be set so low that a crash-looping worker keeps the master busy.
+constexpr Millis kMinRespawnBackoffMax{100};
 
 const std::array<OtherGroup, 2> kNotAtTopLevel{{
     {detail::kHttpKeys, "inside the 'http' group"},
@@ -76,13 +80,14 @@ uint32_t read_worker_processes(const GroupReader& top) {
     return n == 0 ? online_cpus() : n;  // only the default is 0, and it means "auto"
 }
 
-std::string read_log_level(const GroupReader& top) {
-    std::string level = top.string("log_level", kDefaults.log_level);
-    if (std::find(kLogLevels.begin(), kLogLevels.end(), level) == kLogLevels.end()) {
-        top.fail("log_level",
-                 fmt::format("must be one of {} (got '{}')", fmt::join(kLogLevels, ", "), level));
+// A string setting that must be one of `choices`.
+std::string read_choice(const GroupReader& g, std::string_view key, std::string_view fallback,
+                        std::span<const std::string_view> choices) {
+    std::string value = g.string(key, fallback);
+    if (std::find(choices.begin(), choices.end(), value) == choices.end()) {
+        g.fail(key, fmt::format("must be one of {} (got '{}')", fmt::join(choices, ", "), value));
     }
-    return level;
+    return value;
 }
 
 // A path setting: `keyword` ("stderr", "off", or "" for pid_file), if there is one, passes
@@ -166,22 +171,34 @@ HttpConfig read_http(const GroupReader& top, const fs::path& dir) {
     return read_http_group(top.nested(*group, "http"), dir);
 }
 
+// The settings of the master and the way it runs and supervises its workers.
+void read_processes(const GroupReader& top, Config& c) {
+    c.worker_processes = read_worker_processes(top);
+    c.master_process = top.boolean("master_process", kDefaults.master_process);
+    c.daemon = top.boolean("daemon", kDefaults.daemon);
+    detail::read_user(top, c);
+    c.worker_cpu_affinity_auto =
+        read_choice(top, "worker_cpu_affinity", kDefaults.worker_cpu_affinity, kCpuAffinities) == "auto";
+    c.worker_shutdown_timeout = top.duration("worker_shutdown_timeout", kDefaults.worker_shutdown_timeout);
+    c.worker_watchdog_timeout = top.duration("worker_watchdog_timeout", kDefaults.worker_watchdog_timeout);
+    c.worker_respawn_backoff_max =
+        top.duration("worker_respawn_backoff_max", kDefaults.worker_respawn_backoff_max, kMinRespawnBackoffMax);
+}
+
 Config read_config(const Setting& root, const std::string& file, const fs::path& absolute_file) {
     fs::path dir = absolute_file.parent_path();
     GroupReader top(root, "", file, dir);
     top.reject_unknown(detail::kTopLevelKeys, kNotAtTopLevel);
     Config c;
     c.file = absolute_file.string();
-    c.worker_processes = read_worker_processes(top);
-    c.master_process = top.boolean("master_process", kDefaults.master_process);
+    read_processes(top, c);
     c.pid_file = read_path(top, "pid_file", kDefaults.pid_file, "", dir);
     c.error_log = read_path(top, "error_log", kDefaults.error_log, "stderr", dir);
-    c.log_level = read_log_level(top);
+    c.log_level = read_choice(top, "log_level", kDefaults.log_level, kLogLevels);
     c.worker_connections =
         top.integer("worker_connections", kDefaults.worker_connections, 1, kMaxWorkerConnections);
     c.worker_rlimit_nofile =
         top.integer("worker_rlimit_nofile", kDefaults.worker_rlimit_nofile, 0, kMaxRlimitNofile);
-    c.worker_shutdown_timeout = top.duration("worker_shutdown_timeout", kDefaults.worker_shutdown_timeout);
     c.http = read_http(top, dir);
     c.servers = detail::read_servers(top, dir);
     return c;

@@ -2,6 +2,8 @@
 // The validated configuration. load_config() is the only way to make one; defaults live in
 // conf/defaults.hpp and nowhere else.
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
@@ -32,6 +34,10 @@ struct ServerConfig {
     std::vector<std::string> server_names;  ///< lower-case; may be empty
     std::string root;                       ///< absolute path, no trailing slash
     std::vector<std::string> index;         ///< file names, e.g. "index.html"
+    /// Where this server answers with the workers' counters, or empty for nowhere. Already in
+    /// the form a normalised request path takes (starts with '/', no "." or ".." segments, no
+    /// empty ones, nothing to percent-decode, no query), so an exact compare with one is enough.
+    std::string status_path;
 };
 
 struct HttpConfig {
@@ -51,7 +57,16 @@ struct HttpConfig {
 struct Config {
     std::string file;              ///< absolute path of the file this came from
     uint32_t worker_processes = 0; ///< resolved: "auto" becomes the number of online CPUs
-    bool master_process = false;
+    bool master_process = true;
+    bool daemon = false;           ///< detach from the terminal
+    /// The user workers switch to when portico starts as root, or empty to stay as started.
+    /// Only the user name (for initgroups()), even when the setting also named a group.
+    std::string user;
+    uid_t user_uid = 0;            ///< user's uid, looked up at load; meaningless when user is empty
+    gid_t user_gid = 0;            ///< the group named in the setting, else user's primary group
+    bool worker_cpu_affinity_auto = false;  ///< pin worker i to CPU i mod the online CPUs
+    Millis worker_watchdog_timeout;         ///< 0: no watchdog
+    Millis worker_respawn_backoff_max;      ///< at least 100 ms
     std::string pid_file;          ///< absolute path, or empty for none
     std::string error_log;         ///< absolute path, or "stderr"
     std::string log_level;         ///< trace, debug, info, warn, error, critical, off
@@ -61,6 +76,10 @@ struct Config {
     HttpConfig http;
     std::vector<ServerConfig> servers;  ///< at least one
 };
+
+/// Every address some server listens on, each once, in the order the config first names them:
+/// one listener (group) per entry serves all the servers on that address.
+std::vector<ListenAddress> distinct_listen_addresses(const Config& config);
 
 /// Reads, checks and resolves `path`. Relative paths inside are relative to the directory of
 /// `path`. Throws ConfigError on any problem (unknown key, wrong type, out of range, ...).

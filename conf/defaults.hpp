@@ -14,9 +14,12 @@ namespace portico::conf {
 struct Defaults {
     // Top level.
     uint32_t worker_processes = 0;  ///< 0 stands for "auto": one worker per online CPU
-    /// Off until the master/worker process model lands; until then portico runs as one process
-    /// that serves on its own, whatever worker_processes says.
-    bool master_process = false;
+    bool master_process = true;
+    bool daemon = false;
+    std::string_view user = "";  ///< empty: workers keep the user portico was started as
+    std::string_view worker_cpu_affinity = "off";
+    Millis worker_watchdog_timeout = std::chrono::seconds{10};  ///< 0: no watchdog
+    Millis worker_respawn_backoff_max = std::chrono::seconds{30};
     std::string_view pid_file = "";  ///< empty: write no pid file
     std::string_view error_log = "stderr";
     std::string_view log_level = "info";
@@ -39,6 +42,7 @@ struct Defaults {
 
     // Each server. listen and root have no default: they are required.
     std::string_view index = "index.html";
+    std::string_view status_path = "";  ///< empty: no status endpoint
 };
 
 inline constexpr Defaults kDefaults{};

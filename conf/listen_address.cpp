@@ -1,8 +1,10 @@
-// Listen addresses: "127.0.0.1:8080", "*:8080", "[::1]:8080", "8080".
+// Listen addresses: "127.0.0.1:8080", "*:8080", "[::1]:8080", "8080"; and the distinct ones of
+// a whole config.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "conf/parse.hpp"
@@ -96,4 +98,18 @@ Parsed<ListenAddress> parse_listen_address(std::string_view text) {
 }
 
 }  // namespace detail
+
+std::vector<ListenAddress> distinct_listen_addresses(const Config& config) {
+    // Configs name a few addresses, so a linear search is cheap and keeps the first-seen order.
+    std::vector<ListenAddress> result;
+    for (const auto& server : config.servers) {
+        for (const auto& address : server.listen) {
+            if (std::find(result.begin(), result.end(), address) == result.end()) {
+                result.push_back(address);
+            }
+        }
+    }
+    return result;
+}
+
 }  // namespace portico::conf

@@ -18,6 +18,11 @@ using namespace std::string_view_literals;
 inline constexpr std::array kTopLevelKeys{
     "worker_processes"sv,
     "master_process"sv,
+    "daemon"sv,
+    "user"sv,
+    "worker_cpu_affinity"sv,
+    "worker_watchdog_timeout"sv,
+    "worker_respawn_backoff_max"sv,
     "pid_file"sv,
     "error_log"sv,
     "log_level"sv,
@@ -42,11 +47,15 @@ inline constexpr std::array kHttpKeys{
     "large_client_header_buffer_size"sv,
 };
 
-inline constexpr std::array kServerKeys{"listen"sv, "server_name"sv, "root"sv, "index"sv};
+inline constexpr std::array kServerKeys{"listen"sv, "server_name"sv, "root"sv, "index"sv, "status_path"sv};
 
 /// `path` made absolute against `dir` (the config file's directory) and lexically normalised,
 /// without a trailing slash unless it is "/".
 std::string resolve_path(const std::filesystem::path& dir, const std::string& path);
+
+/// Reads the `user` setting ("name" or "name group") into config.user, user_uid and user_gid,
+/// looking both names up in the system's databases. Throws ConfigError.
+void read_user(const GroupReader& top, Config& config);
 
 /// Reads and checks the `servers` list of the top-level group. Relative roots are resolved
 /// against `dir`. Throws ConfigError.

@@ -131,6 +131,50 @@ std::vector<std::string> read_index(const GroupReader& g) {
     return files;
 }
 
+// What a status_path must not hold, and why: it is compared with request paths after they are
+// normalised, so anything a normalised path cannot contain would only make it unreachable.
+std::string_view status_path_problem(std::string_view path) {
+    if (path.empty() || path.front() != '/') {
+        return "must start with '/'";
+    }
+    for (char c : path) {
+        if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+            return "must not contain spaces or control characters";
+        }
+        if (c == '?' || c == '#') {
+            return "must not contain '?' or '#'; it is a path, without query or fragment";
+        }
+        if (c == '%') {
+            return "must not contain '%'; write the path as it reads, not percent-encoded";
+        }
+    }
+    // Segments between the slashes: none may be empty ("//"), "." or "..". A trailing slash
+    // leaves a last empty segment, which is allowed.
+    for (size_t start = 1; start <= path.size();) {
+        size_t end = std::min(path.find('/', start), path.size());
+        std::string_view segment = path.substr(start, end - start);
+        if (segment == "." || segment == "..") {
+            return "must not contain \".\" or \"..\" segments";
+        }
+        if (segment.empty() && end < path.size()) {
+            return "must not contain \"//\"";
+        }
+        start = end + 1;
+    }
+    return {};
+}
+
+std::string read_status_path(const GroupReader& g) {
+    std::string path = g.string("status_path", kDefaults.status_path);
+    if (path.empty()) {
+        return path;  // no status endpoint
+    }
+    if (std::string_view problem = status_path_problem(path); !problem.empty()) {
+        g.fail("status_path", fmt::format("'{}' {}", path, problem));
+    }
+    return path;
+}
+
 void claim_names(const GroupReader& g, const ServerConfig& server, int index, NameClaims& claims) {
     std::vector<std::string> names = server.server_names;
     if (names.empty()) {
@@ -159,6 +203,7 @@ ServerConfig read_server(const GroupReader& g, const std::filesystem::path& dir)
     server.server_names = read_server_names(g);
     server.root = read_root(g, dir);
     server.index = read_index(g);
+    server.status_path = read_status_path(g);
     return server;
 }
 

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,7 +79,14 @@ TEST_CASE("an almost empty config takes every default", "[conf]") {
     CHECK(c.worker_processes >= 1);
     CHECK(c.worker_processes == std::max(1u, std::thread::hardware_concurrency()));
     CHECK(c.master_process == kDefaults.master_process);
-    CHECK_FALSE(c.master_process);
+    CHECK(c.master_process);
+    CHECK_FALSE(c.daemon);
+    CHECK(c.user.empty());
+    CHECK(c.user_uid == 0);
+    CHECK(c.user_gid == 0);
+    CHECK_FALSE(c.worker_cpu_affinity_auto);
+    CHECK(c.worker_watchdog_timeout == Millis{10'000});
+    CHECK(c.worker_respawn_backoff_max == Millis{30'000});
     CHECK(c.pid_file.empty());
     CHECK(c.error_log == "stderr");
     CHECK(c.log_level == "info");
@@ -104,6 +113,7 @@ TEST_CASE("an almost empty config takes every default", "[conf]") {
     CHECK(s.server_names.empty());
     CHECK(s.root == dir.path() + "/www");
     CHECK(s.index == std::vector<std::string>{"index.html"});
+    CHECK(s.status_path.empty());
 }
 
 TEST_CASE("every setting is read", "[conf]") {
@@ -111,7 +121,12 @@ TEST_CASE("every setting is read", "[conf]") {
     fs::create_directory(dir.path() + "/site2");
     Config c = load(dir, R"(
         worker_processes = 3;
-        master_process = true;
+        master_process = false;
+        daemon = true;
+        user = "root";
+        worker_cpu_affinity = "auto";
+        worker_watchdog_timeout = 0;
+        worker_respawn_backoff_max = "0.1s";
         pid_file = "/run/portico.pid";
         error_log = "/var/log/portico/error.log";
         log_level = "debug";
@@ -133,13 +148,20 @@ TEST_CASE("every setting is read", "[conf]") {
         };
         servers = (
             { listen = ["127.0.0.1:8080", "[::1]:8080"]; server_name = ["Example.COM", "www.example.com"];
-              root = "www"; index = ["index.htm", "default.html"]; },
+              root = "www"; index = ["index.htm", "default.html"]; status_path = "/portico_status"; },
             { listen = "*:9090"; server_name = "Other.org"; root = "site2"; index = "home.html"; },
             { listen = 8080; root = "/tmp"; }
         );
     )");
     CHECK(c.worker_processes == 3);
-    CHECK(c.master_process);
+    CHECK_FALSE(c.master_process);
+    CHECK(c.daemon);
+    CHECK(c.user == "root");
+    CHECK(c.user_uid == 0);
+    CHECK(c.user_gid == 0);
+    CHECK(c.worker_cpu_affinity_auto);
+    CHECK(c.worker_watchdog_timeout == Millis{0});
+    CHECK(c.worker_respawn_backoff_max == Millis{100});
     CHECK(c.pid_file == "/run/portico.pid");
     CHECK(c.error_log == "/var/log/portico/error.log");
     CHECK(c.log_level == "debug");
@@ -162,6 +184,8 @@ TEST_CASE("every setting is read", "[conf]") {
     CHECK(c.servers[0].listen == std::vector<ListenAddress>{{"127.0.0.1", 8080, false}, {"::1", 8080, true}});
     CHECK(c.servers[0].server_names == std::vector<std::string>{"example.com", "www.example.com"});
     CHECK(c.servers[0].index == std::vector<std::string>{"index.htm", "default.html"});
+    CHECK(c.servers[0].status_path == "/portico_status");
+    CHECK(c.servers[1].status_path.empty());
     CHECK(c.servers[1].listen == std::vector<ListenAddress>{{"0.0.0.0", 9090, false}});
     CHECK(c.servers[1].server_names == std::vector<std::string>{"other.org"});
     CHECK(c.servers[1].root == dir.path() + "/site2");
@@ -438,12 +462,174 @@ TEST_CASE("wrong types and values at the top level", "[conf]") {
         {"error_log = \"\";", "setting 'error_log': must not be empty; use \"stderr\""},
         {"pid_file = [\"a\"];", "setting 'pid_file': expected a string"},
         {"worker_shutdown_timeout = \"soon\";", "setting 'worker_shutdown_timeout': expected a duration"},
+        {"daemon = 1;", "setting 'daemon': expected a boolean (true or false)"},
+        {"daemon = \"yes\";", "setting 'daemon': expected a boolean (true or false)"},
+        {"user = 33;", "setting 'user': expected a string"},
+        {"user = [\"www-data\"];", "setting 'user': expected a string"},
+        {"worker_cpu_affinity = \"on\";", "setting 'worker_cpu_affinity': must be one of off, auto (got 'on')"},
+        {"worker_cpu_affinity = \"0101\";",
+         "setting 'worker_cpu_affinity': must be one of off, auto (got '0101')"},
+        {"worker_cpu_affinity = \"\";", "setting 'worker_cpu_affinity': must be one of off, auto (got '')"},
+        {"worker_cpu_affinity = true;", "setting 'worker_cpu_affinity': expected a string"},
+        {"worker_watchdog_timeout = -1;", "setting 'worker_watchdog_timeout': must not be negative"},
+        {"worker_watchdog_timeout = \"-2s\";", "setting 'worker_watchdog_timeout': must not be negative"},
+        {"worker_watchdog_timeout = \"soon\";", "setting 'worker_watchdog_timeout': expected a duration"},
+        {"worker_watchdog_timeout = false;", "setting 'worker_watchdog_timeout': expected a duration"},
+        {"worker_respawn_backoff_max = 0;", "setting 'worker_respawn_backoff_max': must be at least 100ms"},
+        {"worker_respawn_backoff_max = 0.05;", "setting 'worker_respawn_backoff_max': must be at least 100ms"},
+        {"worker_respawn_backoff_max = \"99ms\";",
+         "setting 'worker_respawn_backoff_max': must be at least 100ms"},
+        {"worker_respawn_backoff_max = -30;", "setting 'worker_respawn_backoff_max': must not be negative"},
+        {"worker_respawn_backoff_max = \"577h\";",
+         "setting 'worker_respawn_backoff_max': must be at most 24 days"},
         {"http = 5;", "setting 'http': expected a group: http = { ... };"},
         {"http = ( );", "setting 'http': expected a group: http = { ... };"},
     }));
     TempDir dir;
     CAPTURE(line);
     CHECK_THAT(error_of(dir, line + "\n" + kServer), StartsWith(dir.conf() + ":1: " + problem));
+}
+
+TEST_CASE("process settings take their valid values", "[conf]") {
+    TempDir dir;
+    auto top = [&](const std::string& line) { return load(dir, line + "\n" + kServer); };
+    CHECK_FALSE(top("daemon = false;").daemon);
+    CHECK(top("daemon = true;").daemon);
+    CHECK_FALSE(top("worker_cpu_affinity = \"off\";").worker_cpu_affinity_auto);
+    CHECK(top("worker_cpu_affinity = \"auto\";").worker_cpu_affinity_auto);
+    CHECK(top("worker_watchdog_timeout = \"250ms\";").worker_watchdog_timeout == Millis{250});
+    CHECK(top("worker_watchdog_timeout = 0;").worker_watchdog_timeout == Millis{0});
+    CHECK(top("worker_respawn_backoff_max = 0.1;").worker_respawn_backoff_max == Millis{100});
+    CHECK(top("worker_respawn_backoff_max = \"5m\";").worker_respawn_backoff_max == Millis{300'000});
+}
+
+TEST_CASE("user: a user, or a user and a group, looked up at load", "[conf]") {
+    TempDir dir;
+    const passwd* nobody = getpwnam("nobody");
+    const group* nogroup = getgrnam("nogroup");
+    REQUIRE(nobody != nullptr);
+    REQUIRE(nogroup != nullptr);
+    const uid_t nobody_uid = nobody->pw_uid;
+    const gid_t nobody_gid = nobody->pw_gid;
+    const gid_t nogroup_gid = nogroup->gr_gid;
+
+    Config c = load(dir, std::string{"user = \"root\";\n"} + kServer);
+    CHECK(c.user == "root");
+    CHECK(c.user_uid == 0);
+    CHECK(c.user_gid == 0);
+
+    c = load(dir, std::string{"user = \"nobody\";\n"} + kServer);
+    CHECK(c.user == "nobody");
+    CHECK(c.user_uid == nobody_uid);
+    CHECK(c.user_gid == nobody_gid);
+
+    // The group overrides the user's primary group; user keeps only the user's name.
+    c = load(dir, std::string{"user = \"root nogroup\";\n"} + kServer);
+    CHECK(c.user == "root");
+    CHECK(c.user_uid == 0);
+    CHECK(c.user_gid == nogroup_gid);
+
+    c = load(dir, std::string{"user = \"  nobody\troot \";\n"} + kServer);
+    CHECK(c.user == "nobody");
+    CHECK(c.user_uid == nobody_uid);
+    CHECK(c.user_gid == 0);
+
+    c = load(dir, std::string{"user = \"\";\n"} + kServer);
+    CHECK(c.user.empty());
+}
+
+TEST_CASE("user: unknown names and bad forms are refused", "[conf]") {
+    auto [value, problem] = GENERATE(table<std::string, std::string>({
+        {"no_such_user_xyz", "unknown user 'no_such_user_xyz'"},
+        {"no_such_user_xyz root", "unknown user 'no_such_user_xyz'"},
+        {"root no_such_group_xyz", "unknown group 'no_such_group_xyz'"},
+        {"Root", "unknown user 'Root'"},
+        {"root root root",
+         "expected a user name, or a user and a group, e.g. \"www-data\" or \"www-data www-data\" "
+         "(got 'root root root')"},
+        {"   ",
+         "expected a user name, or a user and a group, e.g. \"www-data\" or \"www-data www-data\" "
+         "(got '   ')"},
+    }));
+    TempDir dir;
+    CAPTURE(value);
+    CHECK(error_of(dir, std::string{"\nuser = \""} + value + "\";\n" + kServer) ==
+          dir.conf() + ":2: setting 'user': " + problem);
+}
+
+TEST_CASE("status_path: a plain absolute path, or empty for none", "[conf]") {
+    auto path = GENERATE(std::string{"/portico_status"}, std::string{"/"}, std::string{"/admin/status"},
+                         std::string{"/status/"}, std::string{"/.well-known/status"}, std::string{"/a..b/c.d"});
+    TempDir dir;
+    CAPTURE(path);
+    Config c = load(dir, "servers = ( { listen = \"80\"; root = \"www\"; status_path = \"" + path + "\"; } );");
+    CHECK(c.servers[0].status_path == path);
+    CHECK(load(dir, "servers = ( { listen = \"80\"; root = \"www\"; status_path = \"\"; } );")
+              .servers[0]
+              .status_path.empty());
+}
+
+TEST_CASE("status_path: bad paths are refused with the reason", "[conf]") {
+    auto [value, problem] = GENERATE(table<std::string, std::string>({
+        {"\"status\"", "'status' must start with '/'"},
+        {"\" /status\"", "' /status' must start with '/'"},
+        {"\"/a b\"", "'/a b' must not contain spaces or control characters"},
+        {"\"/status\\t\"", "must not contain spaces or control characters"},
+        {"\"/status\\n\"", "must not contain spaces or control characters"},
+        {"\"/status?format=json\"",
+         "'/status?format=json' must not contain '?' or '#'; it is a path, without query or fragment"},
+        {"\"/status#top\"", "'/status#top' must not contain '?' or '#'"},
+        {"\"/st%61tus\"", "'/st%61tus' must not contain '%'; write the path as it reads, not percent-encoded"},
+        {"\"/a/../status\"", "'/a/../status' must not contain \".\" or \"..\" segments"},
+        {"\"/a/./status\"", "'/a/./status' must not contain \".\" or \"..\" segments"},
+        {"\"/status/..\"", "must not contain \".\" or \"..\" segments"},
+        {"\"/.\"", "must not contain \".\" or \"..\" segments"},
+        {"\"//status\"", "'//status' must not contain \"//\""},
+        {"\"/a//b\"", "'/a//b' must not contain \"//\""},
+        {"5", "expected a string"},
+        {"[\"/status\"]", "expected a string"},
+    }));
+    TempDir dir;
+    CAPTURE(value);
+    std::string error =
+        error_of(dir, "servers = ( {\n listen = \"80\"; root = \"www\";\n status_path = " + value + ";\n} );\n");
+    CHECK_THAT(error, StartsWith(dir.conf() + ":3: setting 'servers[0].status_path': "));
+    CHECK_THAT(error, Contains(problem));
+}
+
+TEST_CASE("status_path is a per-server setting", "[conf]") {
+    TempDir dir;
+    CHECK(error_of(dir, std::string{"status_path = \"/status\";\n"} + kServer) ==
+          dir.conf() +
+              ":1: setting 'status_path': unknown setting here; it belongs inside each server of the 'servers' "
+              "list");
+    Config c = load(dir, R"(servers = (
+        { listen = "127.0.0.1:8080"; server_name = "a.org"; root = "www"; status_path = "/a_status"; },
+        { listen = "127.0.0.1:8080"; server_name = "b.org"; root = "www"; }
+    );)");
+    CHECK(c.servers[0].status_path == "/a_status");
+    CHECK(c.servers[1].status_path.empty());
+}
+
+TEST_CASE("distinct_listen_addresses: each address once, in first-seen order", "[conf]") {
+    TempDir dir;
+    Config c = load(dir, R"(servers = (
+        { listen = ["127.0.0.1:8080", "[::1]:8080"]; server_name = "a.org"; root = "www"; },
+        { listen = ["*:9090", "127.0.0.1:8080"]; server_name = "b.org"; root = "www"; },
+        { listen = ["[0:0::1]:8080", "0.0.0.0:9090", "127.0.0.1:8081"]; server_name = "c.org"; root = "www"; },
+        { listen = 8080; root = "www"; }
+    );)");
+    CHECK(distinct_listen_addresses(c) == std::vector<ListenAddress>{
+                                              {"127.0.0.1", 8080, false},
+                                              {"::1", 8080, true},
+                                              {"0.0.0.0", 9090, false},
+                                              {"127.0.0.1", 8081, false},
+                                              {"0.0.0.0", 8080, false},
+                                          });
+
+    Config one = load(dir, kServer);
+    CHECK(distinct_listen_addresses(one) == one.servers[0].listen);
+    CHECK(distinct_listen_addresses(Config{}).empty());
 }
 
 TEST_CASE("wrong types and values in http", "[conf]") {
@@ -655,8 +841,13 @@ TEST_CASE("the shipped conf/server.conf loads and its values are the defaults", 
     const std::string source = PORTICO_SOURCE_DIR;
     Config c = load_config(source + "/conf/server.conf");
     CHECK(c.file == fs::path(source + "/conf/server.conf").lexically_normal().string());
-    CHECK(c.worker_processes == 1);  // the one value that differs from its default ("auto")
+    CHECK(c.worker_processes == std::max(1u, std::thread::hardware_concurrency()));  // "auto"
     CHECK(c.master_process == kDefaults.master_process);
+    CHECK(c.daemon == kDefaults.daemon);
+    CHECK(c.user == kDefaults.user);
+    CHECK(c.worker_cpu_affinity_auto == (kDefaults.worker_cpu_affinity == "auto"));
+    CHECK(c.worker_watchdog_timeout == kDefaults.worker_watchdog_timeout);
+    CHECK(c.worker_respawn_backoff_max == kDefaults.worker_respawn_backoff_max);
     CHECK(c.pid_file == kDefaults.pid_file);
     CHECK(c.error_log == kDefaults.error_log);
     CHECK(c.log_level == kDefaults.log_level);
@@ -679,4 +870,5 @@ TEST_CASE("the shipped conf/server.conf loads and its values are the defaults", 
     CHECK(c.servers[0].server_names.empty());
     CHECK(c.servers[0].root == fs::path(source + "/www").lexically_normal().string());
     CHECK(c.servers[0].index == std::vector<std::string>{std::string{kDefaults.index}});
+    CHECK(c.servers[0].status_path == kDefaults.status_path);
 }
