@@ -57,7 +57,7 @@ UniqueFd open_listener(const std::string& host, uint16_t port, bool ipv6, const 
     // are written whole (one writev), so Nagle would only add latency.
     if (!set_int_option(fd.get(), IPPROTO_TCP, TCP_NODELAY, 1)) return fail(ec, what, "setsockopt(TCP_NODELAY)");
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) return fail(ec, what, "bind()");
-    if (::listen(fd.get(), opts.backlog) != 0) return fail(ec, what, "listen()");
+    if (opts.backlog >= 0 && ::listen(fd.get(), opts.backlog) != 0) return fail(ec, what, "listen()");
     ec.clear();
     return fd;
 }

@@ -10,7 +10,7 @@
 namespace portico::core {
 
 struct ListenOptions {
-    int backlog = 4096;
+    int backlog = 4096;      ///< negative: bind only, do not listen
     bool reuse_port = true;  ///< SO_REUSEPORT: one listener per worker, the kernel spreads connections
 };
 

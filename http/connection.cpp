@@ -24,6 +24,8 @@ namespace {
 constexpr uint64_t kLingerMs = 5000;
 // One sendfile call moves at most this much, so one big download cannot monopolise the loop.
 constexpr size_t kSendfileChunk = 1u << 20;
+// On a graceful stop, how long an idle keep-alive connection stays open for a racing request.
+constexpr uint64_t kDrainGraceMs = 1000;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 uint64_t ms(conf::Millis d) noexcept { return static_cast<uint64_t>(d.count()); }
@@ -81,7 +83,13 @@ void Connection::on_timeout(Context& ctx) noexcept {
 }
 
 void Connection::drain(Context& ctx) noexcept {
-    if (state_ == State::kIdle || state_ == State::kLinger) close(ctx);
+    if (state_ == State::kLinger) return close(ctx);
+    if (state_ == State::kIdle) {
+        // A request may already be on its way on this keep-alive connection, and closing under
+        // it would lose it. Wait a moment: one that arrives is answered with Connection: close.
+        uint64_t grace = ctx.now_ms + kDrainGraceMs;
+        if (!linked() || deadline() > grace) ctx.wheel.link(*this, grace);
+    }
     // Busy connections see ctx.draining when their response is built or finished.
 }
 
@@ -218,7 +226,7 @@ bool Connection::process_head(Context& ctx) noexcept {
         discard_body = false;
         linger_after_ = true;
     }
-    handle_static(ctx, req_, head, listener_, hw, reply);
+    handle_static(ctx, req_, {head, parser_.head_length()}, listener_, hw, reply);
     if (hw.overflow()) {
         hw.reset();
         build_error(ctx, 500, head_only, {}, hw, reply);
@@ -276,11 +284,12 @@ void Connection::respond(Context& ctx, std::string_view head_bytes, const Reply&
     mem_left_ = static_cast<uint32_t>(reply.mem.size());
     file_off_ = reply.file_offset;
     file_left_ = reply.file_length;
+    mem_is_scratch_ = reply.mem_is_scratch;
     ++requests_;
     ctx.counters.requests++;
     if (reply.status >= 500) ctx.counters.status_5xx++;
     else if (reply.status >= 400) ctx.counters.status_4xx++;
-    if (out_.allocated()) return;  // kBody: written once the body is consumed
+    if (out_.allocated()) return keep_scratch_body(ctx);  // kBody: written once the body is consumed
     state_ = State::kWrite;
     write_out(ctx, head_bytes);
 }
@@ -326,6 +335,8 @@ void Connection::write_out(Context& ctx, std::string_view header) noexcept {
             if (!out_.allocated()) return close(ctx);
             out_.append(header.substr(from_header));
         }
+        if (mem_left_ > 0) keep_scratch_body(ctx);
+        if (state_ == State::kClosed) return;
         if (out_.allocated() && out_.readable() == 0) ctx.pool.release(out_);
         if (out_.allocated() || mem_left_ > 0) {
             ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.send_timeout));
@@ -358,6 +369,20 @@ bool Connection::send_body_file(Context& ctx) noexcept {
         return false;
     }
     return true;
+}
+
+// A body built in per-worker scratch (the status page) would be overwritten by the next request
+// of another connection: move what is still unsent behind the header bytes in out_.
+void Connection::keep_scratch_body(Context& ctx) noexcept {
+    if (!mem_is_scratch_ || mem_left_ == 0) return;
+    std::string_view rest(mem_, mem_left_);
+    size_t need = (out_.allocated() ? out_.readable() : 0) + rest.size();
+    if (!out_.allocated()) out_ = ctx.pool.acquire(need);
+    else if (out_.writable() < rest.size()) ctx.pool.grow(out_, need);
+    if (!out_.allocated() || !out_.append(rest)) return close(ctx);
+    mem_ = nullptr;
+    mem_left_ = 0;
+    mem_is_scratch_ = false;
 }
 
 void Connection::on_writable(Context& ctx) noexcept {
@@ -413,6 +438,7 @@ void Connection::drop_response(Context& ctx) noexcept {
     file_ = nullptr;
     mem_ = nullptr;
     mem_left_ = 0;
+    mem_is_scratch_ = false;
     file_left_ = 0;
     ctx.pool.release(out_);
 }

@@ -67,6 +67,7 @@ private:
     void respond_error(Context& ctx, uint16_t status) noexcept;
     void write_out(Context& ctx, std::string_view header) noexcept;
     bool send_body_file(Context& ctx) noexcept;
+    void keep_scratch_body(Context& ctx) noexcept;
     void finish_response(Context& ctx) noexcept;
     void become_idle(Context& ctx) noexcept;
     void start_linger(Context& ctx) noexcept;
@@ -82,6 +83,7 @@ private:
     bool peer_closed_ = false;     // read() saw EOF
     bool linger_after_ = false;    // shut down and drain input once the response is out
     bool head_timer_ = false;      // the header timeout runs for the current request
+    bool mem_is_scratch_ = false;  // mem_ points into per-worker scratch (see keep_scratch_body)
     uint16_t listener_ = 0;
     uint32_t requests_ = 0;
     core::Buffer in_;

@@ -17,6 +17,10 @@
 #include "http/mime.hpp"
 #include "http/parser.hpp"
 
+namespace portico::core {
+class SharedStats;
+}
+
 namespace portico::http {
 
 class Connection;
@@ -62,10 +66,12 @@ struct Context {
     uint64_t now_ms = 0;       ///< cached once per loop iteration
     bool draining = false;     ///< graceful stop: finish what is in flight, keep nothing alive
     Counters counters;
+    const core::SharedStats* stats = nullptr;  ///< all workers' records, for the status endpoint
     IdleList idle;
     std::vector<Connection*> closing;  ///< closed this iteration; the worker frees them at its end
     std::vector<char> header_scratch;  ///< where response headers are built before the first write
     std::string path_scratch;          ///< normalised request path
+    std::string status_body;           ///< the status endpoint's last document
 };
 
 }  // namespace portico::http

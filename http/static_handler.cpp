@@ -3,6 +3,7 @@
 #include "core/strings.hpp"
 #include "http/path.hpp"
 #include "http/status.hpp"
+#include "http/status_page.hpp"
 
 namespace portico::http {
 namespace {
@@ -156,6 +157,33 @@ void serve_index(Context& ctx, const Request& req, const char* head, const Virtu
     build_error(ctx, 403, req.method == Method::kHead, {}, hw, reply);  // no index and no listing
 }
 
+// The value of a header the parser does not keep, from the validated head; empty if absent.
+std::string_view raw_header(std::string_view head, std::string_view name) noexcept {
+    size_t pos = head.find("\r\n");  // skip the request line
+    while (pos != std::string_view::npos && pos + 2 < head.size()) {
+        size_t start = pos + 2, end = head.find("\r\n", start);
+        std::string_view line = head.substr(start, end - start);
+        size_t colon = line.find(':');
+        if (colon != std::string_view::npos && core::iequals(line.substr(0, colon), name))
+            return trim(line.substr(colon + 1));
+        pos = end;
+    }
+    return {};
+}
+
+void serve_status(Context& ctx, const Request& req, std::string_view head, HeaderWriter& hw, Reply& reply) {
+    bool plain = wants_plain_text(raw_header(head, "accept"));
+    render_status(*ctx.stats, plain, ctx.now_ms, ctx.status_body);
+    reply.status = 200;
+    start(ctx, hw, 200);
+    hw.field("Content-Type", plain ? "text/plain; version=0.0.4; charset=utf-8" : "application/json");
+    hw.add("Content-Length: ").add_uint(ctx.status_body.size()).add("\r\nCache-Control: no-store\r\n");
+    if (req.method != Method::kHead) {
+        reply.mem = ctx.status_body;
+        reply.mem_is_scratch = true;
+    }
+}
+
 void redirect_to_directory(Context& ctx, const Request& req, const Target& t, HeaderWriter& hw, Reply& reply) {
     char extra[16384];
     HeaderWriter loc(extra, sizeof extra);
@@ -177,8 +205,9 @@ void build_error(Context& ctx, uint16_t status, bool head_only, std::string_view
     reply.mem = head_only ? std::string_view() : page;
 }
 
-void handle_static(Context& ctx, const Request& req, const char* head, uint16_t listener, HeaderWriter& hw,
-                   Reply& reply) {
+void handle_static(Context& ctx, const Request& req, std::string_view head_bytes, uint16_t listener,
+                   HeaderWriter& hw, Reply& reply) {
+    const char* head = head_bytes.data();
     bool head_only = req.method == Method::kHead;
     Target t;
     if (!split_target(req.target.in(head), t)) return build_error(ctx, 400, head_only, {}, hw, reply);
@@ -190,6 +219,8 @@ void handle_static(Context& ctx, const Request& req, const char* head, uint16_t 
     if (n == 0) return build_error(ctx, 400, head_only, {}, hw, reply);
     ctx.path_scratch.resize(n);
 
+    if (!vs.config->status_path.empty() && ctx.stats && ctx.path_scratch == vs.config->status_path)
+        return serve_status(ctx, req, head_bytes, hw, reply);
     CachedFile* f = ctx.files.lookup(vs.root_fd.get(), vs.config->root, ctx.path_scratch, ctx.now_ms);
     switch (f->kind) {
         case CachedFile::Kind::kFile: return serve_file(ctx, req, head, *f, hw, reply);

@@ -1,5 +1,5 @@
 #pragma once
-// The command line: portico [-c FILE] [-t] [-v] [-h]
+// The command line: portico [-c FILE] [-t] [-s reload|reopen|stop|quit] [-v] [-h]
 
 #include <string>
 
@@ -8,12 +8,16 @@ namespace portico::master {
 struct Options {
     std::string config_file = "conf/server.conf";
     bool test_config = false;
+    std::string signal;  ///< -s: reload, reopen, stop or quit; empty when not given
     bool show_version = false;
     bool show_help = false;
 };
 
 /// Parses argv. Throws std::invalid_argument with a message for the user on a bad command line.
 Options parse_command_line(int argc, char** argv);
+
+/// The signal number for a -s name (SIGHUP for "reload", ...); 0 for an unknown name.
+int signal_for(const std::string& name);
 
 /// The usage text printed by -h.
 const char* usage();

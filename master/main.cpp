@@ -1,26 +1,34 @@
-// portico's entry point: command line, configuration, logging, then the worker.
+// portico's entry point: command line, configuration, logging, then the master or the worker.
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <memory>
 
 #include <spdlog/spdlog.h>
 
 #include "conf/config.hpp"
 #include "core/log.hpp"
+#include "core/shared_stats.hpp"
 #include "core/signals.hpp"
 #include "http/mime.hpp"
 #include "master/cli.hpp"
+#include "master/master.hpp"
+#include "master/pid_file.hpp"
+#include "master/proctitle.hpp"
 #include "worker/worker.hpp"
 
 namespace {
 
 constexpr const char* kVersion = "portico/0.1.0";
 
-void apply_rlimit_or_die(uint32_t nofile) {
+void apply_rlimit(uint32_t nofile) {
     if (nofile == 0) return;
     rlimit rl{nofile, nofile};
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
@@ -39,9 +47,63 @@ int test_config(const std::string& file) {
     }
 }
 
+int send_signal(const std::string& file, const std::string& name) {
+    try {
+        portico::conf::Config cfg = portico::conf::load_config(file);
+        if (cfg.pid_file.empty()) {
+            std::fprintf(stderr, "portico: cannot send '%s': no pid_file is set in %s\n", name.c_str(), cfg.file.c_str());
+            return 1;
+        }
+        pid_t pid = portico::master::read_running_master(cfg.pid_file);
+        if (::kill(pid, portico::master::signal_for(name)) != 0) {
+            std::fprintf(stderr, "portico: kill(%d) failed: %s\n", pid, std::strerror(errno));
+            return 1;
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "portico: %s\n", e.what());
+        return 1;
+    }
+}
+
+// Detaches from the terminal: the parent returns at once, the child leads a new session.
+void daemonize() {
+    pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error(std::string("fork() failed: ") + std::strerror(errno));
+    if (pid > 0) _exit(0);
+    if (::setsid() < 0) throw std::runtime_error(std::string("setsid() failed: ") + std::strerror(errno));
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        ::dup2(null, STDIN_FILENO);
+        ::dup2(null, STDOUT_FILENO);
+        ::close(null);
+    }
+}
+
+std::string command_line(int argc, char** argv) {
+    std::string s;
+    for (int i = 0; i < argc; ++i) s.append(i ? " " : "").append(argv[i]);
+    return s;
+}
+
+int run_single_process(const portico::conf::Config& cfg) {
+    portico::core::SharedStats stats(1);
+    stats.at(0).reset(getpid(), 1, 0, 0);
+    portico::worker::WorkerSetup setup;
+    setup.listeners = portico::worker::open_listeners(cfg);
+    setup.stats = &stats;
+    setup.record = &stats.at(0);
+    setup.sole_owner_of_listeners = true;
+    portico::worker::Worker worker(cfg, std::move(setup));
+    spdlog::info("{} started, pid {}", kVersion, getpid());
+    return worker.run();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    std::string title = command_line(argc, argv);
+    portico::master::init_process_title(argc, argv);
     portico::master::Options opts;
     try {
         opts = portico::master::parse_command_line(argc, argv);
@@ -58,23 +120,29 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (opts.test_config) return test_config(opts.config_file);
+    if (!opts.signal.empty()) return send_signal(opts.config_file, opts.signal);
 
     try {
-        portico::conf::Config cfg = portico::conf::load_config(opts.config_file);
-        portico::core::setup_error_log(cfg.error_log, cfg.log_level);
+        auto cfg = std::make_unique<portico::conf::Config>(portico::conf::load_config(opts.config_file));
+        portico::core::setup_error_log(cfg->error_log, cfg->log_level);
         portico::core::ignore_sigpipe();
-        apply_rlimit_or_die(cfg.worker_rlimit_nofile);
-        if (cfg.master_process)
-            spdlog::warn("master_process = true is not available yet; running one worker in this process");
-        portico::worker::Worker worker(cfg);
+        apply_rlimit(cfg->worker_rlimit_nofile);
+        if (!cfg->master_process) {
+            int rc = run_single_process(*cfg);
+            spdlog::info("exiting");
+            portico::core::flush_error_log();
+            return rc;
+        }
+        if (cfg->daemon) daemonize();
+        portico::master::PidFile pid_file;
+        if (!cfg->pid_file.empty()) pid_file = portico::master::PidFile(cfg->pid_file);
+        portico::master::Master master(opts.config_file, std::move(cfg), std::move(pid_file), title);
         spdlog::info("{} started, pid {}", kVersion, getpid());
-        int rc = worker.run();
-        spdlog::info("exiting");
-        portico::core::flush_error_log();
-        return rc;
+        return master.run();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "portico: %s\n", e.what());
         spdlog::critical("{}", e.what());
+        portico::core::flush_error_log();
         return 1;
     }
 }

@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.hpp"
+#include "core/shared_stats.hpp"
 #include "core/signals.hpp"
 #include "core/socket.hpp"
 
@@ -26,7 +27,7 @@ constexpr size_t kSlabSize = 256;
 constexpr int kMaxEvents = 512;
 constexpr uint64_t kAcceptPauseMs = 100;    // under fd pressure with nothing idle to shed
 constexpr uint64_t kPressureLogMs = 1000;   // log fd pressure at most once per this interval
-constexpr uint64_t kHousekeepingMs = 1000;  // access log flush
+constexpr uint64_t kHousekeepingMs = 1000;  // access log flush; the loop wakes at least this often
 
 // epoll data: connections carry their fd; listeners and the signalfd carry a tag above 32 bits.
 constexpr uint64_t kListenerTag = 1ull << 32;
@@ -38,13 +39,30 @@ http::FileCache::Limits file_cache_limits() { return {}; }
 
 }  // namespace
 
-Worker::Worker(const conf::Config& config)
+std::vector<Listener> open_listeners(const conf::Config& config) {
+    std::vector<Listener> out;
+    for (const conf::ServerConfig& server : config.servers) {
+        for (const conf::ListenAddress& a : server.listen) {
+            if (std::any_of(out.begin(), out.end(), [&](const Listener& l) { return l.address == a; })) continue;
+            std::error_code ec;
+            const char* what = "";
+            core::UniqueFd fd = core::open_listener(a.host, a.port, a.ipv6, {}, ec, what);
+            if (!fd) throw std::runtime_error(std::string(what) + " to " + a.to_string() + " failed: " + ec.message());
+            out.push_back({std::move(fd), a});
+        }
+    }
+    return out;
+}
+
+Worker::Worker(const conf::Config& config, WorkerSetup setup)
     : config_(config),
       wheel_(core::monotonic_ms()),
       mime_(config.http.mime_types, config.http.default_type),
       files_(mime_, file_cache_limits()),
       access_log_(config.http.access_log),
-      ctx_(config, wheel_, pool_, mime_, files_, access_log_) {
+      ctx_(config, wheel_, pool_, mime_, files_, access_log_),
+      setup_(std::move(setup)) {
+    ctx_.stats = setup_.stats;
     ctx_.now_ms = core::monotonic_ms();
     ctx_.limits.max_target = config.http.large_client_header_buffer_size;
     ctx_.limits.max_head = config.http.large_client_header_buffer_size;
@@ -67,7 +85,7 @@ Worker::Worker(const conf::Config& config)
         throw std::runtime_error(errno_text("epoll_ctl()"));
 
     open_roots();
-    open_listeners();
+    register_listeners();
 }
 
 Worker::~Worker() { close_all(); }
@@ -82,37 +100,32 @@ void Worker::open_roots() {
     }
 }
 
-// One listener per distinct address; servers sharing an address are told apart by Host.
-void Worker::open_listeners() {
-    for (size_t i = 0; i < config_.servers.size(); ++i) {
-        for (const conf::ListenAddress& a : config_.servers[i].listen) {
-            auto it = std::find_if(listeners_.begin(), listeners_.end(),
-                                   [&](const Listener& l) { return l.address == a; });
-            size_t index = static_cast<size_t>(it - listeners_.begin());
-            if (it == listeners_.end()) {
-                std::error_code ec;
-                const char* what = "";
-                core::UniqueFd fd = core::open_listener(a.host, a.port, a.ipv6, {}, ec, what);
-                if (!fd) throw std::runtime_error(std::string(what) + " to " + a.to_string() + " failed: " + ec.message());
-                epoll_event ev{};
-                ev.events = EPOLLIN | EPOLLET;
-                ev.data.u64 = kListenerTag | index;
-                if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev) != 0)
-                    throw std::runtime_error(errno_text("epoll_ctl()"));
-                listeners_.push_back({std::move(fd), a});
-                ctx_.listener_servers.emplace_back();
-                spdlog::info("listening on {}", a.to_string());
-            }
-            auto& servers = ctx_.listener_servers[index];
-            if (std::find(servers.begin(), servers.end(), i) == servers.end())
+// Servers sharing an address are told apart by Host: each listener gets the list of servers
+// that listen on its address, the first being the default.
+void Worker::register_listeners() {
+    for (size_t index = 0; index < setup_.listeners.size(); ++index) {
+        const Listener& l = setup_.listeners[index];
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLET;
+        ev.data.u64 = kListenerTag | index;
+        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, l.fd.get(), &ev) != 0)
+            throw std::runtime_error(errno_text("epoll_ctl()"));
+        auto& servers = ctx_.listener_servers.emplace_back();
+        for (size_t i = 0; i < config_.servers.size(); ++i) {
+            const auto& listen = config_.servers[i].listen;
+            if (std::find(listen.begin(), listen.end(), l.address) != listen.end())
                 servers.push_back(static_cast<uint16_t>(i));
         }
+        if (servers.empty()) throw std::runtime_error("no server listens on " + l.address.to_string());
     }
 }
 
 int Worker::run() {
     ctx_.now_ms = core::monotonic_ms();
-    next_housekeeping_ms_ = ctx_.now_ms + kHousekeepingMs;
+    // The loop's heartbeat must beat well within the master's watchdog timeout even when idle.
+    auto watchdog = static_cast<uint64_t>(config_.worker_watchdog_timeout.count());
+    housekeeping_ms_ = watchdog > 0 ? std::clamp<uint64_t>(watchdog / 4, 1, kHousekeepingMs) : kHousekeepingMs;
+    next_housekeeping_ms_ = ctx_.now_ms + housekeeping_ms_;
     while (!stopping_) {
         loop_once();
         if (ctx_.draining && (active_ == 0 || ctx_.now_ms >= drain_deadline_ms_)) {
@@ -154,10 +167,27 @@ void Worker::loop_once() {
     if (resume_accept_ms_ != 0 && ctx_.now_ms >= resume_accept_ms_) resume_accepting();
     if (ctx_.now_ms >= next_housekeeping_ms_) housekeeping();
     free_closed();
+    publish_counters();
+}
+
+// Plain relaxed stores once per iteration: readers (the master's watchdog, the status page)
+// need fresh numbers, not a lock-step view.
+void Worker::publish_counters() {
+    core::WorkerRecord* r = setup_.record;
+    if (!r) return;
+    constexpr auto relaxed = std::memory_order_relaxed;
+    r->heartbeat_ms.store(ctx_.now_ms, relaxed);
+    r->accepted.store(ctx_.counters.accepted, relaxed);
+    r->active.store(active_, relaxed);
+    r->idle.store(ctx_.idle.size, relaxed);
+    r->requests.store(ctx_.counters.requests, relaxed);
+    r->bytes_out.store(ctx_.counters.bytes_out, relaxed);
+    r->status_4xx.store(ctx_.counters.status_4xx, relaxed);
+    r->status_5xx.store(ctx_.counters.status_5xx, relaxed);
 }
 
 void Worker::housekeeping() {
-    next_housekeeping_ms_ = ctx_.now_ms + kHousekeepingMs;
+    next_housekeeping_ms_ = ctx_.now_ms + housekeeping_ms_;
     access_log_.flush();
 }
 
@@ -190,15 +220,26 @@ void Worker::begin_graceful_stop() {
     if (ctx_.draining) return;
     ctx_.draining = true;
     drain_deadline_ms_ = ctx_.now_ms + static_cast<uint64_t>(config_.worker_shutdown_timeout.count());
-    accepting_ = false;
-    listeners_.clear();  // TODO(process model): hand listeners back to the master instead of closing them
+    stop_accepting();
     for (http::Connection* c : by_fd_)
         if (c) c->drain(ctx_);
 }
 
+// Closing a SO_REUSEPORT listener resets whatever waits in its accept queue. Under a master our
+// listeners are duplicates (the master's copies keep the queues alive for the next worker); a
+// worker that owns its listeners alone first takes everything already queued.
+void Worker::stop_accepting() {
+    if (setup_.sole_owner_of_listeners) {
+        for (size_t i = 0; i < setup_.listeners.size(); ++i) accept_from(static_cast<uint16_t>(i));
+    }
+    accepting_ = false;
+    for (Listener& l : setup_.listeners) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l.fd.get(), nullptr);
+    setup_.listeners.clear();
+}
+
 void Worker::accept_from(uint16_t index) {
-    if (!accepting_ || resume_accept_ms_ != 0 || index >= listeners_.size()) return;
-    int lfd = listeners_[index].fd.get();
+    if (!accepting_ || resume_accept_ms_ != 0 || index >= setup_.listeners.size()) return;
+    int lfd = setup_.listeners[index].fd.get();
     for (;;) {
         if (active_ >= config_.worker_connections && !shed_oldest_idle()) return pause_accepting(0);
         int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -270,7 +311,7 @@ void Worker::pause_accepting(int err) {
 void Worker::resume_accepting() {
     resume_accept_ms_ = 0;
     // Edge-triggered listeners will not report connections that queued while we paused.
-    for (size_t i = 0; i < listeners_.size(); ++i) accept_from(static_cast<uint16_t>(i));
+    for (size_t i = 0; i < setup_.listeners.size(); ++i) accept_from(static_cast<uint16_t>(i));
 }
 
 http::Connection* Worker::allocate(int fd) {

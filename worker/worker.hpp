@@ -17,13 +17,39 @@
 #include "http/file_cache.hpp"
 #include "http/mime.hpp"
 
+namespace portico::core {
+class SharedStats;
+struct WorkerRecord;
+}  // namespace portico::core
+
 namespace portico::worker {
+
+/// A bound, listening socket and the address it serves.
+struct Listener {
+    core::UniqueFd fd;
+    conf::ListenAddress address;
+};
+
+struct WorkerSetup {
+    /// The sockets this worker accepts from. Under a master these are duplicates of sockets the
+    /// master keeps, so closing them here never drops a queued connection.
+    std::vector<Listener> listeners;
+    core::SharedStats* stats = nullptr;    ///< every worker's record, for the status endpoint
+    core::WorkerRecord* record = nullptr;  ///< this worker's own record (in stats)
+    /// Without a master the worker's listeners are the only ones: on a graceful stop it takes
+    /// what is already queued on them before closing them.
+    bool sole_owner_of_listeners = false;
+};
+
+/// One listener per distinct address of `config`, for running without a master. Throws
+/// std::runtime_error naming the call and the address that failed.
+std::vector<Listener> open_listeners(const conf::Config& config);
 
 class Worker {
 public:
     /// Prepares everything that can fail at start-up: mime types, document roots, the access
-    /// log, the listeners, epoll and the signalfd. Throws std::runtime_error naming what failed.
-    explicit Worker(const conf::Config& config);
+    /// log, epoll and the signalfd, and registers the listeners. Throws std::runtime_error.
+    Worker(const conf::Config& config, WorkerSetup setup);
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -37,13 +63,10 @@ public:
     void begin_graceful_stop();
 
 private:
-    struct Listener {
-        core::UniqueFd fd;
-        conf::ListenAddress address;
-    };
-
     void open_roots();
-    void open_listeners();
+    void register_listeners();
+    void stop_accepting();
+    void publish_counters();
     void loop_once();
     void on_signal();
     void accept_from(uint16_t index);
@@ -63,7 +86,7 @@ private:
     http::FileCache files_;
     core::AccessLog access_log_;
     http::Context ctx_;
-    std::vector<Listener> listeners_;
+    WorkerSetup setup_;
     core::UniqueFd epoll_;
     core::UniqueFd signals_;
 
@@ -79,6 +102,7 @@ private:
     uint64_t shed_since_log_ = 0;
     uint64_t drain_deadline_ms_ = 0;
     uint64_t next_housekeeping_ms_ = 0;
+    uint64_t housekeeping_ms_ = 1000;
 };
 
 }  // namespace portico::worker

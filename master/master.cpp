@@ -1,0 +1,462 @@
+#include "master/master.hpp"
+
+#include <grp.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "core/signals.hpp"
+#include "core/socket.hpp"
+#include "master/channel.hpp"
+#include "master/proctitle.hpp"
+#include "worker/worker.hpp"
+
+namespace portico::master {
+namespace {
+
+constexpr size_t kStatsRecords = 4096;
+constexpr uint64_t kReadyTimeoutMs = 10'000;     // a reload's workers must be ready by then
+constexpr uint64_t kStableRunMs = 10'000;        // a worker up this long resets its slot's crash count
+constexpr uint64_t kFirstBackoffMs = 250;        // the second crash in a row waits this, then doubling
+constexpr uint64_t kFastStopGraceMs = 3'000;     // SIGTERM, then SIGKILL after this
+constexpr uint64_t kGracefulExtraMs = 2'000;     // on top of worker_shutdown_timeout
+constexpr uint64_t kWatchdogPeriodMs = 500;
+constexpr int kChildStartupFailure = 2;
+
+uint64_t backoff_ms(uint32_t crashes, uint64_t cap) {
+    if (crashes <= 1) return 0;  // a single crash is replaced at once
+    uint32_t shift = std::min<uint32_t>(crashes - 2, 20);
+    return std::min<uint64_t>(cap, kFirstBackoffMs << shift);
+}
+
+std::string describe_exit(int status) {
+    if (WIFEXITED(status)) return fmt::format("exited with code {}", WEXITSTATUS(status));
+    if (WIFSIGNALED(status))
+        return fmt::format("killed by signal {} ({}){}", WTERMSIG(status), strsignal(WTERMSIG(status)),
+                           WCOREDUMP(status) ? ", core dumped" : "");
+    return fmt::format("ended with status {}", status);
+}
+
+// Binding without SO_REUSEPORT fails if any socket already listens on the address, which is how
+// a second server on our port shows itself (SO_REUSEPORT alone would let both share it
+// silently). The probe never listens, so closing it cannot reset anybody's connections.
+void probe_address_free(const conf::ListenAddress& a) {
+    core::ListenOptions opts;
+    opts.reuse_port = false;
+    opts.backlog = -1;  // bind only
+    std::error_code ec;
+    const char* what = "";
+    core::UniqueFd fd = core::open_listener(a.host, a.port, a.ipv6, opts, ec, what);
+    if (!fd && ec.value() == EADDRINUSE)
+        throw std::runtime_error("address " + a.to_string() + " is already in use (is another server running?)");
+    if (!fd) throw std::runtime_error(std::string(what) + " to " + a.to_string() + " failed: " + ec.message());
+}
+
+void drop_privileges_or_die(const conf::Config& cfg) {
+    if (cfg.user.empty() || geteuid() != 0) return;
+    if (initgroups(cfg.user.c_str(), cfg.user_gid) != 0 || setgid(cfg.user_gid) != 0 ||
+        setuid(cfg.user_uid) != 0) {
+        spdlog::critical("dropping privileges to user \"{}\" failed: {}", cfg.user, std::strerror(errno));
+        core::flush_error_log();
+        _exit(kChildStartupFailure);
+    }
+}
+
+void pin_to_cpu(uint32_t slot) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus <= 0) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(static_cast<int>(slot % static_cast<uint32_t>(cpus)), &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0)
+        spdlog::warn("sched_setaffinity() failed: {}", std::strerror(errno));
+}
+
+}  // namespace
+
+Master::Master(std::string config_path, std::unique_ptr<conf::Config> config, PidFile pid_file, std::string title)
+    : config_path_(std::move(config_path)),
+      config_(std::move(config)),
+      pid_file_(std::move(pid_file)),
+      title_(std::move(title)),
+      stats_(kStatsRecords),
+      self_pid_(getpid()) {
+    for (const auto& a : conf::distinct_listen_addresses(*config_)) probe_address_free(a);
+    ensure_groups(*config_);
+    epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+    if (!epoll_) throw std::runtime_error(std::string("epoll_create1() failed: ") + std::strerror(errno));
+    signals_ = core::block_and_open_signalfd({SIGCHLD, SIGHUP, SIGQUIT, SIGTERM, SIGINT, SIGUSR1});
+    if (!signals_) throw std::runtime_error(std::string("signalfd() failed: ") + std::strerror(errno));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = 0;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, signals_.get(), &ev) != 0)
+        throw std::runtime_error(std::string("epoll_ctl() failed: ") + std::strerror(errno));
+}
+
+Master::~Master() = default;
+
+void Master::ensure_groups(const conf::Config& cfg) {
+    for (const auto& a : conf::distinct_listen_addresses(cfg)) {
+        auto it = std::find_if(groups_.begin(), groups_.end(),
+                               [&](const Group& g) { return g.active && g.address == a; });
+        if (it == groups_.end()) groups_.push_back({a, {}, true});
+    }
+}
+
+int Master::run() {
+    set_process_title(("portico: master process " + title_).c_str());
+    now_ = core::monotonic_ms();
+    slots_.assign(config_->worker_processes, Slot{});
+    for (uint32_t s = 0; s < config_->worker_processes; ++s) spawn(s, generation_, *config_);
+    spdlog::info("master process {} started {} workers", self_pid_, config_->worker_processes);
+    while (!(stopping_ && children_.empty())) {
+        epoll_event events[64];
+        int n = ::epoll_wait(epoll_.get(), events, 64, next_timeout());
+        if (n < 0 && errno != EINTR) {
+            spdlog::critical("epoll_wait() failed: {}", std::strerror(errno));
+            begin_stop(false);
+        }
+        now_ = core::monotonic_ms();
+        for (int i = 0; i < n; ++i) {
+            if (events[i].data.u64 == 0) on_signals();
+            else on_channel(static_cast<pid_t>(events[i].data.u64));
+        }
+        respawn_due();
+        check_reload();
+        watchdog();
+        if (stopping_ && !killed_stragglers_ && now_ >= stop_deadline_) {
+            spdlog::warn("{} workers still running at the deadline, killing them", children_.size());
+            signal_children(SIGKILL, false);
+            killed_stragglers_ = true;
+        }
+    }
+    spdlog::info("master process {} exiting", self_pid_);
+    core::flush_error_log();
+    return 0;
+}
+
+int Master::next_timeout() const {
+    uint64_t until = now_ + kWatchdogPeriodMs;
+    for (const Slot& s : slots_)
+        if (s.respawn_at) until = std::min(until, s.respawn_at);
+    if (pending_) until = std::min(until, reload_deadline_);
+    if (stopping_ && !killed_stragglers_) until = std::min(until, stop_deadline_);
+    return until > now_ ? static_cast<int>(until - now_) : 0;
+}
+
+Master::Child* Master::find(pid_t pid) {
+    for (Child& c : children_)
+        if (c.pid == pid) return &c;
+    return nullptr;
+}
+
+void Master::spawn(uint32_t slot, uint32_t generation, const conf::Config& cfg) {
+    int record = stats_.find_free();
+    if (record < 0) {
+        spdlog::error("no free worker record; cannot start a worker for slot {}", slot);
+        return;
+    }
+    core::UniqueFd ours, theirs;
+    if (!make_channel(ours, theirs)) {
+        spdlog::error("socketpair() failed: {}", std::strerror(errno));
+        return;
+    }
+    stats_.at(static_cast<size_t>(record)).reset(-1, generation, slot, now_);  // taken before the fork
+    children_.push_back({0, slot, generation, record, std::move(ours), now_, false, false});
+    core::flush_error_log();
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        spdlog::error("fork() failed: {}", std::strerror(errno));
+        stats_.at(static_cast<size_t>(record)).pid.store(0);
+        children_.pop_back();
+        return;
+    }
+    if (pid == 0) run_child(children_.size() - 1, cfg, std::move(theirs));
+    Child& c = children_.back();
+    c.pid = pid;
+    stats_.at(static_cast<size_t>(record)).pid.store(pid, std::memory_order_release);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = static_cast<uint64_t>(pid);
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c.channel.get(), &ev) != 0)
+        spdlog::error("epoll_ctl() failed: {}", std::strerror(errno));
+    spdlog::info("started worker process {} (slot {}, generation {})", pid, slot, generation);
+}
+
+// In the forked child: keep only what this worker needs, take the slot's listeners (binding the
+// ones that do not exist yet and handing them to the master), then become the worker.
+void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd channel) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != self_pid_) _exit(0);  // the master died before prctl took effect
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    Child me = std::move(children_[self]);
+    children_.clear();  // closes the master's ends of the other workers' channels
+    epoll_.reset();
+    signals_.reset();
+    pid_file_.close_in_child();
+    set_process_title(fmt::format("portico: worker process #{} (generation {})", me.slot, me.generation).c_str());
+    if (cfg.worker_cpu_affinity_auto) pin_to_cpu(me.slot);
+
+    worker::WorkerSetup setup;
+    setup.stats = &stats_;
+    setup.record = &stats_.at(static_cast<size_t>(me.record));
+    const uint32_t n = cfg.worker_processes;
+    for (uint32_t g = 0; g < groups_.size(); ++g) {
+        Group& group = groups_[g];
+        auto& wanted = cfg.servers;  // only addresses this config listens on
+        bool used = std::any_of(wanted.begin(), wanted.end(), [&](const conf::ServerConfig& s) {
+            return std::find(s.listen.begin(), s.listen.end(), group.address) != s.listen.end();
+        });
+        if (!group.active || !used) continue;
+        if (group.sockets.size() <= me.slot) group.sockets.resize(me.slot + 1);
+        for (uint32_t i = me.slot; i < group.sockets.size(); i += n) {
+            if (!group.sockets[i] && i == me.slot) {
+                std::error_code ec;
+                const char* what = "";
+                group.sockets[i] = core::open_listener(group.address.host, group.address.port, group.address.ipv6, {},
+                                                       ec, what);
+                if (!group.sockets[i]) {
+                    spdlog::critical("{} to {} failed: {}", what, group.address.to_string(), ec.message());
+                    core::flush_error_log();
+                    _exit(kChildStartupFailure);
+                }
+                send_message(channel.get(), {ChannelMessage::Type::kListener, g, me.slot}, group.sockets[i].get());
+            }
+            if (group.sockets[i]) setup.listeners.push_back({std::move(group.sockets[i]), group.address});
+        }
+    }
+    groups_.clear();  // the copies of other slots' sockets
+    try {
+        worker::Worker w(cfg, std::move(setup));
+        drop_privileges_or_die(cfg);
+        send_message(channel.get(), {ChannelMessage::Type::kReady, 0, 0});
+        int rc = w.run();
+        core::flush_error_log();
+        _exit(rc);
+    } catch (const std::exception& e) {
+        spdlog::critical("worker process {} failed to start: {}", getpid(), e.what());
+        core::flush_error_log();
+        _exit(kChildStartupFailure);
+    }
+}
+
+void Master::on_channel(pid_t pid) {
+    Child* c = find(pid);
+    if (!c || !c->channel) return;
+    for (;;) {
+        ChannelMessage msg{};
+        core::UniqueFd fd;
+        int r = receive_message(c->channel.get(), msg, fd);
+        if (r < 0 && errno == EAGAIN) return;
+        if (r <= 0) {  // the worker is exiting; SIGCHLD tells the rest
+            ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c->channel.get(), nullptr);
+            c->channel.reset();
+            return;
+        }
+        if (msg.type == ChannelMessage::Type::kListener && fd && msg.address_index < groups_.size()) {
+            Group& g = groups_[msg.address_index];
+            if (g.sockets.size() <= msg.slot) g.sockets.resize(msg.slot + 1);
+            if (g.active && !g.sockets[msg.slot]) g.sockets[msg.slot] = std::move(fd);
+        } else if (msg.type == ChannelMessage::Type::kReady) {
+            c->ready = true;
+            spdlog::info("worker process {} (slot {}, generation {}) is ready", c->pid, c->slot, c->generation);
+        }
+    }
+}
+
+void Master::on_signals() {
+    while (int sig = core::read_signal(signals_.get())) {
+        switch (sig) {
+            case SIGCHLD: reap(); break;
+            case SIGHUP:
+                if (stopping_) break;
+                spdlog::info("received SIGHUP, reloading {}", config_path_);
+                start_reload();
+                break;
+            case SIGQUIT:
+                spdlog::info("received SIGQUIT, stopping gracefully");
+                begin_stop(true);
+                break;
+            case SIGTERM:
+            case SIGINT:
+                spdlog::info("received {}, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+                begin_stop(false);
+                break;
+            case SIGUSR1:
+                spdlog::info("received SIGUSR1, reopening logs");
+                core::reopen_error_log();
+                signal_children(SIGUSR1, false);
+                break;
+            default: break;
+        }
+    }
+}
+
+void Master::reap() {
+    for (;;) {
+        int status = 0;
+        pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) return;
+        auto it = std::find_if(children_.begin(), children_.end(), [&](const Child& c) { return c.pid == pid; });
+        if (it == children_.end()) continue;
+        on_child_exit(*it, status);
+        if (it->channel) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->channel.get(), nullptr);
+        stats_.at(static_cast<size_t>(it->record)).pid.store(0, std::memory_order_release);
+        children_.erase(it);
+    }
+}
+
+void Master::on_child_exit(Child& c, int status) {
+    std::string how = describe_exit(status);
+    bool expected = c.retiring || stopping_;
+    if (expected) {
+        spdlog::info("worker process {} (slot {}, generation {}) {}", c.pid, c.slot, c.generation, how);
+        return;
+    }
+    spdlog::error("worker process {} (slot {}, generation {}) {} unexpectedly", c.pid, c.slot, c.generation, how);
+    if (pending_ && c.generation == pending_generation_) {
+        return abort_reload(fmt::format("worker process {} of the new generation {}", c.pid, how));
+    }
+    if (c.generation == generation_ && c.slot < slots_.size()) schedule_respawn(c);
+}
+
+void Master::schedule_respawn(Child& c) {
+    Slot& s = slots_[c.slot];
+    if (now_ - c.started_ms >= kStableRunMs) s.crashes = 0;
+    ++s.crashes;
+    uint64_t delay = backoff_ms(s.crashes, static_cast<uint64_t>(config_->worker_respawn_backoff_max.count()));
+    s.respawn_at = std::max<uint64_t>(now_ + delay, 1);
+    if (delay > 0)
+        spdlog::warn("slot {} crashed {} times in a row; respawning in {} ms", c.slot, s.crashes, delay);
+}
+
+void Master::respawn_due() {
+    if (stopping_) return;
+    for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+        Slot& s = slots_[slot];
+        if (s.respawn_at == 0 || now_ < s.respawn_at) continue;
+        s.respawn_at = 0;
+        spawn(slot, generation_, *config_);
+    }
+}
+
+void Master::start_reload() {
+    if (pending_) {
+        reload_again_ = true;  // one reload at a time; this one follows when the current ends
+        return;
+    }
+    std::unique_ptr<conf::Config> next;
+    try {
+        next = std::make_unique<conf::Config>(conf::load_config(config_path_));
+        for (const auto& a : conf::distinct_listen_addresses(*next)) {
+            bool ours = std::any_of(groups_.begin(), groups_.end(),
+                                    [&](const Group& g) { return g.active && g.address == a; });
+            if (!ours) probe_address_free(a);
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("reload failed: {}; generation {} keeps serving", e.what(), generation_);
+        return;
+    }
+    pending_ = std::move(next);
+    pending_generation_ = ++last_generation_;
+    reload_deadline_ = now_ + kReadyTimeoutMs;
+    ensure_groups(*pending_);
+    for (uint32_t s = 0; s < pending_->worker_processes; ++s) spawn(s, pending_generation_, *pending_);
+}
+
+void Master::check_reload() {
+    if (!pending_) return;
+    size_t ready = 0, total = 0;
+    for (const Child& c : children_) {
+        if (c.generation != pending_generation_) continue;
+        ++total;
+        ready += c.ready;
+    }
+    if (total == pending_->worker_processes && ready == total) return commit_reload();
+    if (now_ >= reload_deadline_) abort_reload("the new workers were not ready in time");
+}
+
+void Master::commit_reload() {
+    for (Child& c : children_) {
+        if (c.generation == pending_generation_ || c.retiring) continue;
+        c.retiring = true;
+        ::kill(c.pid, SIGQUIT);
+    }
+    config_ = std::move(pending_);
+    generation_ = pending_generation_;
+    slots_.assign(config_->worker_processes, Slot{});
+    // Sockets of addresses the new config dropped: nobody will accept from them again.
+    auto addresses = conf::distinct_listen_addresses(*config_);
+    for (Group& g : groups_) {
+        if (!g.active || std::find(addresses.begin(), addresses.end(), g.address) != addresses.end()) continue;
+        g.active = false;
+        g.sockets.clear();
+    }
+    spdlog::info("reload complete: generation {} serves with {} workers", generation_, config_->worker_processes);
+    if (reload_again_) {
+        reload_again_ = false;
+        start_reload();
+    }
+}
+
+void Master::abort_reload(const std::string& why) {
+    spdlog::error("reload failed: {}; generation {} keeps serving", why, generation_);
+    for (Child& c : children_) {
+        if (c.generation != pending_generation_) continue;
+        c.retiring = true;
+        ::kill(c.pid, SIGKILL);
+    }
+    pending_.reset();
+    reload_again_ = false;
+}
+
+void Master::begin_stop(bool graceful) {
+    if (stopping_ && graceful) return;
+    stopping_ = true;
+    pending_.reset();
+    for (Slot& s : slots_) s.respawn_at = 0;
+    uint64_t grace = graceful ? static_cast<uint64_t>(config_->worker_shutdown_timeout.count()) + kGracefulExtraMs
+                              : kFastStopGraceMs;
+    stop_deadline_ = now_ + grace;
+    signal_children(graceful ? SIGQUIT : SIGTERM, false);
+}
+
+void Master::signal_children(int sig, bool only_current) {
+    for (const Child& c : children_)
+        if (c.pid > 0 && (!only_current || c.generation == generation_)) ::kill(c.pid, sig);
+}
+
+void Master::watchdog() {
+    auto limit = static_cast<uint64_t>(config_->worker_watchdog_timeout.count());
+    if (limit == 0 || now_ < next_watchdog_ || stopping_) return;
+    next_watchdog_ = now_ + kWatchdogPeriodMs;
+    for (Child& c : children_) {
+        if (!c.ready || c.retiring) continue;
+        uint64_t beat = stats_.at(static_cast<size_t>(c.record)).heartbeat_ms.load(std::memory_order_relaxed);
+        if (now_ > beat && now_ - beat > limit) {
+            spdlog::error("worker process {} (slot {}) has not run its loop for {} ms; killing it", c.pid, c.slot,
+                          now_ - beat);
+            ::kill(c.pid, SIGKILL);
+            c.ready = false;  // once is enough; the reaper respawns it
+        }
+    }
+}
+
+}  // namespace portico::master

@@ -1,0 +1,102 @@
+#pragma once
+// The master process: forks one worker per slot, supervises them, reloads on SIGHUP without
+// losing a connection, and stops gracefully.
+//
+// Listening sockets outlive workers. For every distinct listen address the master keeps one
+// SO_REUSEPORT socket per slot: the first worker of a slot binds it after fork and hands a
+// duplicate to the master over its channel (SCM_RIGHTS); every later worker of that slot, a
+// respawn or a reload's new generation, inherits the master's copy. A worker that stops closes
+// only its duplicate, so the accept queue survives and the next worker takes what waits there.
+// When a reload lowers worker_processes, the sockets of the vanished slots are not closed
+// either: the remaining workers adopt them (socket i is served by slot i mod N).
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "core/fd.hpp"
+#include "core/shared_stats.hpp"
+#include "master/pid_file.hpp"
+
+namespace portico::master {
+
+class Master {
+public:
+    /// `config` is loaded and valid; `title` is what ps shows after "portico: master process ".
+    /// Throws std::runtime_error if an address is taken by another server, or on failed set-up.
+    Master(std::string config_path, std::unique_ptr<conf::Config> config, PidFile pid_file, std::string title);
+    ~Master();
+    Master(const Master&) = delete;
+    Master& operator=(const Master&) = delete;
+
+    /// Supervises until stopped (SIGQUIT graceful, SIGTERM/SIGINT fast). Returns the exit code.
+    int run();
+
+private:
+    struct Group {
+        conf::ListenAddress address;
+        std::vector<core::UniqueFd> sockets;  // by slot; invalid where no worker bound one yet
+        bool active = true;                   // false once no config uses the address
+    };
+    struct Child {
+        pid_t pid = 0;
+        uint32_t slot = 0;
+        uint32_t generation = 0;
+        int record = -1;
+        core::UniqueFd channel;
+        uint64_t started_ms = 0;
+        bool ready = false;
+        bool retiring = false;   // told to stop: its exit is expected
+    };
+    struct Slot {
+        uint32_t crashes = 0;      // consecutive crashes, reset after a stable run
+        uint64_t respawn_at = 0;   // 0: no respawn pending
+    };
+
+    void ensure_groups(const conf::Config& cfg);
+    void spawn(uint32_t slot, uint32_t generation, const conf::Config& cfg);
+    [[noreturn]] void run_child(size_t self, const conf::Config& cfg, core::UniqueFd channel);
+    void on_signals();
+    void on_channel(pid_t pid);
+    void reap();
+    void on_child_exit(Child& c, int status);
+    void schedule_respawn(Child& c);
+    void respawn_due();
+    void start_reload();
+    void check_reload();
+    void commit_reload();
+    void abort_reload(const std::string& why);
+    void begin_stop(bool graceful);
+    void signal_children(int sig, bool only_current);
+    void watchdog();
+    int next_timeout() const;
+    Child* find(pid_t pid);
+
+    std::string config_path_;
+    std::unique_ptr<conf::Config> config_;    // the serving generation's
+    std::unique_ptr<conf::Config> pending_;   // a reload's, until its workers are ready
+    PidFile pid_file_;
+    std::string title_;
+    uint32_t generation_ = 1;                 // the serving generation
+    uint32_t pending_generation_ = 0;
+    uint32_t last_generation_ = 1;
+    uint64_t reload_deadline_ = 0;
+    bool reload_again_ = false;
+    std::vector<Group> groups_;
+    std::vector<Child> children_;
+    std::vector<Slot> slots_;
+    core::SharedStats stats_;
+    core::UniqueFd epoll_;
+    core::UniqueFd signals_;
+    pid_t self_pid_ = 0;
+    bool stopping_ = false;
+    uint64_t stop_deadline_ = 0;
+    bool killed_stragglers_ = false;
+    uint64_t now_ = 0;
+    uint64_t next_watchdog_ = 0;
+};
+
+}  // namespace portico::master
