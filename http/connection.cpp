@@ -236,7 +236,7 @@ bool Connection::process_head(Context& ctx) noexcept {
                   requests_ + 1 < ctx.config.http.keepalive_requests;
     hw.add(keep_alive_ ? (req_.version_minor == 0 ? "Connection: keep-alive\r\n\r\n" : "\r\n")
                        : "Connection: close\r\n\r\n");
-    log_access(ctx, reply);
+    log_access(ctx, reply, true);
     in_.consume(parser_.head_length());
     if (discard_body) {
         if (req_.expect_continue) ::send(fd_, kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
@@ -300,6 +300,7 @@ void Connection::respond_error(Context& ctx, uint16_t status) noexcept {
     HeaderWriter hw(buf, sizeof buf);
     Reply reply;
     build_error(ctx, status, false, "Connection: close\r\n\r\n", hw, reply);
+    log_access(ctx, reply, state_ == State::kHead && in_.allocated());
     keep_alive_ = false;
     linger_after_ = true;
     ++requests_;
@@ -443,18 +444,21 @@ void Connection::drop_response(Context& ctx) noexcept {
     ctx.pool.release(out_);
 }
 
-void Connection::log_access(Context& ctx, const Reply& reply) noexcept {
+// `with_request`: the head (or the part of it parsed so far) is still at the front of in_.
+void Connection::log_access(Context& ctx, const Reply& reply, bool with_request) noexcept {
     if (!ctx.access_log.enabled()) return;
     const char* head = in_.read_ptr();
+    Request none;
+    const Request& req = with_request ? req_ : none;
     char addr[64];
     core::peer_address(fd_, addr, sizeof addr);
     fmt::memory_buffer line;
     fmt::format_to(std::back_inserter(line), "{} - - [{}] \"", addr, ctx.date.log_time());
-    append_escaped(line, req_.request_line.in(head));
+    append_escaped(line, req.request_line.in(head));
     fmt::format_to(std::back_inserter(line), "\" {} {} \"", reply.status, reply.body_length());
-    append_escaped(line, req_.referer.in(head));
+    append_escaped(line, req.referer.in(head));
     line.append(std::string_view("\" \""));
-    append_escaped(line, req_.user_agent.in(head));
+    append_escaped(line, req.user_agent.in(head));
     line.push_back('"');
     ctx.access_log.write({line.data(), line.size()});
 }

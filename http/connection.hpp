@@ -71,7 +71,7 @@ private:
     void finish_response(Context& ctx) noexcept;
     void become_idle(Context& ctx) noexcept;
     void start_linger(Context& ctx) noexcept;
-    void log_access(Context& ctx, const Reply& reply) noexcept;
+    void log_access(Context& ctx, const Reply& reply, bool with_request) noexcept;
     void drop_response(Context& ctx) noexcept;
     void idle_link(Context& ctx) noexcept;
     void idle_unlink(Context& ctx) noexcept;
