@@ -29,6 +29,7 @@ class Connection;
 struct VirtualServer {
     const conf::ServerConfig* config = nullptr;
     core::UniqueFd root_fd;  ///< O_PATH directory handle; files are opened beneath it
+    std::string real_root;   ///< the root with symlinks resolved (what /proc/self/fd shows)
 };
 
 /// Per-worker counters (the process model moves them to shared memory).

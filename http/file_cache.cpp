@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <climits>
+#include <cstdio>
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -16,15 +18,41 @@
 namespace portico::http {
 namespace {
 
-// Opens `rel` beneath `root_fd`; never resolves outside it, whatever symlinks say.
-int open_beneath(int root_fd, const char* rel) noexcept {
+// Without openat2 (kernels before 5.6, valgrind): open normally, then ask the kernel where the
+// descriptor really points and refuse anything outside the root, the way RESOLVE_BENEATH would.
+int open_checked(int root_fd, std::string_view root, const char* rel, int flags) noexcept {
+    int fd = ::openat(root_fd, rel, flags);
+    if (fd < 0) return -1;
+    char link[64], where[PATH_MAX];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = ::readlink(link, where, sizeof where);
+    std::string_view real(where, n > 0 ? static_cast<size_t>(n) : 0);
+    bool inside = n > 0 && static_cast<size_t>(n) < sizeof where && real.starts_with(root) &&
+                  (real.size() == root.size() || real[root.size()] == '/');
+    if (inside) return fd;
+    ::close(fd);
+    errno = EXDEV;
+    return -1;
+}
+
+// Opens `rel` beneath `root_fd` (whose path is `root`); never resolves outside it, whatever
+// symlinks say.
+int open_beneath(int root_fd, std::string_view root, const char* rel) noexcept {
+    static bool have_openat2 = true;  // per process; only ever goes from true to false
     open_how how{};
     how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;  // O_NONBLOCK: a FIFO must not block us
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    for (;;) {
+    while (have_openat2) {
         long fd = ::syscall(SYS_openat2, root_fd, rel, &how, sizeof how);
-        if (fd >= 0 || errno != EINTR) return static_cast<int>(fd);
+        if (fd >= 0 || errno != EINTR) {
+            if (fd < 0 && errno == ENOSYS) {
+                have_openat2 = false;
+                break;
+            }
+            return static_cast<int>(fd);
+        }
     }
+    return open_checked(root_fd, root, rel, static_cast<int>(how.flags));
 }
 
 CachedFile::Kind kind_of_errno(int err) noexcept {
@@ -86,21 +114,22 @@ CachedFile* FileCache::lookup(int root_fd, std::string_view root, std::string_vi
     auto it = map_.find(std::string_view(key_));
     if (it != map_.end()) {
         CachedFile* f = it->second;
-        if (now_ms - f->validated_ms < limits_.validity_ms || still_valid(*f, root_fd, path, now_ms)) return f;
+        if (now_ms - f->validated_ms < limits_.validity_ms || still_valid(*f, root_fd, root, path, now_ms)) return f;
         drop(f);
         map_.erase(it);
     }
     if (map_.size() >= limits_.max_entries) evict_unused();
-    CachedFile* f = load(root_fd, path, now_ms);
+    CachedFile* f = load(root_fd, root, path, now_ms);
     map_.emplace(key_, f);
     return f;
 }
 
-bool FileCache::still_valid(CachedFile& f, int root_fd, std::string_view path, uint64_t now_ms) {
+bool FileCache::still_valid(CachedFile& f, int root_fd, std::string_view root, std::string_view path,
+                            uint64_t now_ms) {
     // Re-resolve the path rather than fstat the open fd: a file replaced by rename() keeps the
     // old inode open, and the new one must be served.
     const char* rel = path.size() > 1 ? path.data() + 1 : ".";
-    int fd = open_beneath(root_fd, rel);
+    int fd = open_beneath(root_fd, root, rel);
     bool same = false;
     if (fd >= 0) {
         struct stat st;
@@ -123,12 +152,12 @@ void FileCache::evict_unused() {
     }
 }
 
-CachedFile* FileCache::load(int root_fd, std::string_view path, uint64_t now_ms) {
+CachedFile* FileCache::load(int root_fd, std::string_view root, std::string_view path, uint64_t now_ms) {
     auto* f = new CachedFile;
     f->validated_ms = now_ms;
     // path is a normalised, NUL-free string from the request; make it C-string terminated.
     std::string rel(path.size() > 1 ? path.substr(1) : std::string_view("."));
-    int fd = open_beneath(root_fd, rel.c_str());
+    int fd = open_beneath(root_fd, root, rel.c_str());
     if (fd < 0) {
         f->kind = kind_of_errno(errno);
         return f;

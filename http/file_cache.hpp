@@ -67,8 +67,8 @@ public:
     [[nodiscard]] size_t size() const noexcept { return map_.size(); }
 
 private:
-    CachedFile* load(int root_fd, std::string_view path, uint64_t now_ms);
-    bool still_valid(CachedFile& f, int root_fd, std::string_view path, uint64_t now_ms);
+    CachedFile* load(int root_fd, std::string_view root, std::string_view path, uint64_t now_ms);
+    bool still_valid(CachedFile& f, int root_fd, std::string_view root, std::string_view path, uint64_t now_ms);
     void evict_unused();
     void drop(CachedFile* f) noexcept;
 

@@ -147,7 +147,7 @@ void serve_index(Context& ctx, const Request& req, const char* head, const Virtu
     for (const std::string& index : vs.config->index) {
         ctx.path_scratch.resize(dir_len);
         ctx.path_scratch.append(index);
-        CachedFile* f = ctx.files.lookup(vs.root_fd.get(), vs.config->root, ctx.path_scratch, ctx.now_ms);
+        CachedFile* f = ctx.files.lookup(vs.root_fd.get(), vs.real_root, ctx.path_scratch, ctx.now_ms);
         if (f->kind == CachedFile::Kind::kFile) return serve_file(ctx, req, head, *f, hw, reply);
         if (f->kind != CachedFile::Kind::kMissing) {
             return build_error(ctx, f->kind == CachedFile::Kind::kError ? 500 : 403, req.method == Method::kHead,
@@ -221,7 +221,7 @@ void handle_static(Context& ctx, const Request& req, std::string_view head_bytes
 
     if (!vs.config->status_path.empty() && ctx.stats && ctx.path_scratch == vs.config->status_path)
         return serve_status(ctx, req, head_bytes, hw, reply);
-    CachedFile* f = ctx.files.lookup(vs.root_fd.get(), vs.config->root, ctx.path_scratch, ctx.now_ms);
+    CachedFile* f = ctx.files.lookup(vs.root_fd.get(), vs.real_root, ctx.path_scratch, ctx.now_ms);
     switch (f->kind) {
         case CachedFile::Kind::kFile: return serve_file(ctx, req, head, *f, hw, reply);
         case CachedFile::Kind::kDirectory:

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <csignal>
 #include <cstring>
 #include <stdexcept>
@@ -96,6 +98,10 @@ void Worker::open_roots() {
         vs.config = &s;
         vs.root_fd.reset(::open(s.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!vs.root_fd) throw std::runtime_error("open() root \"" + s.root + "\" failed: " + std::strerror(errno));
+        char real[PATH_MAX];
+        if (!::realpath(s.root.c_str(), real))
+            throw std::runtime_error("realpath() of root \"" + s.root + "\" failed: " + std::strerror(errno));
+        vs.real_root = real;
         ctx_.servers.push_back(std::move(vs));
     }
 }
