@@ -1,0 +1,41 @@
+#pragma once
+// The real portico server for the portico-bench tests: a scratch directory with a small site,
+// a generated config on a free port, and the process started and stopped by its own pid. It is
+// ready when its error log says "started, pid N" (watched with inotify, not slept on).
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace portico::bench::test {
+
+class PorticoProcess {
+public:
+    /// Bytes of the files in the site's root.
+    static constexpr size_t kIndexBytes = 612;
+    static constexpr size_t kBigBytes = 100 * 1024;
+
+    /// Starts `binary` with one worker serving index.html and big.bin; throws std::runtime_error
+    /// (with the server's output) if it does not come up within a few seconds.
+    explicit PorticoProcess(const std::string& binary);
+    ~PorticoProcess();
+    PorticoProcess(const PorticoProcess&) = delete;
+    PorticoProcess& operator=(const PorticoProcess&) = delete;
+
+    [[nodiscard]] std::string url(const std::string& path) const;
+    /// Error log and captured output.
+    [[nodiscard]] std::string logs() const;
+    /// SIGQUIT (graceful stop); returns the exit status, or -1 if it had to be killed.
+    int stop();
+
+private:
+    bool start(const std::string& binary);
+
+    std::string dir_;
+    pid_t pid_ = -1;
+    int pidfd_ = -1;
+    uint16_t port_ = 0;
+};
+
+}  // namespace portico::bench::test
