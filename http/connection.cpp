@@ -52,7 +52,7 @@ void Connection::open(Context& ctx, int fd, uint16_t listener) noexcept {
     listener_ = listener;
     state_ = State::kIdle;
     keep_alive_ = false;
-    readable_ = peer_closed_ = linger_after_ = head_timer_ = false;
+    readable_ = peer_closed_ = peer_shutdown_ = linger_after_ = head_timer_ = false;
     requests_ = 0;
     parser_ = RequestParser(ctx.limits);
     ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.client_header_timeout));
@@ -61,6 +61,9 @@ void Connection::open(Context& ctx, int fd, uint16_t listener) noexcept {
 void Connection::on_event(Context& ctx, uint32_t events) noexcept {
     if (state_ == State::kClosed) return;
     if (events & EPOLLERR) return close(ctx);
+    // The peer shut its write side: its EOF may sit behind the data, so a short read no longer
+    // proves the socket drained (no new edge will come for the EOF).
+    if (events & (EPOLLRDHUP | EPOLLHUP)) peer_shutdown_ = true;
     if (events & EPOLLOUT) on_writable(ctx);
     if (state_ == State::kClosed) return;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
@@ -137,11 +140,12 @@ void Connection::on_readable(Context& ctx) noexcept {
             in_.commit(static_cast<size_t>(n));
             process(ctx);
             if (state_ == State::kClosed) return;
+            bool drained = static_cast<size_t>(n) < want && !peer_shutdown_;
             if (state_ == State::kWrite) {
-                readable_ = true;  // a pipelined request may wait behind the blocked response
+                readable_ = !drained;  // more (a pipelined request, the EOF) may wait behind it
                 return;
             }
-            if (static_cast<size_t>(n) < want) break;
+            if (drained) break;
             continue;
         }
         if (n == 0) return on_eof(ctx);

@@ -81,6 +81,7 @@ private:
     bool keep_alive_ = false;
     bool readable_ = false;        // EPOLLIN arrived while we were not reading
     bool peer_closed_ = false;     // read() saw EOF
+    bool peer_shutdown_ = false;   // epoll saw EPOLLRDHUP: read until EOF, not until a short read
     bool linger_after_ = false;    // shut down and drain input once the response is out
     bool head_timer_ = false;      // the header timeout runs for the current request
     bool mem_is_scratch_ = false;  // mem_ points into per-worker scratch (see keep_scratch_body)

@@ -14,6 +14,7 @@ public:
     HeaderWriter(char* buf, size_t cap) noexcept : begin_(buf), pos_(buf), end_(buf + cap) {}
 
     HeaderWriter& add(std::string_view s) noexcept {
+        if (s.empty()) return *this;  // memcpy from an empty view's nullptr is undefined
         if (static_cast<size_t>(end_ - pos_) < s.size()) {
             overflow_ = true;
             return *this;

@@ -62,6 +62,7 @@ constexpr uint8_t kTchar = 1 << 0;       // token character
 constexpr uint8_t kTargetChar = 1 << 1;  // visible ASCII, 0x21-0x7E
 constexpr uint8_t kValueChar = 1 << 2;   // VCHAR or obs-text: field value without SP/HTAB
 constexpr uint8_t kHexDigit = 1 << 3;
+constexpr uint8_t kHostChar = 1 << 4;   // reg-name: unreserved, pct-encoded, sub-delims
 
 constexpr std::array<uint8_t, 256> kByteClass = [] {
     std::array<uint8_t, 256> t{};
@@ -73,6 +74,10 @@ constexpr std::array<uint8_t, 256> kByteClass = [] {
     for (int c = 'a'; c <= 'f'; ++c) t[c] |= kHexDigit;
     for (int c = 'A'; c <= 'F'; ++c) t[c] |= kHexDigit;
     for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<uint8_t>(c)] |= kTchar;
+    for (int c = '0'; c <= '9'; ++c) t[c] |= kHostChar;
+    for (int c = 'a'; c <= 'z'; ++c) t[c] |= kHostChar;
+    for (int c = 'A'; c <= 'Z'; ++c) t[c] |= kHostChar;
+    for (char c : std::string_view("-._~%!$&'()*+,;=")) t[static_cast<uint8_t>(c)] |= kHostChar;
     return t;
 }();
 
@@ -85,6 +90,29 @@ constexpr std::array<uint8_t, 256> kLower = [] {
 constexpr bool has(uint8_t c, uint8_t cls) noexcept { return (kByteClass[c] & cls) != 0; }
 constexpr bool is_ows(uint8_t c) noexcept { return c == ' ' || c == '\t'; }
 constexpr bool is_digit(uint8_t c) noexcept { return c >= '0' && c <= '9'; }
+
+// Host = uri-host [ ":" port ] (RFC 9110 7.2): a reg-name or IPv4 address, or an IP literal in
+// brackets, then an optional port of digits. Anything else (spaces, '/', '@', a second ':')
+// must be refused with 400 (RFC 9112 3.2).
+constexpr bool valid_host(std::string_view h) noexcept {
+    size_t i = 0;
+    if (!h.empty() && h[0] == '[') {
+        size_t close = h.find(']');
+        if (close == std::string_view::npos || close < 2) return false;
+        for (i = 1; i < close; ++i) {
+            auto c = static_cast<uint8_t>(h[i]);
+            if (!has(c, kHostChar) && c != ':') return false;
+        }
+        i = close + 1;
+    } else {
+        while (i < h.size() && has(static_cast<uint8_t>(h[i]), kHostChar)) ++i;
+    }
+    if (i == h.size()) return true;
+    if (h[i] != ':') return false;
+    for (++i; i < h.size(); ++i)
+        if (!is_digit(static_cast<uint8_t>(h[i]))) return false;
+    return true;
+}
 
 constexpr uint8_t hex_value(uint8_t c) noexcept {
     return static_cast<uint8_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
@@ -405,6 +433,7 @@ bool RequestParser::on_field(const char* buf, Request& req) noexcept {
     case Field::kHost:
         if (flags_ & kSeenHost) return reject(400, "duplicate Host");
         flags_ |= kSeenHost;
+        if (!valid_host(value.in(buf))) return reject(400, "invalid Host");
         req.host = value;
         break;
     case Field::kContentLength: return on_content_length(value.in(buf), req);

@@ -207,7 +207,8 @@ void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd chan
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     Child me = std::move(children_[self]);
-    children_.clear();  // closes the master's ends of the other workers' channels
+    me.channel.reset();  // the master's end of our own channel
+    children_.clear();   // and of the other workers' channels
     epoll_.reset();
     signals_.reset();
     pid_file_.close_in_child();

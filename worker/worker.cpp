@@ -201,8 +201,8 @@ void Worker::on_signal() {
     while (int sig = core::read_signal(signals_.get())) {
         switch (sig) {
             case SIGQUIT:
+                begin_graceful_stop();  // first, so the line below means "no longer accepting"
                 spdlog::info("received SIGQUIT, shutting down gracefully");
-                begin_graceful_stop();
                 break;
             case SIGTERM:
             case SIGINT:
@@ -247,7 +247,11 @@ void Worker::accept_from(uint16_t index) {
     if (!accepting_ || resume_accept_ms_ != 0 || index >= setup_.listeners.size()) return;
     int lfd = setup_.listeners[index].fd.get();
     for (;;) {
-        if (active_ >= config_.worker_connections && !shed_oldest_idle()) return pause_accepting(0);
+        // At the limit a new connection replaces the oldest idle one; with none idle it waits
+        // in the accept queue. Shed only after accept4() returned one, never for the EAGAIN.
+        // Connections closed in this iteration still hold their slot until its end.
+        bool full = active_ - ctx_.closing.size() >= config_.worker_connections;
+        if (full && !ctx_.idle.head) return pause_accepting(0);
         int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             switch (errno) {
@@ -267,11 +271,8 @@ void Worker::accept_from(uint16_t index) {
                     return pause_accepting(errno);
             }
         }
+        if (full) shed_oldest_idle();
         http::Connection* c = allocate(fd);
-        if (!c) {
-            ::close(fd);
-            continue;
-        }
         epoll_event ev{};
         ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
         ev.data.u64 = static_cast<uint64_t>(fd);
