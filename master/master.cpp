@@ -371,6 +371,9 @@ void Master::start_reload() {
                                     [&](const Group& g) { return g.active && g.address == a; });
             if (!ours) probe_address_free(a);
         }
+        // New workers inherit the master's error log, so a changed one is opened before they fork.
+        if (next->error_log != config_->error_log || next->log_level != config_->log_level)
+            core::setup_error_log(next->error_log, next->log_level);
     } catch (const std::exception& e) {
         spdlog::error("reload failed: {}; generation {} keeps serving", e.what(), generation_);
         return;
@@ -418,6 +421,13 @@ void Master::commit_reload() {
 }
 
 void Master::abort_reload(const std::string& why) {
+    if (pending_->error_log != config_->error_log || pending_->log_level != config_->log_level) {
+        try {
+            core::setup_error_log(config_->error_log, config_->log_level);
+        } catch (const std::exception& e) {
+            spdlog::error("reopening the previous error log failed: {}", e.what());
+        }
+    }
     spdlog::error("reload failed: {}; generation {} keeps serving", why, generation_);
     for (Child& c : children_) {
         if (c.generation != pending_generation_) continue;
