@@ -209,9 +209,10 @@ void handle_static(Context& ctx, const Request& req, std::string_view head_bytes
                    HeaderWriter& hw, Reply& reply) {
     const char* head = head_bytes.data();
     bool head_only = req.method == Method::kHead;
+    // The method first: "OPTIONS *" learns what is allowed rather than that "*" is no path.
+    if (req.method != Method::kGet && !head_only) return build_error(ctx, 405, false, kAllow, hw, reply);
     Target t;
     if (!split_target(req.target.in(head), t)) return build_error(ctx, 400, head_only, {}, hw, reply);
-    if (req.method != Method::kGet && !head_only) return build_error(ctx, 405, false, kAllow, hw, reply);
 
     const VirtualServer& vs = choose_server(ctx, listener, t.host.empty() ? req.host.in(head) : t.host);
     ctx.path_scratch.resize(t.path.size() + 1);
