@@ -21,7 +21,7 @@
 #include "core/log.hpp"
 #include "core/signals.hpp"
 #include "core/socket.hpp"
-#include "master/channel.hpp"
+#include "core/channel.hpp"
 #include "master/proctitle.hpp"
 #include "worker/worker.hpp"
 
@@ -172,7 +172,7 @@ void Master::spawn(uint32_t slot, uint32_t generation, const conf::Config& cfg) 
         return;
     }
     core::UniqueFd ours, theirs;
-    if (!make_channel(ours, theirs)) {
+    if (!core::make_channel(ours, theirs)) {
         spdlog::error("socketpair() failed: {}", std::strerror(errno));
         return;
     }
@@ -218,6 +218,7 @@ void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd chan
     worker::WorkerSetup setup;
     setup.stats = &stats_;
     setup.record = &stats_.at(static_cast<size_t>(me.record));
+    setup.control_fd = channel.get();
     const uint32_t n = cfg.worker_processes;
     for (uint32_t g = 0; g < groups_.size(); ++g) {
         Group& group = groups_[g];
@@ -238,7 +239,7 @@ void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd chan
                     core::flush_error_log();
                     _exit(kChildStartupFailure);
                 }
-                send_message(channel.get(), {ChannelMessage::Type::kListener, g, me.slot}, group.sockets[i].get());
+                core::send_message(channel.get(), {core::ChannelMessage::Type::kListener, g, me.slot}, group.sockets[i].get());
             }
             if (group.sockets[i]) setup.listeners.push_back({std::move(group.sockets[i]), group.address});
         }
@@ -247,7 +248,7 @@ void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd chan
     try {
         worker::Worker w(cfg, std::move(setup));
         drop_privileges_or_die(cfg);
-        send_message(channel.get(), {ChannelMessage::Type::kReady, 0, 0});
+        core::send_message(channel.get(), {core::ChannelMessage::Type::kReady, 0, 0});
         int rc = w.run();
         core::flush_error_log();
         _exit(rc);
@@ -262,20 +263,20 @@ void Master::on_channel(pid_t pid) {
     Child* c = find(pid);
     if (!c || !c->channel) return;
     for (;;) {
-        ChannelMessage msg{};
+        core::ChannelMessage msg{};
         core::UniqueFd fd;
-        int r = receive_message(c->channel.get(), msg, fd);
+        int r = core::receive_message(c->channel.get(), msg, fd);
         if (r < 0 && errno == EAGAIN) return;
         if (r <= 0) {  // the worker is exiting; SIGCHLD tells the rest
             ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c->channel.get(), nullptr);
             c->channel.reset();
             return;
         }
-        if (msg.type == ChannelMessage::Type::kListener && fd && msg.address_index < groups_.size()) {
+        if (msg.type == core::ChannelMessage::Type::kListener && fd && msg.address_index < groups_.size()) {
             Group& g = groups_[msg.address_index];
             if (g.sockets.size() <= msg.slot) g.sockets.resize(msg.slot + 1);
             if (g.active && !g.sockets[msg.slot]) g.sockets[msg.slot] = std::move(fd);
-        } else if (msg.type == ChannelMessage::Type::kReady) {
+        } else if (msg.type == core::ChannelMessage::Type::kReady) {
             c->ready = true;
             spdlog::info("worker process {} (slot {}, generation {}) is ready", c->pid, c->slot, c->generation);
         }
@@ -344,8 +345,35 @@ void Master::schedule_respawn(Child& c) {
     ++s.crashes;
     uint64_t delay = backoff_ms(s.crashes, static_cast<uint64_t>(config_->worker_respawn_backoff_max.count()));
     s.respawn_at = std::max<uint64_t>(now_ + delay, 1);
-    if (delay > 0)
+    if (delay > 0) {
         spdlog::warn("slot {} crashed {} times in a row; respawning in {} ms", c.slot, s.crashes, delay);
+        lend_listeners(c.slot);
+    }
+}
+
+// While a slot backs off, the kernel still hashes new connections to its listeners, where
+// nobody accepts them. Another worker of the generation is handed those listeners and accepts
+// from them too (the queue is shared), until the slot's own worker is back.
+void Master::lend_listeners(uint32_t slot) {
+    Slot& s = slots_[slot];
+    if (s.lent_to != 0 && find(s.lent_to)) return;  // already lent to a live worker
+    s.lent_to = 0;
+    auto adopter = std::find_if(children_.begin(), children_.end(), [&](const Child& c) {
+        return c.ready && !c.retiring && c.generation == generation_ && c.slot != slot && c.channel;
+    });
+    if (adopter == children_.end()) return;
+    auto addresses = conf::distinct_listen_addresses(*config_);
+    for (const Group& g : groups_) {
+        auto it = std::find(addresses.begin(), addresses.end(), g.address);
+        if (!g.active || slot >= g.sockets.size() || !g.sockets[slot] || it == addresses.end()) continue;
+        auto index = static_cast<uint32_t>(it - addresses.begin());
+        if (!core::send_message(adopter->channel.get(), {core::ChannelMessage::Type::kAdopt, index, slot},
+                                g.sockets[slot].get()))
+            spdlog::error("sending slot {}'s listener to worker {} failed: {}", slot, adopter->pid,
+                          std::strerror(errno));
+    }
+    s.lent_to = adopter->pid;
+    spdlog::info("worker process {} accepts for slot {} until the slot has a worker again", adopter->pid, slot);
 }
 
 void Master::respawn_due() {

@@ -54,6 +54,7 @@ private:
     struct Slot {
         uint32_t crashes = 0;      // consecutive crashes, reset after a stable run
         uint64_t respawn_at = 0;   // 0: no respawn pending
+        pid_t lent_to = 0;         // the worker accepting from this slot's listeners meanwhile
     };
 
     void ensure_groups(const conf::Config& cfg);
@@ -65,6 +66,7 @@ private:
     void on_child_exit(Child& c, int status);
     void schedule_respawn(Child& c);
     void respawn_due();
+    void lend_listeners(uint32_t slot);
     void start_reload();
     void check_reload();
     void commit_reload();

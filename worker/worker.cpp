@@ -17,6 +17,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/channel.hpp"
 #include "core/clock.hpp"
 #include "core/shared_stats.hpp"
 #include "core/signals.hpp"
@@ -34,6 +35,7 @@ constexpr uint64_t kHousekeepingMs = 1000;  // access log flush; the loop wakes 
 // epoll data: connections carry their fd; listeners and the signalfd carry a tag above 32 bits.
 constexpr uint64_t kListenerTag = 1ull << 32;
 constexpr uint64_t kSignalTag = 2ull << 32;
+constexpr uint64_t kControlTag = 3ull << 32;
 
 std::string errno_text(const char* call) { return std::string(call) + " failed: " + std::strerror(errno); }
 
@@ -109,20 +111,59 @@ void Worker::open_roots() {
 // Servers sharing an address are told apart by Host: each listener gets the list of servers
 // that listen on its address, the first being the default.
 void Worker::register_listeners() {
-    for (size_t index = 0; index < setup_.listeners.size(); ++index) {
-        const Listener& l = setup_.listeners[index];
+    for (size_t index = 0; index < setup_.listeners.size(); ++index) register_listener(index);
+    if (setup_.control_fd >= 0) {
         epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLET;
-        ev.data.u64 = kListenerTag | index;
-        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, l.fd.get(), &ev) != 0)
+        ev.events = EPOLLIN;
+        ev.data.u64 = kControlTag;
+        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, setup_.control_fd, &ev) != 0)
             throw std::runtime_error(errno_text("epoll_ctl()"));
-        auto& servers = ctx_.listener_servers.emplace_back();
-        for (size_t i = 0; i < config_.servers.size(); ++i) {
-            const auto& listen = config_.servers[i].listen;
-            if (std::find(listen.begin(), listen.end(), l.address) != listen.end())
-                servers.push_back(static_cast<uint16_t>(i));
+    }
+}
+
+void Worker::register_listener(size_t index) {
+    const Listener& l = setup_.listeners[index];
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLET;
+    ev.data.u64 = kListenerTag | index;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, l.fd.get(), &ev) != 0)
+        throw std::runtime_error(errno_text("epoll_ctl()"));
+    auto& servers = ctx_.listener_servers.emplace_back();
+    for (size_t i = 0; i < config_.servers.size(); ++i) {
+        const auto& listen = config_.servers[i].listen;
+        if (std::find(listen.begin(), listen.end(), l.address) != listen.end())
+            servers.push_back(static_cast<uint16_t>(i));
+    }
+    if (servers.empty()) throw std::runtime_error("no server listens on " + l.address.to_string());
+}
+
+// The master lends us the listener of a slot that has no worker while it backs off a crash
+// loop; we accept from it too, so connections the kernel hashes to it are not stranded.
+void Worker::on_control() {
+    for (;;) {
+        core::ChannelMessage msg{};
+        core::UniqueFd fd;
+        int r = core::receive_message(setup_.control_fd, msg, fd);
+        if (r <= 0) {
+            if (r == 0) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, setup_.control_fd, nullptr);
+            return;
         }
-        if (servers.empty()) throw std::runtime_error("no server listens on " + l.address.to_string());
+        auto addresses = conf::distinct_listen_addresses(config_);
+        if (msg.type != core::ChannelMessage::Type::kAdopt || !fd || !accepting_ ||
+            msg.address_index >= addresses.size())
+            continue;
+        setup_.listeners.push_back({std::move(fd), addresses[msg.address_index]});
+        try {
+            register_listener(setup_.listeners.size() - 1);
+        } catch (const std::exception& e) {
+            spdlog::error("adopting the listener of slot {} failed: {}", msg.slot, e.what());
+            if (ctx_.listener_servers.size() == setup_.listeners.size()) ctx_.listener_servers.pop_back();
+            setup_.listeners.pop_back();
+            continue;
+        }
+        spdlog::info("accepting for slot {} on {} while it has no worker", msg.slot,
+                     setup_.listeners.back().address.to_string());
+        accept_from(static_cast<uint16_t>(setup_.listeners.size() - 1));
     }
 }
 
@@ -166,6 +207,7 @@ void Worker::loop_once() {
     for (int i = 0; i < n; ++i) {
         uint64_t tag = events[i].data.u64;
         if (tag == kSignalTag) on_signal();
+        else if (tag == kControlTag) on_control();
         else if (tag & kListenerTag) accept_from(static_cast<uint16_t>(tag & 0xffff));
         else if (http::Connection* c = by_fd_[tag]) c->on_event(ctx_, events[i].events);
     }

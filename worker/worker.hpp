@@ -39,6 +39,9 @@ struct WorkerSetup {
     /// Without a master the worker's listeners are the only ones: on a graceful stop it takes
     /// what is already queued on them before closing them.
     bool sole_owner_of_listeners = false;
+    /// The worker's end of its channel to the master (not owned), or -1 without a master. The
+    /// master sends listeners to adopt over it.
+    int control_fd = -1;
 };
 
 /// One listener per distinct address of `config`, for running without a master. Throws
@@ -65,6 +68,8 @@ public:
 private:
     void open_roots();
     void register_listeners();
+    void register_listener(size_t index);
+    void on_control();
     void stop_accepting();
     void publish_counters();
     void loop_once();

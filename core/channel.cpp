@@ -1,13 +1,13 @@
-#include "master/channel.hpp"
+#include "core/channel.hpp"
 
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
 
-namespace portico::master {
+namespace portico::core {
 
-bool make_channel(core::UniqueFd& master_end, core::UniqueFd& worker_end) noexcept {
+bool make_channel(UniqueFd& master_end, UniqueFd& worker_end) noexcept {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) != 0) return false;
     master_end.reset(sv[0]);
@@ -38,7 +38,7 @@ bool send_message(int channel, const ChannelMessage& msg, int fd) noexcept {
     }
 }
 
-int receive_message(int channel, ChannelMessage& msg, core::UniqueFd& fd) noexcept {
+int receive_message(int channel, ChannelMessage& msg, UniqueFd& fd) noexcept {
     iovec iov{&msg, sizeof msg};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     msghdr mh{};
@@ -66,4 +66,4 @@ int receive_message(int channel, ChannelMessage& msg, core::UniqueFd& fd) noexce
     return 1;
 }
 
-}  // namespace portico::master
+}  // namespace portico::core
