@@ -93,7 +93,6 @@ int run_single_process(const portico::conf::Config& cfg) {
     setup.listeners = portico::worker::open_listeners(cfg);
     setup.stats = &stats;
     setup.record = &stats.at(0);
-    setup.sole_owner_of_listeners = true;
     portico::worker::Worker worker(cfg, std::move(setup));
     spdlog::info("{} started, pid {}", kVersion, getpid());
     return worker.run();

@@ -1,5 +1,6 @@
 #include "master/master.hpp"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
 #include <sys/epoll.h>
@@ -304,6 +305,7 @@ void Master::on_signals() {
             case SIGUSR1:
                 spdlog::info("received SIGUSR1, reopening logs");
                 core::reopen_error_log();
+                prepare_logs_for_workers();
                 signal_children(SIGUSR1, false);
                 break;
             default: break;
@@ -466,6 +468,18 @@ void Master::abort_reload(const std::string& why) {
     reload_again_ = false;
 }
 
+// Workers that dropped privileges reopen their logs by path on SIGUSR1: create the files now
+// and give them to the workers' user, as the files opened at start-up effectively were.
+void Master::prepare_logs_for_workers() const {
+    if (config_->user.empty() || geteuid() != 0) return;
+    for (const std::string& path : {config_->error_log, config_->http.access_log}) {
+        if (path == "stderr" || path == "off") continue;
+        core::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+        if (!fd || ::fchown(fd.get(), config_->user_uid, config_->user_gid) != 0)
+            spdlog::error("preparing \"{}\" for user \"{}\" failed: {}", path, config_->user, std::strerror(errno));
+    }
+}
+
 void Master::begin_stop(bool graceful) {
     if (stopping_ && graceful) return;
     stopping_ = true;
@@ -474,6 +488,10 @@ void Master::begin_stop(bool graceful) {
     uint64_t grace = graceful ? static_cast<uint64_t>(config_->worker_shutdown_timeout.count()) + kGracefulExtraMs
                               : kFastStopGraceMs;
     stop_deadline_ = now_ + grace;
+    // Nobody will accept for these again: let go of our copies first, so that each worker's
+    // descriptor is the last one and the worker takes what is queued before it closes it,
+    // instead of the queue lingering until our exit resets it.
+    for (Group& g : groups_) g.sockets.clear();
     signal_children(graceful ? SIGQUIT : SIGTERM, false);
 }
 

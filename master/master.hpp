@@ -72,6 +72,7 @@ private:
     void commit_reload();
     void abort_reload(const std::string& why);
     void begin_stop(bool graceful);
+    void prepare_logs_for_workers() const;
     void signal_children(int sig, bool only_current);
     void watchdog();
     int next_timeout() const;

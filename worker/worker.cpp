@@ -273,13 +273,12 @@ void Worker::begin_graceful_stop() {
         if (c) c->drain(ctx_);
 }
 
-// Closing a SO_REUSEPORT listener resets whatever waits in its accept queue. Under a master our
-// listeners are duplicates (the master's copies keep the queues alive for the next worker); a
-// worker that owns its listeners alone first takes everything already queued.
+// Closing the last descriptor of a SO_REUSEPORT listener resets whatever waits in its accept
+// queue. Under a master, ours are duplicates while the master serves on (a reload, a respawn),
+// but on a final stop the master lets go of its copies first, and without a master ours are
+// the only ones: so the worker always takes what is already queued before closing.
 void Worker::stop_accepting() {
-    if (setup_.sole_owner_of_listeners) {
-        for (size_t i = 0; i < setup_.listeners.size(); ++i) accept_from(static_cast<uint16_t>(i));
-    }
+    for (size_t i = 0; i < setup_.listeners.size(); ++i) accept_from(static_cast<uint16_t>(i));
     accepting_ = false;
     for (Listener& l : setup_.listeners) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l.fd.get(), nullptr);
     setup_.listeners.clear();

@@ -36,9 +36,6 @@ struct WorkerSetup {
     std::vector<Listener> listeners;
     core::SharedStats* stats = nullptr;    ///< every worker's record, for the status endpoint
     core::WorkerRecord* record = nullptr;  ///< this worker's own record (in stats)
-    /// Without a master the worker's listeners are the only ones: on a graceful stop it takes
-    /// what is already queued on them before closing them.
-    bool sole_owner_of_listeners = false;
     /// The worker's end of its channel to the master (not owned), or -1 without a master. The
     /// master sends listeners to adopt over it.
     int control_fd = -1;
