@@ -4,6 +4,7 @@
 #include "tests/integration/harness.hpp"
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,6 +37,8 @@ TempDir::~TempDir() {
     std::error_code ec;  // a destructor has nobody to tell; leftovers in /tmp are harmless
     std::filesystem::remove_all(path_, ec);
 }
+
+void pace_retry() { ::poll(nullptr, 0, 20); }
 
 std::string TempDir::operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
 

@@ -6,13 +6,14 @@
 // socket, the server wrapper polls a pidfd (exit) and an inotify descriptor (log lines). A wait
 // that runs out fails the test with what was seen so far, so a hung server cannot hang the suite.
 // The only fixed waits (Client::quiet_for) assert that something does *not* happen, or pace a
-// retry loop.
+// retry loop (pace_retry). master_harness.hpp adds what the tests of a master and its workers need.
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -28,6 +29,10 @@ using std::chrono::milliseconds;
 /// How long any single wait (a response, a log line, an exit) may take before the test fails.
 /// Generous, because the suite also runs under sanitizers on busy machines.
 inline constexpr milliseconds kWait{5000};
+
+/// A short fixed pause (20 ms) between two tries of a bounded retry loop that polls a state no
+/// event announces (a counter, a /proc field). Never a substitute for waiting on an event.
+void pace_retry();
 
 /// A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
 class TempDir {
@@ -57,6 +62,11 @@ void replace_file(const std::string& path, std::string_view bytes);
 /// so a shifted or repeated chunk shows up as a mismatch.
 [[nodiscard]] std::string pattern(size_t n, uint32_t seed);
 
+/// Waits (bounded, on inotify events of the file's directory) until `done` holds for the file's
+/// whole content (empty while the file does not exist); false if it never did within `limit`.
+bool wait_for_file(const std::string& path, const std::function<bool(const std::string&)>& done,
+                   milliseconds limit = kWait);
+
 /// A TCP port on 127.0.0.1 that nothing listened on a moment ago. The server may still lose a
 /// race for it; Server retries with another port when bind() fails.
 [[nodiscard]] uint16_t free_port();
@@ -85,6 +95,8 @@ struct Site {
 [[nodiscard]] std::string site_config(std::string_view http_extra = {}, std::string_view top_extra = {});
 
 /// One portico process, started from a config template (see expand()) and stopped on destruction.
+/// Under a master (master_process = true) it is the master: "started" is logged before any worker
+/// is ready (wait_ready() in master_harness.hpp waits for them).
 class Server {
 public:
     /// Writes the config into `dir`, starts portico, and returns once it logged that it started.
@@ -100,6 +112,10 @@ public:
     [[nodiscard]] std::string error_log_path() const { return dir_ + "/error.log"; }
     [[nodiscard]] std::string access_log_path() const { return dir_ + "/access.log"; }
     [[nodiscard]] std::string output_path() const { return dir_ + "/portico.out"; }
+    [[nodiscard]] const std::string& config_path() const noexcept { return config_path_; }
+    /// Replaces the config file (for a reload) with `config_template` expanded for this server's
+    /// port and directory.
+    void rewrite_config(std::string_view config_template) const;
     /// The error log followed by what the process wrote to stdout and stderr.
     [[nodiscard]] std::string logs() const;
 
@@ -112,6 +128,9 @@ public:
     [[nodiscard]] bool alive_after(milliseconds d) const;
     /// Waits (bounded) until the error log contains `text`; false if it never did.
     bool wait_for_log(std::string_view text, milliseconds limit = kWait) const;
+    /// Waits (bounded) until `done` holds for the whole error log; false if it never did.
+    bool wait_for_log_until(const std::function<bool(const std::string&)>& done,
+                            milliseconds limit = kWait) const;
     /// Fails if the logs hold an error line or a sanitizer report, other than lines containing
     /// one of `allowed`. Call after stop(), when everything is flushed.
     void check_logs(const std::vector<std::string>& allowed = {}) const;

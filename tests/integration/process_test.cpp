@@ -60,7 +60,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("-t accepts a good config and names file, line and setting of a bad one", "[process][config]") {
+TEST_CASE("portico -t accepts a good config and names file, line and setting of a bad one", "[process][config]") {
     Site site;
 
     SECTION("a good config") {

@@ -36,7 +36,8 @@ core::UniqueFd open_pidfd(pid_t pid) {
 core::UniqueFd watch_dir(const std::string& dir) {
     core::UniqueFd fd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
     REQUIRE(fd.valid());
-    REQUIRE(::inotify_add_watch(fd.get(), dir.c_str(), IN_MODIFY | IN_CREATE | IN_CLOSE_WRITE) >= 0);
+    REQUIRE(::inotify_add_watch(fd.get(), dir.c_str(), IN_MODIFY | IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO |
+                                                           IN_MOVED_FROM | IN_DELETE) >= 0);
     return fd;
 }
 
@@ -137,7 +138,9 @@ bool Server::start(const std::string& config_text) {
         if (p[1].revents & POLLIN) {
             int status = reap(kWait, true);
             std::string out = logs();
-            if (out.find("Address already in use") != std::string::npos) return false;
+            // "bind() ... failed: Address already in use" from a lone worker, "address ... is already
+            // in use" from a master's probe.
+            if (out.find("lready in use") != std::string::npos) return false;
             FAIL("portico exited with status " << status << " before it was ready:\n" << out);
         }
         if (n == 0) {
@@ -184,12 +187,26 @@ bool Server::alive_after(milliseconds d) const {
 }
 
 bool Server::wait_for_log(std::string_view text, milliseconds limit) const {
-    core::UniqueFd watch = watch_dir(dir_);
+    return wait_for_file(
+        error_log_path(), [&](const std::string& log) { return log.find(text) != std::string::npos; }, limit);
+}
+
+bool Server::wait_for_log_until(const std::function<bool(const std::string&)>& done, milliseconds limit) const {
+    return wait_for_file(error_log_path(), done, limit);
+}
+
+void Server::rewrite_config(std::string_view config_template) const {
+    replace_file(config_path_, expand(config_template, port_, dir_));
+}
+
+bool wait_for_file(const std::string& path, const std::function<bool(const std::string&)>& done,
+                   milliseconds limit) {
+    std::string dir = path.substr(0, path.find_last_of('/'));
+    core::UniqueFd watch = watch_dir(dir.empty() ? "/" : dir);  // first, so no change goes unseen
     auto deadline = Clock::now() + limit;
     for (;;) {
-        if (read_file(error_log_path()).find(text) != std::string::npos) return true;
-        if (!readable_before(watch.get(), deadline))
-            return read_file(error_log_path()).find(text) != std::string::npos;
+        if (done(read_file(path))) return true;
+        if (!readable_before(watch.get(), deadline)) return done(read_file(path));
         drain(watch.get());
     }
 }
