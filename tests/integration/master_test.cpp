@@ -463,3 +463,26 @@ TEST_CASE("daemon = true: the command returns at once and the master runs detach
     CHECK(log.find("[error]") == std::string::npos);
     CHECK(log.find("[critical]") == std::string::npos);
 }
+
+TEST_CASE("while a slot backs off a crash loop, another worker accepts from its listener", "[master]") {
+    MasterSite m(MasterConfig::with("worker_respawn_backoff_max = 30;"));
+    const pid_t victim = m.workers.at(1);
+    // Worker 0 keeps its open handle on the root; every new worker for slot 1 fails to start.
+    const std::string away = m.site.www + ".away";
+    REQUIRE(std::rename(m.site.www.c_str(), away.c_str()) == 0);
+    REQUIRE(::kill(victim, SIGKILL) == 0);
+    // The kill is replaced at once; that worker fails, and the second crash in a row backs off.
+    REQUIRE(m.server.wait_for_log("accepts for slot 1"));
+    REQUIRE(m.server.wait_for_log("accepting for slot 1"));
+    // The kernel still hashes new connections to slot 1's listener; without a lender about half
+    // of them would wait there unanswered until the back-off ends.
+    for (int i = 0; i < 40; ++i) {
+        Client c(m.port());
+        c.send_raw(get("/"));
+        Response r = c.read_response();
+        CHECK(r.status == 200);
+        CHECK(r.body == m.site.index_html);
+    }
+    REQUIRE(std::rename(away.c_str(), m.site.www.c_str()) == 0);
+    m.server.stop_and_check({"unexpectedly", "failed to start"});
+}
