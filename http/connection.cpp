@@ -133,7 +133,13 @@ void Connection::on_readable(Context& ctx) noexcept {
             in_ = ctx.pool.acquire(ctx.config.http.client_header_buffer_size);
             if (!in_.allocated()) return close(ctx);
         }
-        if (in_.writable() == 0 && !make_room(ctx)) return;
+        if (in_.writable() == 0 && !make_room(ctx)) {
+            // make_room answered 431. Unread bytes must still be drained (lingering), or they
+            // would get no new edge and the close would reset the answer away.
+            if (state_ == State::kLinger) continue;
+            if (state_ == State::kWrite) readable_ = true;
+            return;
+        }
         size_t want = in_.writable();
         ssize_t n = ::read(fd_, in_.write_ptr(), want);
         if (n > 0) {
@@ -252,6 +258,7 @@ bool Connection::process_head(Context& ctx) noexcept {
         }
         out_.append(hw.view());
         respond(ctx, {}, reply);
+        if (state_ == State::kClosed) return true;  // the response could not be kept
         state_ = State::kBody;
         ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.client_body_timeout));
         return true;

@@ -28,7 +28,7 @@ int open_checked(int root_fd, std::string_view root, const char* rel, int flags)
     ssize_t n = ::readlink(link, where, sizeof where);
     std::string_view real(where, n > 0 ? static_cast<size_t>(n) : 0);
     bool inside = n > 0 && static_cast<size_t>(n) < sizeof where && real.starts_with(root) &&
-                  (real.size() == root.size() || real[root.size()] == '/');
+                  (real.size() == root.size() || root == "/" || real[root.size()] == '/');
     if (inside) return fd;
     ::close(fd);
     errno = EXDEV;

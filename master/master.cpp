@@ -204,9 +204,12 @@ void Master::spawn(uint32_t slot, uint32_t generation, const conf::Config& cfg) 
 void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd channel) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != self_pid_) _exit(0);  // the master died before prctl took effect
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Keep the stop/reload/reopen signals blocked: the worker's signalfd takes them once it is
+    // set up, and until then a `-s reopen` must not kill a worker that is still starting.
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_UNBLOCK, &chld, nullptr);
     Child me = std::move(children_[self]);
     me.channel.reset();  // the master's end of our own channel
     children_.clear();   // and of the other workers' channels
@@ -276,7 +279,11 @@ void Master::on_channel(pid_t pid) {
         if (msg.type == core::ChannelMessage::Type::kListener && fd && msg.address_index < groups_.size()) {
             Group& g = groups_[msg.address_index];
             if (g.sockets.size() <= msg.slot) g.sockets.resize(msg.slot + 1);
-            if (g.active && !g.sockets[msg.slot]) g.sockets[msg.slot] = std::move(fd);
+            if (g.active && !g.sockets[msg.slot]) {
+                g.sockets[msg.slot] = std::move(fd);
+                if (pending_ && c->generation == pending_generation_)
+                    pending_sockets_.push_back({msg.address_index, msg.slot});
+            }
         } else if (msg.type == core::ChannelMessage::Type::kReady) {
             c->ready = true;
             spdlog::info("worker process {} (slot {}, generation {}) is ready", c->pid, c->slot, c->generation);
@@ -434,6 +441,7 @@ void Master::commit_reload() {
         ::kill(c.pid, SIGQUIT);
     }
     config_ = std::move(pending_);
+    pending_sockets_.clear();
     generation_ = pending_generation_;
     slots_.assign(config_->worker_processes, Slot{});
     // Sockets of addresses the new config dropped: nobody will accept from them again.
@@ -463,6 +471,17 @@ void Master::abort_reload(const std::string& why) {
         if (c.generation != pending_generation_) continue;
         c.retiring = true;
         ::kill(c.pid, SIGKILL);
+    }
+    // Listeners bound for the failed generation would take a share of new connections that
+    // nobody accepts: close them, and forget addresses only the failed config had.
+    for (auto [group, slot] : pending_sockets_) groups_[group].sockets[slot].reset();
+    pending_sockets_.clear();
+    auto addresses = conf::distinct_listen_addresses(*config_);
+    for (Group& g : groups_) {
+        if (g.active && std::find(addresses.begin(), addresses.end(), g.address) == addresses.end()) {
+            g.active = false;
+            g.sockets.clear();
+        }
     }
     pending_.reset();
     reload_again_ = false;

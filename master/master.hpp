@@ -89,6 +89,7 @@ private:
     uint64_t reload_deadline_ = 0;
     bool reload_again_ = false;
     std::vector<Group> groups_;
+    std::vector<std::pair<uint32_t, uint32_t>> pending_sockets_;  // (group, slot) bound by a pending reload
     std::vector<Child> children_;
     std::vector<Slot> slots_;
     core::SharedStats stats_;
