@@ -62,15 +62,6 @@ UniqueFd open_listener(const std::string& host, uint16_t port, bool ipv6, const 
     return fd;
 }
 
-uint16_t local_port(int fd) noexcept {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
-    if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-    if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-    return 0;
-}
-
 size_t peer_address(int fd, char* out, size_t cap) noexcept {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;

@@ -20,9 +20,6 @@ struct ListenOptions {
 UniqueFd open_listener(const std::string& host, uint16_t port, bool ipv6, const ListenOptions& opts,
                        std::error_code& ec, const char*& what) noexcept;
 
-/// The local port a socket is bound to, or 0.
-uint16_t local_port(int fd) noexcept;
-
 /// Formats the peer address of a connected socket ("127.0.0.1", "::1") into out; returns its length.
 size_t peer_address(int fd, char* out, size_t cap) noexcept;
 

@@ -142,7 +142,7 @@ int Master::run() {
         watchdog();
         if (stopping_ && !killed_stragglers_ && now_ >= stop_deadline_) {
             spdlog::warn("{} workers still running at the deadline, killing them", children_.size());
-            signal_children(SIGKILL, false);
+            signal_children(SIGKILL);
             killed_stragglers_ = true;
         }
     }
@@ -313,7 +313,7 @@ void Master::on_signals() {
                 spdlog::info("received SIGUSR1, reopening logs");
                 core::reopen_error_log();
                 prepare_logs_for_workers();
-                signal_children(SIGUSR1, false);
+                signal_children(SIGUSR1);
                 break;
             default: break;
         }
@@ -511,12 +511,12 @@ void Master::begin_stop(bool graceful) {
     // descriptor is the last one and the worker takes what is queued before it closes it,
     // instead of the queue lingering until our exit resets it.
     for (Group& g : groups_) g.sockets.clear();
-    signal_children(graceful ? SIGQUIT : SIGTERM, false);
+    signal_children(graceful ? SIGQUIT : SIGTERM);
 }
 
-void Master::signal_children(int sig, bool only_current) {
+void Master::signal_children(int sig) {
     for (const Child& c : children_)
-        if (c.pid > 0 && (!only_current || c.generation == generation_)) ::kill(c.pid, sig);
+        if (c.pid > 0) ::kill(c.pid, sig);
 }
 
 void Master::watchdog() {

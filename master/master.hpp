@@ -73,7 +73,7 @@ private:
     void abort_reload(const std::string& why);
     void begin_stop(bool graceful);
     void prepare_logs_for_workers() const;
-    void signal_children(int sig, bool only_current);
+    void signal_children(int sig);
     void watchdog();
     int next_timeout() const;
     Child* find(pid_t pid);

@@ -39,8 +39,6 @@ constexpr uint64_t kControlTag = 3ull << 32;
 
 std::string errno_text(const char* call) { return std::string(call) + " failed: " + std::strerror(errno); }
 
-http::FileCache::Limits file_cache_limits() { return {}; }
-
 }  // namespace
 
 std::vector<Listener> open_listeners(const conf::Config& config) {
@@ -62,7 +60,7 @@ Worker::Worker(const conf::Config& config, WorkerSetup setup)
     : config_(config),
       wheel_(core::monotonic_ms()),
       mime_(config.http.mime_types, config.http.default_type),
-      files_(mime_, file_cache_limits()),
+      files_(mime_, http::FileCache::Limits{}),
       access_log_(config.http.access_log),
       ctx_(config, wheel_, pool_, mime_, files_, access_log_),
       setup_(std::move(setup)) {
