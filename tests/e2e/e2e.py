@@ -49,14 +49,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_until(predicate, what, limit=15.0, pace=0.02):
-    """Polls a condition no event announces (a log line, a file) until it holds, or fails."""
+def wait_until(predicate, what, limit=15.0, pace=0.02, show=None):
+    """Polls a condition no event announces (a log line, a file) until it holds, or fails (with
+    show(), if given, in the message)."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(pace)
-    require(False, f"timed out waiting for {what}")
+    require(False, f"timed out waiting for {what}" + (f":\n{show()}" if show else ""))
 
 
 def read(path):
@@ -70,24 +71,26 @@ def read(path):
 class Portico:
     """The real binary under a master, from `config` (with @PORT@ and @DIR@ filled in), in `dir`.
     Construction returns once `workers` workers of generation 1 logged that they are ready in
-    `error_log` (relative to `dir`)."""
+    `error_log` (relative to `dir`). `prefix` goes before the binary on the command line (setpriv...)."""
 
-    def __init__(self, binary, dir, config, workers=1, error_log="error.log"):
+    def __init__(self, binary, dir, config, workers=1, error_log="error.log", prefix=(), port=None):
         self.binary, self.dir = binary, dir
-        self.port = free_port()
+        self.port = port or free_port()
         self.config_path = os.path.join(dir, "server.conf")
         self.error_log = os.path.join(dir, error_log)
         with open(self.config_path, "w") as f:
             f.write(config.replace("@PORT@", str(self.port)).replace("@DIR@", dir))
+        self.log_start = len(read(self.error_log))  # a restart appends to the previous run's log
         self.out = open(os.path.join(dir, "portico.out"), "w")
-        self.proc = subprocess.Popen([binary, "-c", self.config_path], stdout=self.out,
+        self.proc = subprocess.Popen([*prefix, binary, "-c", self.config_path], stdout=self.out,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         wait_until(lambda: self.log().count("generation 1) is ready") >= workers or
                    self.proc.poll() is not None, "the workers to be ready")
         require(self.proc.poll() is None, f"portico exited at start:\n{self.logs()}")
 
     def log(self):
-        return read(self.error_log)
+        """What this run wrote to the error log."""
+        return read(self.error_log)[self.log_start:]
 
     def logs(self):
         return self.log() + read(os.path.join(self.dir, "portico.out"))
