@@ -1,6 +1,7 @@
 #include "master/notify.hpp"
 
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -36,14 +37,19 @@ void Notifier::serving(uint32_t generation, uint32_t ready, uint32_t wanted) noe
     last_ready_ = ready;
     last_wanted_ = wanted;
     try {
-        std::string msg = announce ? "READY=1\n" : "";
+        std::string msg;
+        if (announce) msg = "READY=1\n";
+        // The first READY names this process: after a binary upgrade the new master is not the
+        // process systemd started, and MAINPID= (with NotifyAccess=all) makes it the main one.
+        if (announce && phase_ == Phase::kStarting) msg += fmt::format("MAINPID={}\n", ::getpid());
         msg += fmt::format("STATUS=generation {} serves with {} of {} workers ready", generation, ready, wanted);
         if (announce && !failure_.empty()) msg += "; the last reload failed: " + failure_;
-        if (announce) failure_.clear();
-        if (announce) phase_ = Phase::kServing;
         send(msg);
     } catch (...) {  // an allocation failure costs a status line, nothing more
     }
+    if (!announce) return;
+    failure_.clear();
+    phase_ = Phase::kServing;
 }
 
 void Notifier::reloading() noexcept {

@@ -139,6 +139,7 @@ TEST_CASE("systemd: READY once the workers serve, RELOADING then READY on reload
     Datagram ready = notify.until("READY=1");
     CHECK(ready.sender == master);
     CHECK(ready.value("STATUS") == "generation 1 serves with 2 of 2 workers ready");
+    CHECK(ready.value("MAINPID") == std::to_string(master));
     Client c(m.port());
     c.send_raw(get("/"));
     CHECK(c.read_response().status == 200);
