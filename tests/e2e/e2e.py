@@ -49,7 +49,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_until(predicate, what, limit=15.0, pace=0.02, show=None):
+def wait_until(predicate, what, limit=30.0, pace=0.02, show=None):
     """Polls a condition no event announces (a log line, a file) until it holds, or fails (with
     show(), if given, in the message)."""
     deadline = time.monotonic() + limit
