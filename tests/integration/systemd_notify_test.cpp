@@ -189,3 +189,19 @@ TEST_CASE("systemd: without NOTIFY_SOCKET nothing is sent and nothing is logged 
     CHECK(m.server.logs().find("service manager") == std::string::npos);
     m.server.stop_and_check();
 }
+
+TEST_CASE("systemd: a worker that dies and is replaced changes STATUS, never READY", "[systemd][notify]") {
+    NotifySocket notify;
+    MasterSite m(MasterConfig::with("", 2));
+    notify.until("READY=1");
+    const pid_t victim = m.workers.at(0);
+    REQUIRE(::kill(victim, SIGKILL) == 0);
+    // until() also checks that nothing but STATUS= lines comes in between.
+    Datagram down = notify.until("STATUS=generation 1 serves with 1 of 2 workers ready");
+    CHECK(down.sender == m.master());
+    notify.until("STATUS=generation 1 serves with 2 of 2 workers ready");
+    wait_successor(m.server, 0, 1, victim, kWait);
+    m.server.stop_and_check({killed_line(victim, 0)});
+    INFO(notify.seen());
+    CHECK(count(notify.seen(), "READY=1") == 1);
+}
