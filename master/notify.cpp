@@ -42,7 +42,8 @@ void Notifier::serving(uint32_t generation, uint32_t ready, uint32_t wanted) noe
         // The first READY names this process: after a binary upgrade the new master is not the
         // process systemd started, and MAINPID= (with NotifyAccess=all) makes it the main one.
         if (announce && phase_ == Phase::kStarting) msg += fmt::format("MAINPID={}\n", ::getpid());
-        msg += fmt::format("STATUS=generation {} serves with {} of {} workers ready", generation, ready, wanted);
+        msg +=
+            fmt::format("STATUS=generation {} serves with {} of {} workers ready", generation, ready, wanted);
         if (announce && !failure_.empty()) msg += "; the last reload failed: " + failure_;
         send(msg);
     } catch (...) {  // an allocation failure costs a status line, nothing more

@@ -56,7 +56,7 @@ private:
     uint32_t last_generation_ = 0;
     uint32_t last_ready_ = 0;
     uint32_t last_wanted_ = 0;
-    std::string failure_;          // the last reload's failure, until the STATUS line reports it
+    std::string failure_;  // the last reload's failure, until the STATUS line reports it
 };
 
 }  // namespace portico::master

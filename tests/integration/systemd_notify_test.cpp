@@ -183,7 +183,8 @@ TEST_CASE("systemd: a reload that fails still ends with READY=1, and STATUS says
     m.server.stop_and_check({"reload failed", "bogus_setting"});
 }
 
-TEST_CASE("systemd: without NOTIFY_SOCKET nothing is sent and nothing is logged about it", "[systemd][notify]") {
+TEST_CASE("systemd: without NOTIFY_SOCKET nothing is sent and nothing is logged about it",
+          "[systemd][notify]") {
     REQUIRE(std::getenv("NOTIFY_SOCKET") == nullptr);
     MasterSite m(MasterConfig::with("", 1));
     CHECK(m.server.logs().find("service manager") == std::string::npos);
