@@ -80,7 +80,6 @@ private:
     Child* find(pid_t pid);
     uint32_t ready_workers() const;  // of the serving generation, not retiring
 
-
     std::string config_path_;
     std::unique_ptr<conf::Config> config_;    // the serving generation's
     std::unique_ptr<conf::Config> pending_;   // a reload's, until its workers are ready
