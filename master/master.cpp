@@ -140,6 +140,7 @@ int Master::run() {
         respawn_due();
         check_reload();
         watchdog();
+        if (!pending_ && !stopping_) notifier_.serving(generation_, ready_workers(), config_->worker_processes);
         if (stopping_ && !killed_stragglers_ && now_ >= stop_deadline_) {
             spdlog::warn("{} workers still running at the deadline, killing them", children_.size());
             signal_children(SIGKILL);
@@ -158,6 +159,12 @@ int Master::next_timeout() const {
     if (pending_) until = std::min(until, reload_deadline_);
     if (stopping_ && !killed_stragglers_) until = std::min(until, stop_deadline_);
     return until > now_ ? static_cast<int>(until - now_) : 0;
+}
+
+uint32_t Master::ready_workers() const {
+    return static_cast<uint32_t>(std::count_if(children_.begin(), children_.end(), [&](const Child& c) {
+        return c.ready && !c.retiring && c.generation == generation_;
+    }));
 }
 
 Master::Child* Master::find(pid_t pid) {
@@ -298,6 +305,7 @@ void Master::on_signals() {
             case SIGHUP:
                 if (stopping_) break;
                 spdlog::info("received SIGHUP, reloading {}", config_path_);
+                notifier_.reloading();
                 start_reload();
                 break;
             case SIGQUIT:
@@ -413,6 +421,7 @@ void Master::start_reload() {
             core::setup_error_log(next->error_log, next->log_level);
     } catch (const std::exception& e) {
         spdlog::error("reload failed: {}; generation {} keeps serving", e.what(), generation_);
+        notifier_.reload_failed(e.what());
         return;
     }
     pending_ = std::move(next);
@@ -467,6 +476,7 @@ void Master::abort_reload(const std::string& why) {
         }
     }
     spdlog::error("reload failed: {}; generation {} keeps serving", why, generation_);
+    notifier_.reload_failed(why);
     for (Child& c : children_) {
         if (c.generation != pending_generation_) continue;
         c.retiring = true;
@@ -502,6 +512,7 @@ void Master::prepare_logs_for_workers() const {
 void Master::begin_stop(bool graceful) {
     if (stopping_ && graceful) return;
     stopping_ = true;
+    notifier_.stopping();
     pending_.reset();
     for (Slot& s : slots_) s.respawn_at = 0;
     uint64_t grace = graceful ? static_cast<uint64_t>(config_->worker_shutdown_timeout.count()) + kGracefulExtraMs

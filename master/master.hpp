@@ -19,6 +19,7 @@
 #include "conf/config.hpp"
 #include "core/fd.hpp"
 #include "core/shared_stats.hpp"
+#include "master/notify.hpp"
 #include "master/pid_file.hpp"
 
 namespace portico::master {
@@ -77,6 +78,7 @@ private:
     void watchdog();
     int next_timeout() const;
     Child* find(pid_t pid);
+    uint32_t ready_workers() const;  // of the serving generation, not retiring
 
     std::string config_path_;
     std::unique_ptr<conf::Config> config_;    // the serving generation's
@@ -101,6 +103,7 @@ private:
     bool killed_stragglers_ = false;
     uint64_t now_ = 0;
     uint64_t next_watchdog_ = 0;
+    Notifier notifier_;                       // systemd's NOTIFY_SOCKET, when there is one
 };
 
 }  // namespace portico::master
