@@ -14,10 +14,12 @@
 // it empties. Everything it needs per call comes in through Context, so it stores no pointer to it.
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "core/buffer.hpp"
 #include "core/timer_wheel.hpp"
+#include "http/access_line.hpp"
 #include "http/context.hpp"
 #include "http/parser.hpp"
 
@@ -71,7 +73,10 @@ private:
     void finish_response(Context& ctx) noexcept;
     void become_idle(Context& ctx) noexcept;
     void start_linger(Context& ctx) noexcept;
-    void log_access(Context& ctx, const Reply& reply, bool with_request) noexcept;
+    void send_continue(Context& ctx) noexcept;
+    void begin_log(uint16_t status, bool with_request, uint64_t head_length,
+                   uint64_t body_length) noexcept;
+    void log_access(Context& ctx) noexcept;
     void drop_response(Context& ctx) noexcept;
     void idle_link(Context& ctx) noexcept;
     void idle_unlink(Context& ctx) noexcept;
@@ -96,6 +101,14 @@ private:
     uint32_t mem_left_ = 0;
     uint64_t file_off_ = 0;        // sendfile range still to send
     uint64_t file_left_ = 0;
+    uint64_t start_ms_ = 0;        // when the current request's first byte was read (ctx.now_ms)
+    // A generated body (the status page) copied out of per-worker scratch when it could not go
+    // out at once; mem_ then points into it. Freed when the response ends.
+    std::unique_ptr<char[]> own_body_;
+    // The access log line of the response in flight, written when it ends; null when the log
+    // is off, so an idle connection and a server without a log pay only this pointer.
+    std::unique_ptr<PendingLog> log_;
+    uint8_t continue_left_ = 0;    // kBody: unsent bytes of "100 Continue" at the front of out_
 };
 
 }  // namespace portico::http
