@@ -235,20 +235,22 @@ bool Connection::process_head(Context& ctx) noexcept {
                   requests_ + 1 < ctx.config.http.keepalive_requests;
     hw.add(keep_alive_ ? (req_.version_minor == 0 ? "Connection: keep-alive\r\n\r\n" : "\r\n")
                        : "Connection: close\r\n\r\n");
-    // The interim answer is output like any other: queued in front of the final response, so
-    // what the socket does not take now goes out first, whole, when it becomes writable.
-    std::string_view interim = discard_body && req_.expect_continue ? kContinue : std::string_view();
-    if (ctx.access_log.enabled())
-        begin_log(reply.status, true, interim.size() + hw.view().size(), reply.body_length());
+    if (ctx.access_log.enabled()) {
+        size_t interim = discard_body && req_.expect_continue ? kContinue.size() : 0;
+        begin_log(reply.status, true, interim + hw.view().size(), reply.body_length());
+    }
     in_.consume(parser_.head_length());
     if (discard_body) {
         // Keep the response until the body is consumed; keep-alive needs the framing in sync.
+        // The interim answer is output like any other: queued in front of the final response,
+        // so what the socket does not take now goes out first, whole, when it can.
+        std::string_view interim = req_.expect_continue ? kContinue : std::string_view();
         out_ = ctx.pool.acquire(interim.size() + hw.view().size());
         if (!out_.allocated()) {
             close(ctx);
             return true;
         }
-        out_.append(interim);
+        if (!interim.empty()) out_.append(interim);  // (append's memcpy may not see a null pointer)
         out_.append(hw.view());
         continue_left_ = static_cast<uint8_t>(interim.size());
         respond(ctx, {}, reply);
@@ -415,8 +417,10 @@ void Connection::send_continue(Context& ctx) noexcept {
 }
 
 void Connection::on_writable(Context& ctx) noexcept {
-    if (state_ == State::kBody && continue_left_ > 0) return send_continue(ctx);
-    if (state_ != State::kWrite) return;
+    if (state_ != State::kWrite) {
+        if (state_ == State::kBody && continue_left_ > 0) send_continue(ctx);
+        return;
+    }
     write_out(ctx, {});
     process(ctx);  // pipelined requests already buffered
     if (state_ == State::kClosed || state_ == State::kWrite) return;
@@ -428,7 +432,6 @@ void Connection::on_writable(Context& ctx) noexcept {
 // request itself (see process()).
 void Connection::finish_response(Context& ctx) noexcept {
     if (log_) log_access(ctx);
-    continue_left_ = 0;
     drop_response(ctx);
     if (linger_after_) return start_linger(ctx);
     if (!keep_alive_ || peer_closed_ || ctx.draining) {
@@ -472,7 +475,7 @@ void Connection::drop_response(Context& ctx) noexcept {
     mem_ = nullptr;
     mem_left_ = 0;
     mem_is_scratch_ = false;
-    own_body_.reset();
+    if (own_body_) own_body_.reset();
     file_left_ = 0;
     ctx.pool.release(out_);
 }

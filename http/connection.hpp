@@ -69,14 +69,15 @@ private:
     void respond_error(Context& ctx, uint16_t status) noexcept;
     void write_out(Context& ctx, std::string_view header) noexcept;
     bool send_body_file(Context& ctx) noexcept;
-    void keep_scratch_body(Context& ctx) noexcept;
+    // Rare paths, kept out of line so that inlining them does not tax the common one.
+    [[gnu::noinline]] void keep_scratch_body(Context& ctx) noexcept;
     void finish_response(Context& ctx) noexcept;
     void become_idle(Context& ctx) noexcept;
     void start_linger(Context& ctx) noexcept;
-    void send_continue(Context& ctx) noexcept;
-    void begin_log(uint16_t status, bool with_request, uint64_t head_length,
-                   uint64_t body_length) noexcept;
-    void log_access(Context& ctx) noexcept;
+    [[gnu::noinline]] void send_continue(Context& ctx) noexcept;
+    [[gnu::noinline]] void begin_log(uint16_t status, bool with_request, uint64_t head_length,
+                                     uint64_t body_length) noexcept;
+    [[gnu::noinline]] void log_access(Context& ctx) noexcept;
     void drop_response(Context& ctx) noexcept;
     void idle_link(Context& ctx) noexcept;
     void idle_unlink(Context& ctx) noexcept;
@@ -108,7 +109,9 @@ private:
     // The access log line of the response in flight, written when it ends; null when the log
     // is off, so an idle connection and a server without a log pay only this pointer.
     std::unique_ptr<PendingLog> log_;
-    uint8_t continue_left_ = 0;    // kBody: unsent bytes of "100 Continue" at the front of out_
+    // kBody: unsent bytes of "100 Continue" at the front of out_. Set on entering kBody and read
+    // only there, so it is never reset.
+    uint8_t continue_left_ = 0;
 };
 
 }  // namespace portico::http
