@@ -91,6 +91,9 @@ private:
     bool linger_after_ = false;    // shut down and drain input once the response is out
     bool head_timer_ = false;      // the header timeout runs for the current request
     bool mem_is_scratch_ = false;  // mem_ points into per-worker scratch (see keep_scratch_body)
+    // kBody: unsent bytes of "100 Continue" at the front of out_. Set on entering kBody and read
+    // only there, so it is never reset. (Here, in the padding before listener_.)
+    uint8_t continue_left_ = 0;
     uint16_t listener_ = 0;
     uint32_t requests_ = 0;
     core::Buffer in_;
@@ -109,9 +112,6 @@ private:
     // The access log line of the response in flight, written when it ends; null when the log
     // is off, so an idle connection and a server without a log pay only this pointer.
     std::unique_ptr<PendingLog> log_;
-    // kBody: unsent bytes of "100 Continue" at the front of out_. Set on entering kBody and read
-    // only there, so it is never reset.
-    uint8_t continue_left_ = 0;
 };
 
 }  // namespace portico::http
