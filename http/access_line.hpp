@@ -25,6 +25,7 @@ struct PendingLog {
     char addr[47] = {};           ///< the client's address (INET6_ADDRSTRLEN)
     uint64_t head_length = 0;     ///< bytes of interim and final head queued before the body
     uint64_t body_length = 0;     ///< the body as planned
+    bool pending = false;         ///< a line is waiting for its response to end
 
     [[nodiscard]] std::string_view request_line() const noexcept { return {text.data(), request_line_len}; }
     [[nodiscard]] std::string_view referer() const noexcept {

@@ -27,6 +27,8 @@ constexpr size_t kSendfileChunk = 1u << 20;
 // On a graceful stop, how long an idle keep-alive connection stays open for a racing request.
 constexpr uint64_t kDrainGraceMs = 1000;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// The most request-line, Referer and User-Agent bytes a connection keeps between requests.
+constexpr size_t kKeptLogText = 1024;
 
 uint64_t ms(conf::Millis d) noexcept { return static_cast<uint64_t>(d.count()); }
 
@@ -85,7 +87,10 @@ void Connection::drain(Context& ctx) noexcept {
 
 void Connection::close(Context& ctx) noexcept {
     if (state_ == State::kClosed) return;
-    if (log_) log_access(ctx);  // a response cut short is logged with the bytes that went out
+    if (log_) {
+        if (log_->pending) log_access(ctx);  // a response cut short: logged with the bytes that went out
+        log_.reset();
+    }
     ctx.wheel.unlink(*this);
     idle_unlink(ctx);
     drop_response(ctx);
@@ -304,7 +309,7 @@ void Connection::respond(Context& ctx, std::string_view head_bytes, const Reply&
 
 void Connection::respond_error(Context& ctx, uint16_t status) noexcept {
     // A response held back for its request body never went out: only the error is logged.
-    log_.reset();
+    if (log_) log_->pending = false;
     char buf[1024];
     HeaderWriter hw(buf, sizeof buf);
     // Part of a "100 Continue" went out: its rest must come first or the stream is garbled.
@@ -431,7 +436,7 @@ void Connection::on_writable(Context& ctx) noexcept {
 // The response is out: close, linger, or get ready for the next request. Never parses the next
 // request itself (see process()).
 void Connection::finish_response(Context& ctx) noexcept {
-    if (log_) log_access(ctx);
+    if (log_ && log_->pending) log_access(ctx);
     drop_response(ctx);
     if (linger_after_) return start_linger(ctx);
     if (!keep_alive_ || peer_closed_ || ctx.draining) {
@@ -485,9 +490,12 @@ void Connection::drop_response(Context& ctx) noexcept {
 // response ends, with the bytes that actually went out.
 void Connection::begin_log(uint16_t status, bool with_request, uint64_t head_length,
                            uint64_t body_length) noexcept {
+    // The record stays with the connection from one request to the next, so that a keep-alive
+    // connection pays for its allocation once.
     if (!log_) log_.reset(new (std::nothrow) PendingLog);
     if (!log_) return;  // no memory: this line is lost, the response is not
     PendingLog& e = *log_;
+    e.pending = true;
     const char* head = in_.read_ptr();
     Request none;
     const Request& req = with_request ? req_ : none;
@@ -504,7 +512,8 @@ void Connection::begin_log(uint16_t status, bool with_request, uint64_t head_len
 
 // Writes the pending line. Whatever is left in out_, mem_ and the file range did not go out.
 void Connection::log_access(Context& ctx) noexcept {
-    std::unique_ptr<PendingLog> e = std::move(log_);
+    PendingLog* e = log_.get();
+    e->pending = false;
     uint64_t head_left = out_.allocated() ? std::min<uint64_t>(out_.readable(), e->head_length) : 0;
     uint64_t body_left = std::min<uint64_t>(uint64_t{mem_left_} + file_left_, e->body_length);
     LogOutcome o;
@@ -516,6 +525,8 @@ void Connection::log_access(Context& ctx) noexcept {
     fmt::memory_buffer line;
     format_access_line(ctx.config.http.access_log_format, *e, o, line);
     ctx.access_log.write({line.data(), line.size()});
+    // A huge User-Agent must not stay with an idle connection.
+    if (e->text.capacity() > kKeptLogText) std::string().swap(e->text);
 }
 
 }  // namespace portico::http

@@ -109,8 +109,9 @@ private:
     // A generated body (the status page) copied out of per-worker scratch when it could not go
     // out at once; mem_ then points into it. Freed when the response ends.
     std::unique_ptr<char[]> own_body_;
-    // The access log line of the response in flight, written when it ends; null when the log
-    // is off, so an idle connection and a server without a log pay only this pointer.
+    // The access log line of the response in flight, written when it ends (log_->pending). Kept
+    // from one request to the next; null when the log is off, so a server without a log pays
+    // only this pointer.
     std::unique_ptr<PendingLog> log_;
 };
 
