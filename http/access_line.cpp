@@ -13,12 +13,16 @@ void append_combined_field(fmt::memory_buffer& out, std::string_view s) {
     }
     for (char c : s) {
         auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') fmt::format_to(std::back_inserter(out), "\\x{:02X}", u);
-        else out.push_back(c);
+        if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\')
+            fmt::format_to(std::back_inserter(out), "\\x{:02X}", u);
+        else
+            out.push_back(c);
     }
 }
 
-bool in(unsigned char c, unsigned char lo, unsigned char hi) noexcept { return c >= lo && c <= hi; }
+bool in(unsigned char c, unsigned char lo, unsigned char hi) noexcept {
+    return c >= lo && c <= hi;
+}
 
 // The length of the well-formed UTF-8 sequence at the start of s (RFC 3629, Unicode table 3-7),
 // or 0 if it is not one. s is not empty and s[0] >= 0x80.
@@ -38,10 +42,17 @@ size_t utf8_length(const unsigned char* s, size_t n) noexcept {
 
 void append_json_control(fmt::memory_buffer& out, unsigned char u) {
     switch (u) {
-        case '\n': out.append(std::string_view("\\n")); return;
-        case '\r': out.append(std::string_view("\\r")); return;
-        case '\t': out.append(std::string_view("\\t")); return;
-        default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", u);
+        case '\n':
+            out.append(std::string_view("\\n"));
+            return;
+        case '\r':
+            out.append(std::string_view("\\r"));
+            return;
+        case '\t':
+            out.append(std::string_view("\\t"));
+            return;
+        default:
+            fmt::format_to(std::back_inserter(out), "\\u{:04x}", u);
     }
 }
 
@@ -75,16 +86,17 @@ void format_json(const PendingLog& e, const LogOutcome& o, fmt::memory_buffer& o
     auto it = std::back_inserter(out);
     std::tm tm{};
     ::gmtime_r(&o.now, &tm);
-    fmt::format_to(it, "{{\"time\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00\"", tm.tm_year + 1900, tm.tm_mon + 1,
-                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    fmt::format_to(it, "{{\"time\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00\"", tm.tm_year + 1900,
+                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     append_json_field(out, "remote_addr", {e.addr, e.addr_len});
     std::string_view parts[3];
     split_request_line(e.request_line(), parts);
     append_json_field(out, "method", parts[0]);
     append_json_field(out, "uri", parts[1]);
     append_json_field(out, "protocol", parts[2]);
-    fmt::format_to(it, ",\"status\":{},\"bytes_sent\":{},\"body_bytes_sent\":{},\"request_time\":{}.{:03}", e.status,
-                   o.bytes_sent, o.body_bytes_sent, o.request_time_ms / 1000, o.request_time_ms % 1000);
+    fmt::format_to(it, ",\"status\":{},\"bytes_sent\":{},\"body_bytes_sent\":{},\"request_time\":{}.{:03}",
+                   e.status, o.bytes_sent, o.body_bytes_sent, o.request_time_ms / 1000,
+                   o.request_time_ms % 1000);
     append_json_field(out, "referer", e.referer());
     append_json_field(out, "user_agent", e.user_agent());
     out.push_back('}');
@@ -108,9 +120,12 @@ void append_json_string(fmt::memory_buffer& out, std::string_view s) {
             }
             continue;
         }
-        if (u < 0x20 || u == 0x7f) append_json_control(out, u);
-        else if (u == '"' || u == '\\') out.append(std::string_view(u == '"' ? "\\\"" : "\\\\"));
-        else out.push_back(static_cast<char>(u));
+        if (u < 0x20 || u == 0x7f)
+            append_json_control(out, u);
+        else if (u == '"' || u == '\\')
+            out.append(std::string_view(u == '"' ? "\\\"" : "\\\\"));
+        else
+            out.push_back(static_cast<char>(u));
         ++i;
     }
     out.push_back('"');
@@ -118,8 +133,10 @@ void append_json_string(fmt::memory_buffer& out, std::string_view s) {
 
 void format_access_line(conf::AccessLogFormat format, const PendingLog& entry, const LogOutcome& outcome,
                         fmt::memory_buffer& out) {
-    if (format == conf::AccessLogFormat::kJson) format_json(entry, outcome, out);
-    else format_combined(entry, outcome, out);
+    if (format == conf::AccessLogFormat::kJson)
+        format_json(entry, outcome, out);
+    else
+        format_combined(entry, outcome, out);
 }
 
 }  // namespace portico::http

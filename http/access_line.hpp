@@ -22,10 +22,10 @@ struct PendingLog {
     uint32_t referer_len = 0;
     uint16_t status = 0;
     uint8_t addr_len = 0;
-    char addr[47] = {};           ///< the client's address (INET6_ADDRSTRLEN)
-    uint64_t head_length = 0;     ///< bytes of interim and final head queued before the body
-    uint64_t body_length = 0;     ///< the body as planned
-    bool pending = false;         ///< a line is waiting for its response to end
+    char addr[47] = {};        ///< the client's address (INET6_ADDRSTRLEN)
+    uint64_t head_length = 0;  ///< bytes of interim and final head queued before the body
+    uint64_t body_length = 0;  ///< the body as planned
+    bool pending = false;      ///< a line is waiting for its response to end
 
     [[nodiscard]] std::string_view request_line() const noexcept { return {text.data(), request_line_len}; }
     [[nodiscard]] std::string_view referer() const noexcept {

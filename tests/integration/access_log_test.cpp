@@ -7,9 +7,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <regex>
 #include <sstream>
-#include <memory>
 
 #include <catch2/catch.hpp>
 
@@ -108,7 +108,10 @@ private:
         uint32_t v = 0;
         for (int k = 0; k < 4; ++k) {
             char c = s_[i_++];
-            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            int d = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
             if (d < 0) fail("bad hex digit");
             v = v << 4 | static_cast<uint32_t>(d);
         }
@@ -118,16 +121,34 @@ private:
         char c = peek();
         ++i_;
         switch (c) {
-            case '"': out += '"'; return;
-            case '\\': out += '\\'; return;
-            case '/': out += '/'; return;
-            case 'b': out += '\b'; return;
-            case 'f': out += '\f'; return;
-            case 'n': out += '\n'; return;
-            case 'r': out += '\r'; return;
-            case 't': out += '\t'; return;
-            case 'u': break;
-            default: fail("bad escape");
+            case '"':
+                out += '"';
+                return;
+            case '\\':
+                out += '\\';
+                return;
+            case '/':
+                out += '/';
+                return;
+            case 'b':
+                out += '\b';
+                return;
+            case 'f':
+                out += '\f';
+                return;
+            case 'n':
+                out += '\n';
+                return;
+            case 'r':
+                out += '\r';
+                return;
+            case 't':
+                out += '\t';
+                return;
+            case 'u':
+                break;
+            default:
+                fail("bad escape");
         }
         uint32_t cp = hex4();
         if (cp >= 0xdc00 && cp <= 0xdfff) fail("lone low surrogate");
@@ -296,7 +317,8 @@ TEST_CASE("access_log_format json: one strict JSON object per line, with every f
     is(3, "HEAD", "/small.txt", 200, 0);
     is(4, "GET", "/index.html", 200, -1);
     // Every byte that is not well-formed UTF-8 became U+FFFD; the rest came back as it was sent.
-    CHECK(str(lines[4], "user_agent") == "odd\t\"agent\"\\ \xEF\xBF\xBD caf\xC3\xA9 \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD end");
+    CHECK(str(lines[4], "user_agent") ==
+          "odd\t\"agent\"\\ \xEF\xBF\xBD caf\xC3\xA9 \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD end");
     is(5, "GET", "/small.txt", 200, 612);
     CHECK(num(lines[5], "request_time") >= 0.3);
     is(6, "GET", "/index.html", 400, -1);
@@ -312,13 +334,25 @@ TEST_CASE("goaccess parses every line of a combined log written under load", "[l
     // ranges, a POST, a bad request that closes its connection.
     const std::vector<std::string> agents = {
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
-        "curl/8.5.0", "odd \"quoted\" agent", "back\\slash", "tab\there", "caf\xC3\xA9 \xFF bytes", "-",
-        "() { :; }; /bin/true", "a[b]c \"d\" 'e'"};
-    const std::vector<std::string> requests = {
-        get("/small.txt"), get("/missing.html"), get("/small.txt", "Range: bytes=5-20\r\n"),
-        get("/small.txt", "Range: bytes=9999-\r\n"), get("/index.html", {}, "HEAD"), get("/sub"),
-        get("/medium.bin"), get("/small.txt?q=1&r=\"x\""), get("/a%20b.txt"), get("/../secret.txt"),
-        get("/small.txt", "Content-Length: 3\r\n", "POST") + "abc"};
+        "curl/8.5.0",
+        "odd \"quoted\" agent",
+        "back\\slash",
+        "tab\there",
+        "caf\xC3\xA9 \xFF bytes",
+        "-",
+        "() { :; }; /bin/true",
+        "a[b]c \"d\" 'e'"};
+    const std::vector<std::string> requests = {get("/small.txt"),
+                                               get("/missing.html"),
+                                               get("/small.txt", "Range: bytes=5-20\r\n"),
+                                               get("/small.txt", "Range: bytes=9999-\r\n"),
+                                               get("/index.html", {}, "HEAD"),
+                                               get("/sub"),
+                                               get("/medium.bin"),
+                                               get("/small.txt?q=1&r=\"x\""),
+                                               get("/a%20b.txt"),
+                                               get("/../secret.txt"),
+                                               get("/small.txt", "Content-Length: 3\r\n", "POST") + "abc"};
     // Eight connections with a request in flight on each at once, all from this thread (Catch2's
     // assertions belong to it).
     constexpr int kClients = 8, kRounds = 40;
@@ -359,8 +393,8 @@ TEST_CASE("goaccess parses every line of a combined log written under load", "[l
     size_t lines = log_lines(log).size();
     REQUIRE(lines == kClients * kRounds + 1);
     const std::string report = s.site.dir / "report.json", out = s.site.dir / "goaccess.out";
-    std::string cmd = "/usr/bin/goaccess '" + log + "' --log-format=COMBINED --no-global-config -o '" + report +
-                      "' > '" + out + "' 2>&1 < /dev/null";
+    std::string cmd = "/usr/bin/goaccess '" + log + "' --log-format=COMBINED --no-global-config -o '" +
+                      report + "' > '" + out + "' 2>&1 < /dev/null";
     int status = std::system(cmd.c_str());
     INFO(cmd << "\n" << read_file(out));
     REQUIRE(WIFEXITED(status));

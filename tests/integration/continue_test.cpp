@@ -74,8 +74,9 @@ TEST_CASE("100 Continue is queued like any output: once, whole, before its final
           "[connection][expect]") {
     SiteServer s("keepalive_requests = 100000;");
     constexpr int kRequests = 60000;
-    const std::string head = "HEAD /missing.txt HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1\r\n"
-                             "Expect: 100-continue\r\n\r\n";
+    const std::string head =
+        "HEAD /missing.txt HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1\r\n"
+        "Expect: 100-continue\r\n\r\n";
     portico::core::UniqueFd fd = connect_narrow(s.server.port());
 
     // All but the last request with their bodies, sent at once. The last body is sent only once

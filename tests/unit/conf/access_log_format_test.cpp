@@ -25,8 +25,10 @@ Config load_with(const std::string& http_line) {
         fs::path p;
         ~Cleanup() { fs::remove_all(p); }
     } cleanup{dir};
-    std::string text = "http = {\n" + http_line + "\n};\n"
-                       "servers = ({ listen = \"127.0.0.1:8080\"; root = \"" + dir.string() + "\"; });\n";
+    std::string text = "http = {\n" + http_line +
+                       "\n};\n"
+                       "servers = ({ listen = \"127.0.0.1:8080\"; root = \"" +
+                       dir.string() + "\"; });\n";
     return load_config_from_string(text, (dir / "server.conf").string());
 }
 
@@ -34,13 +36,14 @@ Config load_with(const std::string& http_line) {
 
 TEST_CASE("access_log_format: combined by default, json on request", "[conf]") {
     CHECK(load_with("").http.access_log_format == AccessLogFormat::kCombined);
-    CHECK(load_with("access_log_format = \"combined\";").http.access_log_format == AccessLogFormat::kCombined);
+    CHECK(load_with("access_log_format = \"combined\";").http.access_log_format ==
+          AccessLogFormat::kCombined);
     CHECK(load_with("access_log_format = \"json\";").http.access_log_format == AccessLogFormat::kJson);
 }
 
 TEST_CASE("access_log_format: another value names the file, line and choices", "[conf]") {
-    for (const char* bad : {"access_log_format = \"JSON\";", "access_log_format = \"main\";",
-                            "access_log_format = 1;"}) {
+    for (const char* bad :
+         {"access_log_format = \"JSON\";", "access_log_format = \"main\";", "access_log_format = 1;"}) {
         INFO(bad);
         try {
             (void)load_with(bad);

@@ -69,17 +69,17 @@ TEST_CASE("JSON strings: well-formed UTF-8 is kept, every other byte becomes U+F
         {"\xE2\x82\xAC \xF0\x9F\x98\x80", "\"\xE2\x82\xAC \xF0\x9F\x98\x80\""},
         {"\xEF\xBF\xBF\xF4\x8F\xBF\xBF", "\"\xEF\xBF\xBF\xF4\x8F\xBF\xBF\""},  // U+FFFF, U+10FFFF
         {"\xFF", R"("\ufffd")"},
-        {"\x80x", R"("\ufffdx")"},                                   // a stray continuation byte
-        {"\xC3", R"("\ufffd")"},                                     // truncated at the end
-        {"\xC3(", R"("\ufffd(")"},                                   // truncated inside
+        {"\x80x", R"("\ufffdx")"},  // a stray continuation byte
+        {"\xC3", R"("\ufffd")"},    // truncated at the end
+        {"\xC3(", R"("\ufffd(")"},  // truncated inside
         {"\xE2\x82", R"("\ufffd\ufffd")"},
-        {"\xC0\xAF", R"("\ufffd\ufffd")"},                           // overlong '/'
+        {"\xC0\xAF", R"("\ufffd\ufffd")"},  // overlong '/'
         {"\xC1\xBF", R"("\ufffd\ufffd")"},
-        {"\xE0\x80\xAF", R"("\ufffd\ufffd\ufffd")"},                 // overlong, three bytes
-        {"\xF0\x80\x80\xAF", R"("\ufffd\ufffd\ufffd\ufffd")"},       // overlong, four bytes
-        {"\xED\xA0\x80", R"("\ufffd\ufffd\ufffd")"},                 // a UTF-16 surrogate
-        {"\xED\x9F\xBF", "\"\xED\x9F\xBF\""},                       // U+D7FF, just below
-        {"\xF4\x90\x80\x80", R"("\ufffd\ufffd\ufffd\ufffd")"},       // above U+10FFFF
+        {"\xE0\x80\xAF", R"("\ufffd\ufffd\ufffd")"},            // overlong, three bytes
+        {"\xF0\x80\x80\xAF", R"("\ufffd\ufffd\ufffd\ufffd")"},  // overlong, four bytes
+        {"\xED\xA0\x80", R"("\ufffd\ufffd\ufffd")"},            // a UTF-16 surrogate
+        {"\xED\x9F\xBF", "\"\xED\x9F\xBF\""},                   // U+D7FF, just below
+        {"\xF4\x90\x80\x80", R"("\ufffd\ufffd\ufffd\ufffd")"},  // above U+10FFFF
         {"\xF5\x80\x80\x80", R"("\ufffd\ufffd\ufffd\ufffd")"},
         {"a\xFE\"b", R"("a\ufffd\"b")"},
     };
@@ -99,8 +99,10 @@ TEST_CASE("JSON strings: every input of up to three bytes gives valid UTF-8 with
         for (size_t i = 1; ok && i + 1 < out.size(); ++i) {
             auto u = static_cast<unsigned char>(out[i]);
             if (u < 0x20 || u == 0x7f) ok = false;
-            if (out[i] == '\\') ++i;  // the escaped byte
-            else if (out[i] == '"') ok = false;
+            if (out[i] == '\\')
+                ++i;  // the escaped byte
+            else if (out[i] == '"')
+                ok = false;
         }
         if (!ok) FAIL("bad JSON string " << out);
     };
@@ -128,8 +130,9 @@ TEST_CASE("a combined line as nginx writes it", "[access_line]") {
     o.log_time = "10/Oct/2000:13:55:36 +0000";
     fmt::memory_buffer out;
     http::format_access_line(conf::AccessLogFormat::kCombined, e, o, out);
-    CHECK(fmt::to_string(out) == "192.0.2.7 - - [10/Oct/2000:13:55:36 +0000] \"GET /a?b HTTP/1.1\" 206 10 "
-                                 "\"http://ref.test/\" \"agent \\x22q\\x22\\x5C\\x01\\xC3\\xA9\"");
+    CHECK(fmt::to_string(out) ==
+          "192.0.2.7 - - [10/Oct/2000:13:55:36 +0000] \"GET /a?b HTTP/1.1\" 206 10 "
+          "\"http://ref.test/\" \"agent \\x22q\\x22\\x5C\\x01\\xC3\\xA9\"");
 
     http::PendingLog empty = entry("", "", "");
     fmt::memory_buffer out2;
@@ -156,6 +159,7 @@ TEST_CASE("a JSON line has every field, the times and sizes as numbers", "[acces
     o.request_time_ms = 7;
     fmt::memory_buffer out2;
     http::format_access_line(conf::AccessLogFormat::kJson, cut, o, out2);
-    CHECK(fmt::to_string(out2).find(R"("method":"GET","uri":"","protocol":"","status":206)") != std::string::npos);
+    CHECK(fmt::to_string(out2).find(R"("method":"GET","uri":"","protocol":"","status":206)") !=
+          std::string::npos);
     CHECK(fmt::to_string(out2).find(R"("request_time":0.007,)") != std::string::npos);
 }
