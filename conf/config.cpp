@@ -43,6 +43,7 @@ constexpr uint32_t kMaxHeaderBuffer = core::BufferPool::kClasses.back();
 
 constexpr std::array kLogLevels{"trace"sv, "debug"sv, "info"sv, "warn"sv, "error"sv, "critical"sv, "off"sv};
 constexpr std::array kCpuAffinities{"off"sv, "auto"sv};
+constexpr std::array kAccessLogFormats{"combined"sv, "json"sv};
 // The backoff cap may not be set so low that a crash-looping worker keeps the master busy.
 constexpr Millis kMinRespawnBackoffMax{100};
 
@@ -143,6 +144,10 @@ HttpConfig read_http_group(const GroupReader& http, const fs::path& dir) {
     h.mime_types = read_path(http, "mime_types", kDefaults.mime_types, std::nullopt, dir);
     h.default_type = read_default_type(http);
     h.access_log = read_path(http, "access_log", kDefaults.access_log, "off", dir);
+    h.access_log_format =
+        read_choice(http, "access_log_format", kDefaults.access_log_format, kAccessLogFormats) == "json"
+            ? AccessLogFormat::kJson
+            : AccessLogFormat::kCombined;
     // 0 is allowed for keep-alive (no keep-alive) but not for the I/O timeouts: a zero there
     // would drop every connection at once.
     h.keepalive_timeout = http.duration("keepalive_timeout", kDefaults.keepalive_timeout);

@@ -40,10 +40,14 @@ struct ServerConfig {
     std::string status_path;
 };
 
+/// How the access log writes a line: nginx's combined format, or one JSON object.
+enum class AccessLogFormat : uint8_t { kCombined, kJson };
+
 struct HttpConfig {
     std::string mime_types;       ///< absolute path
     std::string default_type;
     std::string access_log;       ///< absolute path, or "off"
+    AccessLogFormat access_log_format = AccessLogFormat::kCombined;
     Millis keepalive_timeout;
     uint32_t keepalive_requests = 0;
     Millis client_header_timeout;

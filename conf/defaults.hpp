@@ -31,6 +31,7 @@ struct Defaults {
     std::string_view mime_types = "/etc/mime.types";
     std::string_view default_type = "application/octet-stream";
     std::string_view access_log = "off";
+    std::string_view access_log_format = "combined";
     Millis keepalive_timeout = std::chrono::seconds{75};
     uint32_t keepalive_requests = 1000;
     Millis client_header_timeout = std::chrono::seconds{60};

@@ -37,6 +37,7 @@ inline constexpr std::array kHttpKeys{
     "mime_types"sv,
     "default_type"sv,
     "access_log"sv,
+    "access_log_format"sv,
     "keepalive_timeout"sv,
     "keepalive_requests"sv,
     "client_header_timeout"sv,

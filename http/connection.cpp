@@ -27,23 +27,12 @@ constexpr size_t kSendfileChunk = 1u << 20;
 // On a graceful stop, how long an idle keep-alive connection stays open for a racing request.
 constexpr uint64_t kDrainGraceMs = 1000;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// The most request-line, Referer and User-Agent bytes a connection keeps between requests.
+constexpr size_t kKeptLogText = 1024;
 
 uint64_t ms(conf::Millis d) noexcept { return static_cast<uint64_t>(d.count()); }
 
 bool transient(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
-
-// Access log fields are quoted: escape what would break a line or a quote.
-void append_escaped(fmt::memory_buffer& out, std::string_view s) {
-    if (s.empty()) {
-        out.push_back('-');
-        return;
-    }
-    for (char c : s) {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') fmt::format_to(std::back_inserter(out), "\\x{:02X}", u);
-        else out.push_back(c);
-    }
-}
 
 }  // namespace
 
@@ -98,6 +87,10 @@ void Connection::drain(Context& ctx) noexcept {
 
 void Connection::close(Context& ctx) noexcept {
     if (state_ == State::kClosed) return;
+    if (log_) {
+        if (log_->pending) log_access(ctx);  // a response cut short: logged with the bytes that went out
+        log_.reset();
+    }
     ctx.wheel.unlink(*this);
     idle_unlink(ctx);
     drop_response(ctx);
@@ -199,6 +192,7 @@ void Connection::process(Context& ctx) noexcept {
                 if (!in_.allocated() || in_.readable() == 0) return;
                 idle_unlink(ctx);
                 state_ = State::kHead;
+                start_ms_ = ctx.now_ms;
                 [[fallthrough]];
             case State::kHead:
                 if (!process_head(ctx)) return;
@@ -246,21 +240,29 @@ bool Connection::process_head(Context& ctx) noexcept {
                   requests_ + 1 < ctx.config.http.keepalive_requests;
     hw.add(keep_alive_ ? (req_.version_minor == 0 ? "Connection: keep-alive\r\n\r\n" : "\r\n")
                        : "Connection: close\r\n\r\n");
-    log_access(ctx, reply, true);
+    if (ctx.access_log.enabled()) {
+        size_t interim = discard_body && req_.expect_continue ? kContinue.size() : 0;
+        begin_log(reply.status, true, interim + hw.view().size(), reply.body_length());
+    }
     in_.consume(parser_.head_length());
     if (discard_body) {
-        if (req_.expect_continue) ::send(fd_, kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
         // Keep the response until the body is consumed; keep-alive needs the framing in sync.
-        out_ = ctx.pool.acquire(hw.view().size());
+        // The interim answer is output like any other: queued in front of the final response,
+        // so what the socket does not take now goes out first, whole, when it can.
+        std::string_view interim = req_.expect_continue ? kContinue : std::string_view();
+        out_ = ctx.pool.acquire(interim.size() + hw.view().size());
         if (!out_.allocated()) {
             close(ctx);
             return true;
         }
+        if (!interim.empty()) out_.append(interim);  // (append's memcpy may not see a null pointer)
         out_.append(hw.view());
+        continue_left_ = static_cast<uint8_t>(interim.size());
         respond(ctx, {}, reply);
         if (state_ == State::kClosed) return true;  // the response could not be kept
         state_ = State::kBody;
         ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.client_body_timeout));
+        send_continue(ctx);
         return true;
     }
     respond(ctx, hw.view(), reply);
@@ -306,12 +308,20 @@ void Connection::respond(Context& ctx, std::string_view head_bytes, const Reply&
 }
 
 void Connection::respond_error(Context& ctx, uint16_t status) noexcept {
-    drop_response(ctx);
+    // A response held back for its request body never went out: only the error is logged.
+    if (log_) log_->pending = false;
     char buf[1024];
     HeaderWriter hw(buf, sizeof buf);
+    // Part of a "100 Continue" went out: its rest must come first or the stream is garbled.
+    // (None of it went out: then it is dropped, which a client waiting for it tolerates.)
+    if (state_ == State::kBody && continue_left_ > 0 && continue_left_ < kContinue.size())
+        hw.add(kContinue.substr(kContinue.size() - continue_left_));
+    continue_left_ = 0;
+    drop_response(ctx);
     Reply reply;
     build_error(ctx, status, false, "Connection: close\r\n\r\n", hw, reply);
-    log_access(ctx, reply, state_ == State::kHead && in_.allocated());
+    if (ctx.access_log.enabled())
+        begin_log(status, state_ == State::kHead && in_.allocated(), hw.view().size(), reply.mem.size());
     keep_alive_ = false;
     linger_after_ = true;
     ++requests_;
@@ -384,21 +394,38 @@ bool Connection::send_body_file(Context& ctx) noexcept {
 }
 
 // A body built in per-worker scratch (the status page) would be overwritten by the next request
-// of another connection: move what is still unsent behind the header bytes in out_.
+// of another connection: copy what is still unsent to memory of this connection's own. Not into
+// out_: a pool buffer is at most 64 KiB, and a generated body may be any size.
 void Connection::keep_scratch_body(Context& ctx) noexcept {
     if (!mem_is_scratch_ || mem_left_ == 0) return;
-    std::string_view rest(mem_, mem_left_);
-    size_t need = (out_.allocated() ? out_.readable() : 0) + rest.size();
-    if (!out_.allocated()) out_ = ctx.pool.acquire(need);
-    else if (out_.writable() < rest.size()) ctx.pool.grow(out_, need);
-    if (!out_.allocated() || !out_.append(rest)) return close(ctx);
-    mem_ = nullptr;
-    mem_left_ = 0;
+    own_body_.reset(new (std::nothrow) char[mem_left_]);
+    if (!own_body_) return close(ctx);
+    std::memcpy(own_body_.get(), mem_, mem_left_);
+    mem_ = own_body_.get();
     mem_is_scratch_ = false;
 }
 
+// Writes what is left of the "100 Continue" at the front of out_ (kBody only).
+void Connection::send_continue(Context& ctx) noexcept {
+    while (continue_left_ > 0) {
+        ssize_t n = ::send(fd_, out_.read_ptr(), continue_left_, MSG_NOSIGNAL);
+        if (n > 0) {
+            out_.consume(static_cast<size_t>(n));
+            continue_left_ = static_cast<uint8_t>(continue_left_ - n);
+            ctx.counters.bytes_out += static_cast<uint64_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && transient(errno)) return;  // the rest goes on EPOLLOUT
+        return close(ctx);
+    }
+}
+
 void Connection::on_writable(Context& ctx) noexcept {
-    if (state_ != State::kWrite) return;
+    if (state_ != State::kWrite) {
+        if (state_ == State::kBody && continue_left_ > 0) send_continue(ctx);
+        return;
+    }
     write_out(ctx, {});
     process(ctx);  // pipelined requests already buffered
     if (state_ == State::kClosed || state_ == State::kWrite) return;
@@ -409,6 +436,7 @@ void Connection::on_writable(Context& ctx) noexcept {
 // The response is out: close, linger, or get ready for the next request. Never parses the next
 // request itself (see process()).
 void Connection::finish_response(Context& ctx) noexcept {
+    if (log_ && log_->pending) log_access(ctx);
     drop_response(ctx);
     if (linger_after_) return start_linger(ctx);
     if (!keep_alive_ || peer_closed_ || ctx.draining) {
@@ -420,6 +448,7 @@ void Connection::finish_response(Context& ctx) noexcept {
     head_timer_ = false;
     if (in_.readable() > 0) {
         state_ = State::kHead;
+        start_ms_ = ctx.now_ms;  // a pipelined request starts when its turn comes
         return;
     }
     become_idle(ctx);
@@ -451,27 +480,53 @@ void Connection::drop_response(Context& ctx) noexcept {
     mem_ = nullptr;
     mem_left_ = 0;
     mem_is_scratch_ = false;
+    if (own_body_) own_body_.reset();
     file_left_ = 0;
     ctx.pool.release(out_);
 }
 
-// `with_request`: the head (or the part of it parsed so far) is still at the front of in_.
-void Connection::log_access(Context& ctx, const Reply& reply, bool with_request) noexcept {
-    if (!ctx.access_log.enabled()) return;
+// Copies what the line needs out of the request head. `with_request`: the head (or the part of
+// it parsed so far) is still at the front of in_. The line is written by log_access() when the
+// response ends, with the bytes that actually went out.
+void Connection::begin_log(uint16_t status, bool with_request, uint64_t head_length,
+                           uint64_t body_length) noexcept {
+    // The record stays with the connection from one request to the next, so that a keep-alive
+    // connection pays for its allocation once.
+    if (!log_) log_.reset(new (std::nothrow) PendingLog);
+    if (!log_) return;  // no memory: this line is lost, the response is not
+    PendingLog& e = *log_;
+    e.pending = true;
     const char* head = in_.read_ptr();
     Request none;
     const Request& req = with_request ? req_ : none;
-    char addr[64];
-    core::peer_address(fd_, addr, sizeof addr);
+    std::string_view line = req.request_line.in(head), referer = req.referer.in(head), agent = req.user_agent.in(head);
+    e.text.clear();
+    e.text.append(line).append(referer).append(agent);
+    e.request_line_len = static_cast<uint32_t>(line.size());
+    e.referer_len = static_cast<uint32_t>(referer.size());
+    e.status = status;
+    e.addr_len = static_cast<uint8_t>(core::peer_address(fd_, e.addr, sizeof e.addr));
+    e.head_length = head_length;
+    e.body_length = body_length;
+}
+
+// Writes the pending line. Whatever is left in out_, mem_ and the file range did not go out.
+void Connection::log_access(Context& ctx) noexcept {
+    PendingLog* e = log_.get();
+    e->pending = false;
+    uint64_t head_left = out_.allocated() ? std::min<uint64_t>(out_.readable(), e->head_length) : 0;
+    uint64_t body_left = std::min<uint64_t>(uint64_t{mem_left_} + file_left_, e->body_length);
+    LogOutcome o;
+    o.body_bytes_sent = e->body_length - body_left;
+    o.bytes_sent = e->head_length - head_left + o.body_bytes_sent;
+    o.request_time_ms = ctx.now_ms - std::min(start_ms_, ctx.now_ms);
+    o.now = ctx.date.now();
+    o.log_time = ctx.date.log_time();
     fmt::memory_buffer line;
-    fmt::format_to(std::back_inserter(line), "{} - - [{}] \"", addr, ctx.date.log_time());
-    append_escaped(line, req.request_line.in(head));
-    fmt::format_to(std::back_inserter(line), "\" {} {} \"", reply.status, reply.body_length());
-    append_escaped(line, req.referer.in(head));
-    line.append(std::string_view("\" \""));
-    append_escaped(line, req.user_agent.in(head));
-    line.push_back('"');
+    format_access_line(ctx.config.http.access_log_format, *e, o, line);
     ctx.access_log.write({line.data(), line.size()});
+    // A huge User-Agent must not stay with an idle connection.
+    if (e->text.capacity() > kKeptLogText) std::string().swap(e->text);
 }
 
 }  // namespace portico::http

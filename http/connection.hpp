@@ -14,10 +14,12 @@
 // it empties. Everything it needs per call comes in through Context, so it stores no pointer to it.
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "core/buffer.hpp"
 #include "core/timer_wheel.hpp"
+#include "http/access_line.hpp"
 #include "http/context.hpp"
 #include "http/parser.hpp"
 
@@ -67,11 +69,15 @@ private:
     void respond_error(Context& ctx, uint16_t status) noexcept;
     void write_out(Context& ctx, std::string_view header) noexcept;
     bool send_body_file(Context& ctx) noexcept;
-    void keep_scratch_body(Context& ctx) noexcept;
+    // Rare paths, kept out of line so that inlining them does not tax the common one.
+    [[gnu::noinline]] void keep_scratch_body(Context& ctx) noexcept;
     void finish_response(Context& ctx) noexcept;
     void become_idle(Context& ctx) noexcept;
     void start_linger(Context& ctx) noexcept;
-    void log_access(Context& ctx, const Reply& reply, bool with_request) noexcept;
+    [[gnu::noinline]] void send_continue(Context& ctx) noexcept;
+    [[gnu::noinline]] void begin_log(uint16_t status, bool with_request, uint64_t head_length,
+                                     uint64_t body_length) noexcept;
+    [[gnu::noinline]] void log_access(Context& ctx) noexcept;
     void drop_response(Context& ctx) noexcept;
     void idle_link(Context& ctx) noexcept;
     void idle_unlink(Context& ctx) noexcept;
@@ -85,6 +91,9 @@ private:
     bool linger_after_ = false;    // shut down and drain input once the response is out
     bool head_timer_ = false;      // the header timeout runs for the current request
     bool mem_is_scratch_ = false;  // mem_ points into per-worker scratch (see keep_scratch_body)
+    // kBody: unsent bytes of "100 Continue" at the front of out_. Set on entering kBody and read
+    // only there, so it is never reset. (Here, in the padding before listener_.)
+    uint8_t continue_left_ = 0;
     uint16_t listener_ = 0;
     uint32_t requests_ = 0;
     core::Buffer in_;
@@ -96,6 +105,14 @@ private:
     uint32_t mem_left_ = 0;
     uint64_t file_off_ = 0;        // sendfile range still to send
     uint64_t file_left_ = 0;
+    uint64_t start_ms_ = 0;        // when the current request's first byte was read (ctx.now_ms)
+    // A generated body (the status page) copied out of per-worker scratch when it could not go
+    // out at once; mem_ then points into it. Freed when the response ends.
+    std::unique_ptr<char[]> own_body_;
+    // The access log line of the response in flight, written when it ends (log_->pending). Kept
+    // from one request to the next; null when the log is off, so a server without a log pays
+    // only this pointer.
+    std::unique_ptr<PendingLog> log_;
 };
 
 }  // namespace portico::http

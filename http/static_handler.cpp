@@ -1,5 +1,7 @@
 #include "http/static_handler.hpp"
 
+#include <array>
+
 #include "core/strings.hpp"
 #include "http/path.hpp"
 #include "http/status.hpp"
@@ -184,10 +186,49 @@ void serve_status(Context& ctx, const Request& req, std::string_view head, Heade
     }
 }
 
+// Bytes a Location may carry as they are: RFC 3986 pchar without '%' (unreserved, sub-delims, ':'
+// and '@'), plus '/'; the query also keeps '?' and the '%' of a well-formed escape. Everything
+// else is percent-encoded, so no byte can turn the path into an authority ("//host", "/\host"),
+// end the path early ('?', '#') or break the header.
+constexpr std::array<bool, 256> kLocationSafe = [] {
+    std::array<bool, 256> t{};
+    for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+    for (int c = '0'; c <= '9'; ++c) t[c] = true;
+    for (unsigned char c : std::string_view("-._~!$&'()*+,;=:@/")) t[c] = true;
+    return t;
+}();
+
+bool is_hex(char c) noexcept {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+void add_percent_encoded(HeaderWriter& hw, std::string_view s, bool query) noexcept {
+    constexpr char kHex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < s.size(); ++i) {
+        auto u = static_cast<unsigned char>(s[i]);
+        bool escape = u == '%' && i + 2 < s.size() && is_hex(s[i + 1]) && is_hex(s[i + 2]);
+        bool keep = kLocationSafe[u] || (query && (u == '?' || escape));
+        if (keep) {
+            hw.add(s.substr(i, 1));
+        } else {
+            const char esc[3] = {'%', kHex[u >> 4], kHex[u & 0xf]};
+            hw.add({esc, 3});
+        }
+    }
+}
+
+// The Location is built from the normalised path, never from the raw target: "//evil.example/../img"
+// must lead to "/img/", not to another host. It stays a path-absolute reference (one leading '/',
+// no authority), so the redirect cannot leave the site whatever the request spelled.
 void redirect_to_directory(Context& ctx, const Request& req, const Target& t, HeaderWriter& hw, Reply& reply) {
     char extra[16384];
     HeaderWriter loc(extra, sizeof extra);
-    loc.add("Location: ").add(t.path).add("/").add(t.query).add("\r\n");
+    loc.add("Location: ");
+    add_percent_encoded(loc, ctx.path_scratch, false);
+    loc.add("/");
+    add_percent_encoded(loc, t.query, true);
+    loc.add("\r\n");
     if (loc.overflow()) return build_error(ctx, 414, req.method == Method::kHead, {}, hw, reply);
     build_error(ctx, 301, req.method == Method::kHead, loc.view(), hw, reply);
 }
