@@ -65,6 +65,7 @@ public:
     /// Appends s if it fits; returns false (and writes nothing) otherwise.
     bool append(std::string_view s) noexcept {
         if (s.size() > writable()) return false;
+        if (s.empty()) return true;  // memcpy from an empty view's null pointer is UB
         std::memcpy(write_ptr(), s.data(), s.size());
         commit(s.size());
         return true;
