@@ -73,6 +73,10 @@ BeneathOpener::BeneathOpener(Mode mode) noexcept {
         spdlog::info("openat2() is unavailable ({}): files are opened with openat() and checked through "
                      "/proc/self/fd",
                      std::strerror(err));
+        // Without /proc the check cannot tell inside from outside, so every file would be a 403.
+        if (::access("/proc/self/fd", R_OK) != 0)
+            spdlog::warn("access() of /proc/self/fd failed: {}; without openat2 no file can be served",
+                         std::strerror(errno));
     }
 }
 
