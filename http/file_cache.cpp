@@ -84,15 +84,19 @@ void FileCache::erase(CachedFile* f) noexcept {
     if (f->refs == 0) destroy(f);
 }
 
+// Two passes from the oldest: first the entries not used lately, then any. One being sent is
+// skipped: it would keep its descriptor until the send ends.
 size_t FileCache::release_descriptors(size_t n) noexcept {
     size_t closed = 0;
-    for (CachedFile* f = fd_lru_.back(); f && closed < n;) {
-        CachedFile* newer = f->fd_lru.prev;
-        if (f->refs == 0) {  // one being sent would keep its descriptor until the send ends
-            erase(f);
-            ++closed;
+    for (int pass = 0; pass < 2 && closed < n; ++pass) {
+        for (CachedFile* f = fd_lru_.back(); f && closed < n;) {
+            CachedFile* newer = f->fd_lru.prev;
+            if (f->refs == 0 && (pass == 1 || !(f->recent & CachedFile::kRecentWithFd))) {
+                erase(f);
+                ++closed;
+            }
+            f = newer;
         }
-        f = newer;
     }
     return closed;
 }
@@ -105,28 +109,41 @@ size_t FileCache::descriptor_budget(uint64_t nofile, uint64_t connections, uint6
 }
 
 CachedFile* FileCache::lookup(int root_fd, std::string_view root, std::string_view path, uint64_t now_ms) {
-    discard_uncached();
     key_.assign(root).append(path);
     auto it = map_.find(std::string_view(key_));
     if (it != map_.end()) {
         CachedFile* f = it->second;
         if (now_ms - f->validated_ms < limits_.validity_ms || still_valid(*f, root_fd, root, path, now_ms)) {
-            lru_.touch(f);
-            if (f->fd >= 0) fd_lru_.touch(f);
+            f->recent = CachedFile::kRecentBoth;  // a hit costs one store; eviction does the sorting
             return f;
         }
         erase(f);
     }
+    // An uncached result lives until the next lookup; a hit above may leave it a little longer.
+    discard_uncached();
     CachedFile* f = load(root_fd, root, path, now_ms);
     if (f->kind == CachedFile::Kind::kError || limits_.max_entries == 0) return keep_uncached(f);
     insert(f);
     return f;
 }
 
+// CLOCK's second chance over a recency-ordered list: the entry at the back goes unless it was
+// used since it last came round, in which case it moves to the front with its bit cleared. Each
+// turn clears a bit or returns, so this ends within size() + 1 turns.
+template <class List>
+CachedFile* FileCache::victim(List& list, uint8_t bit) noexcept {
+    for (;;) {
+        CachedFile* f = list.back();
+        if (!(f->recent & bit)) return f;
+        f->recent = static_cast<uint8_t>(f->recent & ~bit);
+        list.touch(f);
+    }
+}
+
 void FileCache::insert(CachedFile* f) {
-    while (map_.size() >= limits_.max_entries) erase(lru_.back());
+    while (map_.size() >= limits_.max_entries) erase(victim(lru_, CachedFile::kRecentInCache));
     if (f->fd >= 0) {
-        while (fd_lru_.size() >= limits_.max_open) erase(fd_lru_.back());
+        while (fd_lru_.size() >= limits_.max_open) erase(victim(fd_lru_, CachedFile::kRecentWithFd));
         fd_lru_.push_front(f);
     }
     if (f->has_body) memory_ += f->body.size();

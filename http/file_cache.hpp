@@ -7,12 +7,18 @@
 // (its response goes out in one writev) and no descriptor: revalidation needs only its inode,
 // size and mtime. Only files served by sendfile keep one, and at most `max_open` of them stay
 // open: the worker sizes that from RLIMIT_NOFILE less what its connections may take. When an
-// open fails with EMFILE or ENFILE anyway, the least recently used cached descriptors are closed
+// open fails with EMFILE or ENFILE anyway, the oldest unused cached descriptors are closed
 // and the open is tried again; a failure is never cached.
 //
 //   map_     key (root + path) -> entry, at most max_entries
-//   lru_     every entry in the map, most recently used first: the next victim at the back
+//   lru_     every entry in the map, newest first: the next victim at the back
 //   fd_lru_  the entries of the map that hold a descriptor, in the same order: at most max_open
+//
+// Eviction is CLOCK (second chance) over those lists: a hit only sets the entry's reference
+// bits, which keeps the hot path at one store; an entry whose bit is set when it reaches the
+// back of a list is moved to the front instead of evicted. Hot entries stay, cold ones go, in
+// about least-recently-used order, and a scan of distinct paths cannot flush entries that keep
+// being used.
 //
 // Files are opened beneath the server's root (BeneathOpener): even a symlink cannot lead out.
 
@@ -53,6 +59,9 @@ struct CachedFile {
     bool has_body = false;
     LruLink<CachedFile> lru;     ///< on FileCache's list of all entries
     LruLink<CachedFile> fd_lru;  ///< on FileCache's list of entries holding a descriptor
+    /// Used since eviction last looked at it, one bit per list (CLOCK's reference bit).
+    uint8_t recent = 0;
+    static constexpr uint8_t kRecentInCache = 1, kRecentWithFd = 2, kRecentBoth = 3;
 };
 
 class FileCache {
@@ -81,7 +90,7 @@ public:
     /// Drops a reference taken with ref(); deletes an entry the cache let go of on its last release.
     static void release(CachedFile* f) noexcept;
 
-    /// Closes up to `n` cached descriptors that no response is using, least recently used first,
+    /// Closes up to `n` cached descriptors that no response is using, those not used lately first,
     /// forgetting their entries. For a caller that got EMFILE (accept4): returns how many it closed.
     size_t release_descriptors(size_t n) noexcept;
 
@@ -108,6 +117,8 @@ private:
     CachedFile* keep_uncached(CachedFile* f) noexcept;
     void discard_uncached() noexcept;
     void erase(CachedFile* f) noexcept;
+    template <class List>
+    static CachedFile* victim(List& list, uint8_t bit) noexcept;
     static void destroy(CachedFile* f) noexcept;
 
     const MimeTypes& mime_;
