@@ -39,6 +39,25 @@ constexpr uint64_t kControlTag = 3ull << 32;
 
 std::string errno_text(const char* call) { return std::string(call) + " failed: " + std::strerror(errno); }
 
+}  // namespace
+
+std::vector<Listener> open_listeners(const conf::Config& config) {
+    std::vector<Listener> out;
+    for (const conf::ServerConfig& server : config.servers) {
+        for (const conf::ListenAddress& a : server.listen) {
+            if (std::any_of(out.begin(), out.end(), [&](const Listener& l) { return l.address == a; })) continue;
+            std::error_code ec;
+            const char* what = "";
+            core::UniqueFd fd = core::open_listener(a.host, a.port, a.ipv6, {}, ec, what);
+            if (!fd) throw std::runtime_error(std::string(what) + " to " + a.to_string() + " failed: " + ec.message());
+            out.push_back({std::move(fd), a});
+        }
+    }
+    return out;
+}
+
+namespace {
+
 // Descriptors a worker needs besides its connections and cached files: stdio, the logs, epoll,
 // the signalfd, the master's channel, a revalidation's brief open, listeners lent to it.
 constexpr uint64_t kDescriptorReserve = 32;
@@ -69,21 +88,6 @@ http::FileCache::Limits cache_limits(const conf::Config& config) {
 }
 
 }  // namespace
-
-std::vector<Listener> open_listeners(const conf::Config& config) {
-    std::vector<Listener> out;
-    for (const conf::ServerConfig& server : config.servers) {
-        for (const conf::ListenAddress& a : server.listen) {
-            if (std::any_of(out.begin(), out.end(), [&](const Listener& l) { return l.address == a; })) continue;
-            std::error_code ec;
-            const char* what = "";
-            core::UniqueFd fd = core::open_listener(a.host, a.port, a.ipv6, {}, ec, what);
-            if (!fd) throw std::runtime_error(std::string(what) + " to " + a.to_string() + " failed: " + ec.message());
-            out.push_back({std::move(fd), a});
-        }
-    }
-    return out;
-}
 
 Worker::Worker(const conf::Config& config, WorkerSetup setup)
     : config_(config),
