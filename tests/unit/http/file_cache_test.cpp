@@ -92,24 +92,38 @@ FileCache::Limits limits(size_t max_entries, size_t max_open) {
     return l;
 }
 
-/// Lowers RLIMIT_NOFILE's soft limit to what is open now plus `headroom`, and restores it.
+/// Leaves exactly `headroom` descriptors free: lowers RLIMIT_NOFILE's soft limit just above the
+/// highest open descriptor, then fills every lower hole (an inherited descriptor far up would
+/// otherwise leave hundreds free). Restores the limit at the end.
 struct TightLimit {
     explicit TightLimit(size_t headroom) {
         REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
         rlimit tight = saved;
         tight.rlim_cur = highest_fd() + 1 + headroom;
         REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+        take_all();
+        for (size_t i = 0; i < headroom && !hog.empty(); ++i) hog.pop_back();
     }
-    ~TightLimit() { ::setrlimit(RLIMIT_NOFILE, &saved); }
+    ~TightLimit() {
+        hog.clear();
+        ::setrlimit(RLIMIT_NOFILE, &saved);
+    }
+    /// Takes every free descriptor (what the cache gave back, say).
+    void take_all() {
+        for (;;) {
+            portico::core::UniqueFd fd(::open("/", O_PATH | O_CLOEXEC));
+            if (!fd.valid()) break;
+            hog.push_back(std::move(fd));
+        }
+    }
     static rlim_t highest_fd() {
-        int probe = ::open("/", O_PATH | O_CLOEXEC);  // the lowest free number...
         rlim_t high = 0;
-        for (int fd = 0; fd < 4096; ++fd)  // ...but descriptors above it may exist
+        for (int fd = 0; fd < 65536; ++fd)
             if (::fcntl(fd, F_GETFD) >= 0) high = static_cast<rlim_t>(fd);
-        ::close(probe);
         return high;
     }
     rlimit saved{};
+    std::vector<portico::core::UniqueFd> hog;
 };
 
 }  // namespace
@@ -238,19 +252,10 @@ TEST_CASE("EMFILE evicts cached descriptors, and a failure is never cached", "[f
             CHECK(root.get(cache, file_name('l', i))->kind == Kind::kFile);
         }
         // With every descriptor taken by something else, the open fails: an error, not cached.
-        std::vector<portico::core::UniqueFd> hog;
-        for (;;) {
-            portico::core::UniqueFd fd(::open("/", O_PATH | O_CLOEXEC));
-            if (!fd.valid()) break;
-            hog.push_back(std::move(fd));
-        }
+        tight.take_all();
         while (cache.release_descriptors(100) > 0) {
         }
-        while (true) {  // take back what the cache just freed
-            portico::core::UniqueFd fd(::open("/", O_PATH | O_CLOEXEC));
-            if (!fd.valid()) break;
-            hog.push_back(std::move(fd));
-        }
+        tight.take_all();  // and what the cache just gave back
         CachedFile* f = root.get(cache, "l0");
         CHECK(f->kind == Kind::kError);
         CHECK(root.get(cache, "s1")->kind == Kind::kError);
