@@ -23,8 +23,10 @@ public:
         l.prev = nullptr;
         l.next = head_;
         l.linked = true;
-        if (head_) (head_->*Link).prev = x;
-        else tail_ = x;
+        if (head_)
+            (head_->*Link).prev = x;
+        else
+            tail_ = x;
         head_ = x;
         ++size_;
     }
@@ -33,10 +35,14 @@ public:
     void remove(T* x) noexcept {
         LruLink<T>& l = x->*Link;
         if (!l.linked) return;
-        if (l.prev) (l.prev->*Link).next = l.next;
-        else head_ = l.next;
-        if (l.next) (l.next->*Link).prev = l.prev;
-        else tail_ = l.prev;
+        if (l.prev)
+            (l.prev->*Link).next = l.next;
+        else
+            head_ = l.next;
+        if (l.next)
+            (l.next->*Link).prev = l.prev;
+        else
+            tail_ = l.prev;
         l = LruLink<T>{};
         --size_;
     }

@@ -15,7 +15,8 @@
 namespace portico::http {
 namespace {
 
-constexpr int kOpenFlags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;  // O_NONBLOCK: a FIFO must not block us
+constexpr int kOpenFlags =
+    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;  // O_NONBLOCK: a FIFO must not block us
 
 long call_openat2(int dir_fd, const char* rel, unsigned long long flags) noexcept {
     open_how how{};
@@ -70,9 +71,10 @@ BeneathOpener::BeneathOpener(Mode mode) noexcept {
     if (openat2_) {
         spdlog::info("files are opened with openat2(RESOLVE_BENEATH)");
     } else {
-        spdlog::info("openat2() is unavailable ({}): files are opened with openat() and checked through "
-                     "/proc/self/fd",
-                     std::strerror(err));
+        spdlog::info(
+            "openat2() is unavailable ({}): files are opened with openat() and checked through "
+            "/proc/self/fd",
+            std::strerror(err));
         // Without /proc the check cannot tell inside from outside, so every file would be a 403.
         if (::access("/proc/self/fd", R_OK) != 0)
             spdlog::warn("access() of /proc/self/fd failed: {}; without openat2 no file can be served",

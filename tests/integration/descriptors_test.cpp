@@ -29,7 +29,9 @@ size_t open_fds(pid_t pid) {
 }
 
 /// "/many/f17": built by append, which spares GCC 12 a false -Wrestrict on operator+.
-std::string many(size_t i) { return std::string("/many/f").append(std::to_string(i)); }
+std::string many(size_t i) {
+    return std::string("/many/f").append(std::to_string(i));
+}
 
 /// `n` distinct files under www/many: even ones small enough to be held in memory, odd ones
 /// (20 KiB) too large, so the cache must keep a descriptor for each of those it holds.
@@ -75,8 +77,8 @@ TEST_CASE("2000 distinct files under worker_rlimit_nofile = 256 are all served",
     clients.clear();
     server.stop_and_check();
     // The start-up warning names both numbers.
-    CHECK(read_file(server.error_log_path()).find("worker_connections (10000) does not fit RLIMIT_NOFILE (256)") !=
-          std::string::npos);
+    CHECK(read_file(server.error_log_path())
+              .find("worker_connections (10000) does not fit RLIMIT_NOFILE (256)") != std::string::npos);
 }
 
 TEST_CASE("a worker_connections that fits the limit gives no warning", "[descriptors]") {

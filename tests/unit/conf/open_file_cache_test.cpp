@@ -66,7 +66,8 @@ TEST_CASE("open_file_cache: every key is read", "[conf]") {
     CHECK(o.valid == Millis{250});
     CHECK(o.in_memory_max == 4096);
     CHECK(o.memory == 1024 * 1024);
-    CHECK(load_config_from_string(with_cache("max = 0; valid = 0;"), dir.conf()).http.open_file_cache.max == 0);
+    CHECK(load_config_from_string(with_cache("max = 0; valid = 0;"), dir.conf()).http.open_file_cache.max ==
+          0);
 }
 
 TEST_CASE("open_file_cache: bad values are refused with the reason", "[conf]") {

@@ -27,8 +27,8 @@ using portico::http::FileCache;
 using portico::http::MimeTypes;
 using Kind = CachedFile::Kind;
 
-constexpr size_t kSmall = 100;           // held in memory
-constexpr size_t kLarge = 20 * 1024;     // served by sendfile: keeps a descriptor
+constexpr size_t kSmall = 100;        // held in memory
+constexpr size_t kLarge = 20 * 1024;  // served by sendfile: keeps a descriptor
 
 /// "s3", "l12": built by append, which spares GCC 12 a false -Wrestrict on operator+.
 std::string file_name(char kind, int i) {
@@ -153,7 +153,7 @@ TEST_CASE("a small file in memory is still revalidated against the disk", "[file
     Root root(1);
     FileCache cache(mime(), limits(16, 16));
     CHECK(root.get(cache, "s0", 0)->body == std::string(kSmall, 's'));
-    root.write("s0", std::string(kSmall + 1, 'n'));  // another size: another file
+    root.write("s0", std::string(kSmall + 1, 'n'));                      // another size: another file
     CHECK(root.get(cache, "s0", 10)->body == std::string(kSmall, 's'));  // still trusted
     CachedFile* f = root.get(cache, "s0", 2000);
     CHECK(f->body == std::string(kSmall + 1, 'n'));
@@ -236,7 +236,7 @@ TEST_CASE("release_descriptors closes unused cached descriptors, oldest first", 
     CHECK(open_fds() == before + 2);
     CHECK(cache.release_descriptors(5) == 1);  // only l0 is left unused
     CHECK(cache.open_descriptors() == 1);
-    CHECK(root.get(cache, "s0")->has_body);    // entries without descriptors stay
+    CHECK(root.get(cache, "s0")->has_body);  // entries without descriptors stay
     FileCache::release(l1);
     (void)l0;
 }
