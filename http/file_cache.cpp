@@ -17,6 +17,8 @@ namespace {
 // On EMFILE, close this many cached descriptors at once: one would do for this open, but
 // under pressure the next opens would fail again right away.
 constexpr size_t kEmfileBatch = 16;
+// Entries looked at, from the oldest, to free memory for a small file past the memory cap.
+constexpr size_t kMemoryScan = 64;
 
 CachedFile::Kind kind_of_errno(int err) noexcept {
     switch (err) {
@@ -231,10 +233,32 @@ CachedFile* FileCache::load(int root_fd, std::string_view root, std::string_view
     return f;
 }
 
+// Past the memory cap, small files not used lately make room (CLOCK, as for entries), so that
+// a new small file need not hold a descriptor. The scan is bounded: when it finds too little,
+// the new file is sent like a large one.
+bool FileCache::make_room(uint64_t bytes) noexcept {
+    size_t scanned = 0;
+    for (CachedFile* f = lru_.back(); f && memory_ + bytes > limits_.max_memory && scanned < kMemoryScan;
+         ++scanned) {
+        CachedFile* newer = f->lru.prev;
+        if (f->has_body) {
+            if (!(f->recent & CachedFile::kRecentInCache)) {
+                erase(f);
+            } else {  // second chance, as in victim()
+                f->recent = static_cast<uint8_t>(f->recent & ~CachedFile::kRecentInCache);
+                lru_.touch(f);
+            }
+        }
+        f = newer ? newer : lru_.back();  // the hand goes round
+    }
+    return memory_ + bytes <= limits_.max_memory;
+}
+
 // A small file's bytes go into memory and its descriptor is closed: what revalidation needs
 // (inode, size, mtime) is kept beside them.
 void FileCache::read_into_memory(CachedFile& f) {
-    if (f.size > limits_.small_file || memory_ + f.size > limits_.max_memory) return;
+    if (f.size > limits_.small_file || f.size > limits_.max_memory) return;
+    if (memory_ + f.size > limits_.max_memory && !make_room(f.size)) return;
     f.body.resize(f.size);
     ssize_t n = ::pread(f.fd, f.body.data(), f.size, 0);
     if (n != static_cast<ssize_t>(f.size)) {

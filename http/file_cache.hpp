@@ -111,6 +111,7 @@ public:
 private:
     CachedFile* load(int root_fd, std::string_view root, std::string_view path, uint64_t now_ms);
     void read_into_memory(CachedFile& f);
+    bool make_room(uint64_t bytes) noexcept;
     int open_file(int root_fd, std::string_view root, const char* rel) noexcept;
     bool still_valid(CachedFile& f, int root_fd, std::string_view root, std::string_view path, uint64_t now_ms);
     void insert(CachedFile* f);

@@ -196,6 +196,30 @@ TEST_CASE("past max entries the least recently used entry goes, not everything",
     CHECK(cache.size() == 4);
 }
 
+TEST_CASE("past the memory cap, small files make room for small files, not descriptors", "[file_cache]") {
+    Root root(8);
+    FileCache::Limits l = limits(100, 100);
+    l.max_memory = 3 * kSmall;
+    FileCache cache(mime(), l);
+    for (int i = 0; i < 8; ++i) {
+        INFO("file s" << i);
+        CachedFile* f = root.get(cache, file_name('s', i));
+        CHECK(f->has_body);
+        CHECK(cache.memory() <= 3 * kSmall);
+    }
+    CHECK(cache.open_descriptors() == 0);
+    CHECK(cache.size() == 3);
+    // One that keeps being used stays while others come and go.
+    uint64_t now = 1;
+    CHECK(root.get(cache, "s7", now)->validated_ms == 0);
+    for (int i = 0; i < 5; ++i, ++now) {
+        CHECK(root.get(cache, file_name('s', i), now)->has_body);
+        CHECK(root.get(cache, "s7", now)->validated_ms == 0);
+    }
+    CHECK(cache.memory() <= 3 * kSmall);
+    CHECK(cache.open_descriptors() == 0);
+}
+
 TEST_CASE("an entry in use survives a scan of many distinct paths", "[file_cache]") {
     Root root(40);
     FileCache cache(mime(), limits(4, 4));
