@@ -160,6 +160,7 @@ HttpConfig read_http_group(const GroupReader& http, const fs::path& dir) {
     h.client_max_body_size = http.size("client_max_body_size", kDefaults.client_max_body_size, 0,
                                        std::numeric_limits<uint64_t>::max());
     read_header_buffers(http, h);
+    h.open_file_cache = detail::read_open_file_cache(http);
     return h;
 }
 

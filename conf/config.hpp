@@ -43,6 +43,14 @@ struct ServerConfig {
 /// How the access log writes a line: nginx's combined format, or one JSON object.
 enum class AccessLogFormat : uint8_t { kCombined, kJson };
 
+/// http.open_file_cache: each worker's cache of open files (http/file_cache.hpp).
+struct OpenFileCacheConfig {
+    uint32_t max = 0;            ///< most entries (files, directories, missing paths); 0 = no cache
+    Millis valid;                ///< an entry is checked against the disk again after this
+    uint64_t in_memory_max = 0;  ///< files up to this size are held in memory, with no descriptor
+    uint64_t memory = 0;         ///< most bytes of file contents one worker holds in memory
+};
+
 struct HttpConfig {
     std::string mime_types;       ///< absolute path
     std::string default_type;
@@ -56,6 +64,7 @@ struct HttpConfig {
     uint64_t client_max_body_size = 0;            ///< 0 = no limit
     uint32_t client_header_buffer_size = 0;
     uint32_t large_client_header_buffer_size = 0;  ///< the most a request head may take
+    OpenFileCacheConfig open_file_cache;
 };
 
 struct Config {

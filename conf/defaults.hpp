@@ -41,6 +41,12 @@ struct Defaults {
     uint32_t client_header_buffer_size = 1024;
     uint32_t large_client_header_buffer_size = 8 * 1024;
 
+    // http.open_file_cache.
+    uint32_t open_file_cache_max = 4096;
+    Millis open_file_cache_valid = std::chrono::seconds{1};
+    uint64_t open_file_cache_in_memory_max = 16 * 1024;
+    uint64_t open_file_cache_memory = 32 * 1024 * 1024;
+
     // Each server. listen and root have no default: they are required.
     std::string_view index = "index.html";
     std::string_view status_path = "";  ///< empty: no status endpoint

@@ -46,7 +46,10 @@ inline constexpr std::array kHttpKeys{
     "client_max_body_size"sv,
     "client_header_buffer_size"sv,
     "large_client_header_buffer_size"sv,
+    "open_file_cache"sv,
 };
+
+inline constexpr std::array kOpenFileCacheKeys{"max"sv, "valid"sv, "in_memory_max"sv, "memory"sv};
 
 inline constexpr std::array kServerKeys{"listen"sv, "server_name"sv, "root"sv, "index"sv, "status_path"sv};
 
@@ -57,6 +60,9 @@ std::string resolve_path(const std::filesystem::path& dir, const std::string& pa
 /// Reads the `user` setting ("name" or "name group") into config.user, user_uid and user_gid,
 /// looking both names up in the system's databases. Throws ConfigError.
 void read_user(const GroupReader& top, Config& config);
+
+/// Reads the `open_file_cache` group of `http` (absent: every default). Throws ConfigError.
+OpenFileCacheConfig read_open_file_cache(const GroupReader& http);
 
 /// Reads and checks the `servers` list of the top-level group. Relative roots are resolved
 /// against `dir`. Throws ConfigError.

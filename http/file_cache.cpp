@@ -1,13 +1,9 @@
 #include "http/file_cache.hpp"
 
-#include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <climits>
-#include <cstdio>
+#include <algorithm>
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -18,42 +14,11 @@
 namespace portico::http {
 namespace {
 
-// Without openat2 (kernels before 5.6, valgrind): open normally, then ask the kernel where the
-// descriptor really points and refuse anything outside the root, the way RESOLVE_BENEATH would.
-int open_checked(int root_fd, std::string_view root, const char* rel, int flags) noexcept {
-    int fd = ::openat(root_fd, rel, flags);
-    if (fd < 0) return -1;
-    char link[64], where[PATH_MAX];
-    std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    ssize_t n = ::readlink(link, where, sizeof where);
-    std::string_view real(where, n > 0 ? static_cast<size_t>(n) : 0);
-    bool inside = n > 0 && static_cast<size_t>(n) < sizeof where && real.starts_with(root) &&
-                  (real.size() == root.size() || root == "/" || real[root.size()] == '/');
-    if (inside) return fd;
-    ::close(fd);
-    errno = EXDEV;
-    return -1;
-}
-
-// Opens `rel` beneath `root_fd` (whose path is `root`); never resolves outside it, whatever
-// symlinks say.
-int open_beneath(int root_fd, std::string_view root, const char* rel) noexcept {
-    static bool have_openat2 = true;  // per process; only ever goes from true to false
-    open_how how{};
-    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;  // O_NONBLOCK: a FIFO must not block us
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    while (have_openat2) {
-        long fd = ::syscall(SYS_openat2, root_fd, rel, &how, sizeof how);
-        if (fd >= 0 || errno != EINTR) {
-            if (fd < 0 && errno == ENOSYS) {
-                have_openat2 = false;
-                break;
-            }
-            return static_cast<int>(fd);
-        }
-    }
-    return open_checked(root_fd, root, rel, static_cast<int>(how.flags));
-}
+// On EMFILE, close this many cached descriptors at once: one would do for this open, but
+// under pressure the next opens would fail again right away.
+constexpr size_t kEmfileBatch = 16;
+// Entries looked at, from the oldest, to free memory for a small file past the memory cap.
+constexpr size_t kMemoryScan = 64;
 
 CachedFile::Kind kind_of_errno(int err) noexcept {
     switch (err) {
@@ -67,6 +32,8 @@ CachedFile::Kind kind_of_errno(int err) noexcept {
         default: return CachedFile::Kind::kError;
     }
 }
+
+bool out_of_descriptors(int err) noexcept { return err == EMFILE || err == ENFILE; }
 
 bool same_file(const CachedFile& f, const struct stat& st) noexcept {
     return f.dev == st.st_dev && f.ino == st.st_ino && f.size == static_cast<uint64_t>(st.st_size) &&
@@ -83,30 +50,64 @@ void describe(CachedFile& f, const MimeTypes& mime, std::string_view path) {
         f.content_type, f.size, f.last_modified, f.etag);
 }
 
+// path is a normalised request path: "/" names the root itself.
+const char* relative(std::string_view path) noexcept { return path.size() > 1 ? path.data() + 1 : "."; }
+
 }  // namespace
 
-FileCache::FileCache(const MimeTypes& mime, Limits limits) : mime_(mime), limits_(limits) {
+FileCache::FileCache(const MimeTypes& mime, Limits limits, BeneathOpener opener)
+    : mime_(mime), limits_(limits), opener_(opener) {
+    limits_.max_open = std::max<size_t>(limits_.max_open, 1);
     map_.reserve(limits_.max_entries);
 }
 
 FileCache::~FileCache() {
-    for (auto& [key, f] : map_) drop(f);
+    discard_uncached();
+    while (CachedFile* f = lru_.back()) erase(f);
 }
 
-void FileCache::drop(CachedFile* f) noexcept {
-    if (f->has_body) memory_ -= f->body.size();
-    f->in_map = false;
-    if (f->refs == 0) {
-        if (f->fd >= 0) ::close(f->fd);
-        delete f;
-    }
+void FileCache::destroy(CachedFile* f) noexcept {
+    if (f->fd >= 0) ::close(f->fd);
+    delete f;
 }
 
 void FileCache::release(CachedFile* f) noexcept {
-    if (--f->refs == 0 && !f->in_map) {
-        if (f->fd >= 0) ::close(f->fd);
-        delete f;
+    if (--f->refs == 0 && !f->owned) destroy(f);
+}
+
+// Forgets `f`: out of the map and the lists; deleted now, or by the last release() if a
+// response is still being sent from it.
+void FileCache::erase(CachedFile* f) noexcept {
+    map_.erase(std::string_view(f->key));
+    lru_.remove(f);
+    fd_lru_.remove(f);
+    if (f->has_body) memory_ -= f->body.size();
+    f->owned = false;
+    if (f->refs == 0) destroy(f);
+}
+
+// Two passes from the oldest: first the entries not used lately, then any. One being sent is
+// skipped: it would keep its descriptor until the send ends.
+size_t FileCache::release_descriptors(size_t n) noexcept {
+    size_t closed = 0;
+    for (int pass = 0; pass < 2 && closed < n; ++pass) {
+        for (CachedFile* f = fd_lru_.back(); f && closed < n;) {
+            CachedFile* newer = f->fd_lru.prev;
+            if (f->refs == 0 && (pass == 1 || !(f->recent & CachedFile::kRecentWithFd))) {
+                erase(f);
+                ++closed;
+            }
+            f = newer;
+        }
     }
+    return closed;
+}
+
+size_t FileCache::descriptor_budget(uint64_t nofile, uint64_t connections, uint64_t reserve,
+                                    size_t max_entries) noexcept {
+    uint64_t spare = nofile > reserve ? nofile - reserve : 0;
+    uint64_t budget = spare > connections ? spare - connections : spare / 4;
+    return static_cast<size_t>(std::clamp<uint64_t>(budget, 1, std::max<size_t>(max_entries, 1)));
 }
 
 CachedFile* FileCache::lookup(int root_fd, std::string_view root, std::string_view path, uint64_t now_ms) {
@@ -114,22 +115,78 @@ CachedFile* FileCache::lookup(int root_fd, std::string_view root, std::string_vi
     auto it = map_.find(std::string_view(key_));
     if (it != map_.end()) {
         CachedFile* f = it->second;
-        if (now_ms - f->validated_ms < limits_.validity_ms || still_valid(*f, root_fd, root, path, now_ms)) return f;
-        drop(f);
-        map_.erase(it);
+        if (now_ms - f->validated_ms < limits_.validity_ms || still_valid(*f, root_fd, root, path, now_ms)) {
+            f->recent = CachedFile::kRecentBoth;  // a hit costs one store; eviction does the sorting
+            return f;
+        }
+        erase(f);
     }
-    if (map_.size() >= limits_.max_entries) evict_unused();
+    // An uncached result lives until the next lookup; a hit above may leave it a little longer.
+    discard_uncached();
     CachedFile* f = load(root_fd, root, path, now_ms);
-    map_.emplace(key_, f);
+    if (f->kind == CachedFile::Kind::kError || limits_.max_entries == 0) return keep_uncached(f);
+    insert(f);
     return f;
+}
+
+// CLOCK's second chance over a recency-ordered list: the entry at the back goes unless it was
+// used since it last came round, in which case it moves to the front with its bit cleared. Each
+// turn clears a bit or returns, so this ends within size() + 1 turns.
+template <class List>
+CachedFile* FileCache::victim(List& list, uint8_t bit) noexcept {
+    for (;;) {
+        CachedFile* f = list.back();
+        if (!(f->recent & bit)) return f;
+        f->recent = static_cast<uint8_t>(f->recent & ~bit);
+        list.touch(f);
+    }
+}
+
+void FileCache::insert(CachedFile* f) {
+    while (map_.size() >= limits_.max_entries) erase(victim(lru_, CachedFile::kRecentInCache));
+    if (f->fd >= 0) {
+        while (fd_lru_.size() >= limits_.max_open) erase(victim(fd_lru_, CachedFile::kRecentWithFd));
+        fd_lru_.push_front(f);
+    }
+    if (f->has_body) memory_ += f->body.size();
+    lru_.push_front(f);
+    map_.emplace(std::string_view(f->key), f);
+}
+
+// A result that must not stay cached (a failure) lives until the next lookup, as lookup()
+// promises, and then goes (or, while a response holds it, goes with its last release).
+CachedFile* FileCache::keep_uncached(CachedFile* f) noexcept {
+    uncached_ = f;
+    return f;
+}
+
+void FileCache::discard_uncached() noexcept {
+    if (!uncached_) return;
+    uncached_->owned = false;
+    if (uncached_->refs == 0) destroy(uncached_);
+    uncached_ = nullptr;
+}
+
+int FileCache::open_file(int root_fd, std::string_view root, const char* rel) noexcept {
+    int fd = opener_.open(root_fd, root, rel);
+    if (fd < 0 && out_of_descriptors(errno)) {
+        int err = errno;
+        if (release_descriptors(kEmfileBatch) == 0) {
+            errno = err;
+            return -1;
+        }
+        fd = opener_.open(root_fd, root, rel);
+    }
+    return fd;
 }
 
 bool FileCache::still_valid(CachedFile& f, int root_fd, std::string_view root, std::string_view path,
                             uint64_t now_ms) {
-    // Re-resolve the path rather than fstat the open fd: a file replaced by rename() keeps the
-    // old inode open, and the new one must be served.
-    const char* rel = path.size() > 1 ? path.data() + 1 : ".";
-    int fd = open_beneath(root_fd, root, rel);
+    // Re-resolve the path rather than fstat an open fd: a file replaced by rename() keeps the
+    // old inode open, and the new one must be served. No eviction here (it could pick `f`): out
+    // of descriptors, the entry is served as it is and checked again on its next use.
+    int fd = opener_.open(root_fd, root, relative(path));
+    if (fd < 0 && out_of_descriptors(errno)) return true;
     bool same = false;
     if (fd >= 0) {
         struct stat st;
@@ -143,21 +200,13 @@ bool FileCache::still_valid(CachedFile& f, int root_fd, std::string_view root, s
     return same;
 }
 
-void FileCache::evict_unused() {
-    // Bounded memory against requests for endless distinct paths: drop everything no connection
-    // is sending from. Rare (once per max_entries misses), and hot entries come back at once.
-    for (auto it = map_.begin(); it != map_.end();) {
-        drop(it->second);
-        it = map_.erase(it);
-    }
-}
-
 CachedFile* FileCache::load(int root_fd, std::string_view root, std::string_view path, uint64_t now_ms) {
     auto* f = new CachedFile;
+    f->key = key_;
     f->validated_ms = now_ms;
     // path is a normalised, NUL-free string from the request; make it C-string terminated.
-    std::string rel(path.size() > 1 ? path.substr(1) : std::string_view("."));
-    int fd = open_beneath(root_fd, root, rel.c_str());
+    std::string rel(relative(path));
+    int fd = open_file(root_fd, root, rel.c_str());
     if (fd < 0) {
         f->kind = kind_of_errno(errno);
         return f;
@@ -172,30 +221,53 @@ CachedFile* FileCache::load(int root_fd, std::string_view root, std::string_view
     f->ino = st.st_ino;
     f->size = static_cast<uint64_t>(st.st_size);
     f->mtime = st.st_mtim;
-    if (S_ISDIR(st.st_mode)) {
-        ::close(fd);
-        f->kind = CachedFile::Kind::kDirectory;
-        return f;
-    }
     if (!S_ISREG(st.st_mode)) {  // devices, FIFOs, sockets are not web content
         ::close(fd);
-        f->kind = CachedFile::Kind::kForbidden;
+        f->kind = S_ISDIR(st.st_mode) ? CachedFile::Kind::kDirectory : CachedFile::Kind::kForbidden;
         return f;
     }
     f->kind = CachedFile::Kind::kFile;
     f->fd = fd;
     describe(*f, mime_, path);
-    if (f->size <= limits_.small_file && memory_ + f->size <= limits_.max_memory) {
-        f->body.resize(f->size);
-        ssize_t n = ::pread(fd, f->body.data(), f->size, 0);
-        if (n == static_cast<ssize_t>(f->size)) {
-            f->has_body = true;
-            memory_ += f->size;
-        } else {
-            f->body.clear();  // changing under us: serve it with sendfile instead
-        }
-    }
+    read_into_memory(*f);
     return f;
+}
+
+// Past the memory cap, small files not used lately make room (CLOCK, as for entries), so that
+// a new small file need not hold a descriptor. The scan is bounded: when it finds too little,
+// the new file is sent like a large one.
+bool FileCache::make_room(uint64_t bytes) noexcept {
+    size_t scanned = 0;
+    for (CachedFile* f = lru_.back(); f && memory_ + bytes > limits_.max_memory && scanned < kMemoryScan;
+         ++scanned) {
+        CachedFile* newer = f->lru.prev;
+        if (f->has_body) {
+            if (!(f->recent & CachedFile::kRecentInCache)) {
+                erase(f);
+            } else {  // second chance, as in victim()
+                f->recent = static_cast<uint8_t>(f->recent & ~CachedFile::kRecentInCache);
+                lru_.touch(f);
+            }
+        }
+        f = newer ? newer : lru_.back();  // the hand goes round
+    }
+    return memory_ + bytes <= limits_.max_memory;
+}
+
+// A small file's bytes go into memory and its descriptor is closed: what revalidation needs
+// (inode, size, mtime) is kept beside them.
+void FileCache::read_into_memory(CachedFile& f) {
+    if (f.size > limits_.small_file || f.size > limits_.max_memory) return;
+    if (memory_ + f.size > limits_.max_memory && !make_room(f.size)) return;
+    f.body.resize(f.size);
+    ssize_t n = ::pread(f.fd, f.body.data(), f.size, 0);
+    if (n != static_cast<ssize_t>(f.size)) {
+        f.body.clear();  // changing under us: serve it with sendfile instead
+        return;
+    }
+    f.has_body = true;
+    ::close(f.fd);
+    f.fd = -1;
 }
 
 }  // namespace portico::http

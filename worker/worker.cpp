@@ -56,11 +56,44 @@ std::vector<Listener> open_listeners(const conf::Config& config) {
     return out;
 }
 
+namespace {
+
+// Descriptors a worker needs besides its connections and cached files: stdio, the logs, epoll,
+// the signalfd, the master's channel, a revalidation's brief open, listeners lent to it.
+constexpr uint64_t kDescriptorReserve = 32;
+// accept4() got EMFILE: cached files give back this many descriptors before clients are shed.
+constexpr size_t kFilesPerAccept = 16;
+
+// RLIMIT_NOFILE as this process has it (after the master applied worker_rlimit_nofile).
+uint64_t nofile_limit() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1u << 20;
+    return rl.rlim_cur;
+}
+
+uint64_t descriptor_reserve(const conf::Config& config) {
+    return kDescriptorReserve + config.servers.size() + conf::distinct_listen_addresses(config).size();
+}
+
+http::FileCache::Limits cache_limits(const conf::Config& config) {
+    const conf::OpenFileCacheConfig& c = config.http.open_file_cache;
+    http::FileCache::Limits l;
+    l.max_entries = c.max;
+    l.validity_ms = static_cast<uint64_t>(c.valid.count());
+    l.small_file = c.in_memory_max;
+    l.max_memory = c.memory;
+    l.max_open = http::FileCache::descriptor_budget(nofile_limit(), config.worker_connections,
+                                                    descriptor_reserve(config), c.max);
+    return l;
+}
+
+}  // namespace
+
 Worker::Worker(const conf::Config& config, WorkerSetup setup)
     : config_(config),
       wheel_(core::monotonic_ms()),
       mime_(config.http.mime_types, config.http.default_type),
-      files_(mime_, http::FileCache::Limits{}),
+      files_(mime_, cache_limits(config)),
       access_log_(config.http.access_log),
       ctx_(config, wheel_, pool_, mime_, files_, access_log_),
       setup_(std::move(setup)) {
@@ -88,6 +121,17 @@ Worker::Worker(const conf::Config& config, WorkerSetup setup)
 
     open_roots();
     register_listeners();
+    warn_if_descriptors_short();
+}
+
+// A worker_connections that RLIMIT_NOFILE cannot hold ends in EMFILE under load: say so at
+// start-up, with both numbers, rather than when clients are already being shed.
+void Worker::warn_if_descriptors_short() const {
+    uint64_t nofile = nofile_limit(), reserve = descriptor_reserve(config_);
+    if (config_.worker_connections + reserve <= nofile) return;
+    spdlog::warn("worker_connections ({}) does not fit RLIMIT_NOFILE ({}) with {} descriptors reserved: raise "
+                 "worker_rlimit_nofile or lower worker_connections; the file cache keeps at most {} files open",
+                 config_.worker_connections, nofile, reserve, files_.limits().max_open);
 }
 
 Worker::~Worker() { close_all(); }
@@ -301,6 +345,8 @@ void Worker::accept_from(uint16_t index) {
                 case EPERM: continue;  // that one connection failed; the next may not
                 case EMFILE:
                 case ENFILE:
+                    if (files_.release_descriptors(kFilesPerAccept) > 0) continue;  // files before clients
+                    [[fallthrough]];
                 case ENOBUFS:
                 case ENOMEM:
                     if (shed_oldest_idle()) continue;

@@ -64,6 +64,7 @@ public:
 
 private:
     void open_roots();
+    void warn_if_descriptors_short() const;
     void register_listeners();
     void register_listener(size_t index);
     void on_control();
