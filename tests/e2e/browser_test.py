@@ -15,6 +15,7 @@ import asyncio
 import base64
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -91,7 +92,8 @@ class Browser:
         self.log = open(os.path.join(tmp, "chromium.log"), "w")
         self.proc = subprocess.Popen([shutil.which("chromium"), *CHROMIUM_FLAGS,
                                       "--user-data-dir=" + self.profile, "about:blank"],
-                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
         active = os.path.join(self.profile, "DevToolsActivePort")
         wait_until(lambda: len(read(active).splitlines()) >= 2 or self.proc.poll() is not None,
                    "Chromium's DevTools port", limit=60)
@@ -105,13 +107,35 @@ class Browser:
         return pages[0]["webSocketDebuggerUrl"]
 
     def stop(self):
+        # Chromium's helpers (zygote, renderer, GPU) may outlive the browser process for a moment
+        # and keep writing into the profile: end the whole session we started, then wait until none
+        # of its processes is left, so removing the profile cannot race them.
         self.proc.terminate()
         try:
             self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        wait_until(lambda: not session_alive(self.proc.pid), "Chromium's helpers exited", limit=20)
         self.log.close()
+
+
+def session_alive(sid):
+    """Whether any process of session `sid` (one we started with start_new_session) still runs."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = read(f"/proc/{entry}/stat").rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 4 and int(fields[4]) == sid and fields[0] != "Z":
+            return True
+    return False
 
 
 def requests_since(dt, start):
