@@ -52,11 +52,10 @@ bool set_protocols(SSL_CTX* ctx, uint8_t protocols) {
 }
 
 // The session id context is bounded at 32 bytes; a digest of the identity fits any name.
-bool set_identity(SSL_CTX* ctx, const std::string& identity) {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(identity.data()), identity.size(), digest);
-    static_assert(sizeof digest <= SSL_MAX_SID_CTX_LENGTH);
-    return SSL_CTX_set_session_id_context(ctx, digest, sizeof digest) == 1;
+bool set_identity(SSL_CTX* ctx, const std::string& identity, std::array<unsigned char, 32>& digest) {
+    static_assert(SHA256_DIGEST_LENGTH == 32 && SHA256_DIGEST_LENGTH <= SSL_MAX_SID_CTX_LENGTH);
+    SHA256(reinterpret_cast<const unsigned char*>(identity.data()), identity.size(), digest.data());
+    return SSL_CTX_set_session_id_context(ctx, digest.data(), digest.size()) == 1;
 }
 
 }  // namespace
@@ -92,7 +91,7 @@ bool Context::configure(const Settings& settings, const Options& options, std::s
     SSL_CTX_set_num_tickets(ctx, settings.session_tickets ? kTicketsPerHandshake : 0);
     SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
     SSL_CTX_set_ex_data(ctx, context_index(), this);
-    if (!set_protocols(ctx, settings.protocols) || !set_identity(ctx, options.identity)) {
+    if (!set_protocols(ctx, settings.protocols) || !set_identity(ctx, options.identity, session_id_)) {
         error = "cannot set the protocols: " + take_openssl_errors();
         return false;
     }
@@ -142,6 +141,12 @@ bool Context::check_ciphers(const std::string& ciphers, std::string& error) {
         return false;
     }
     return true;
+}
+
+bool Context::issued(const SSL_SESSION* session) const noexcept {
+    unsigned int length = 0;
+    const unsigned char* id = SSL_SESSION_get0_id_context(session, &length);
+    return length == session_id_.size() && std::memcmp(id, session_id_.data(), length) == 0;
 }
 
 Context* Context::from(const SSL_CTX* ctx) noexcept {

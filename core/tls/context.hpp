@@ -4,6 +4,7 @@
 // tickets. Built once per config generation in each worker; the connections of the server's
 // listeners make their SSL objects from it.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -40,6 +41,8 @@ public:
 
     [[nodiscard]] SSL_CTX* get() const noexcept { return ctx_.get(); }
     [[nodiscard]] uint32_t server() const noexcept { return server_; }
+    /// Whether `session` was made by a context with this one's identity.
+    [[nodiscard]] bool issued(const SSL_SESSION* session) const noexcept;
 
 private:
     Context() = default;
@@ -47,6 +50,7 @@ private:
     bool add_certificates(const Settings& settings, std::string& error);
     SslCtxPtr ctx_;
     uint32_t server_ = 0;
+    std::array<unsigned char, 32> session_id_{};  ///< SHA-256 of Options::identity
 };
 
 }  // namespace portico::core::tls

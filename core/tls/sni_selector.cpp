@@ -18,8 +18,7 @@ bool same_name(std::string_view a, std::string_view b) {
 
 SniSelector::SniSelector(std::vector<Entry> entries) : entries_(std::move(entries)) {
     SSL_CTX* initial = initial_context();
-    SSL_CTX_set_tlsext_servername_callback(initial, &SniSelector::on_servername);
-    SSL_CTX_set_tlsext_servername_arg(initial, this);
+    SSL_CTX_set_client_hello_cb(initial, &SniSelector::on_client_hello, this);
 }
 
 SSL_CTX* SniSelector::initial_context() const noexcept {
@@ -45,22 +44,47 @@ uint32_t SniSelector::chosen_server(const SSL* ssl) noexcept {
     return context != nullptr ? context->server() : 0;
 }
 
-// Called for every ClientHello, with or without a server_name. Switching the SSL_CTX moves the
-// connection to that server's certificates and settings before OpenSSL answers.
-int SniSelector::on_servername(SSL* ssl, int*, void* arg) {
+// The first host_name of a server_name extension (RFC 6066, 3), or an empty view.
+std::string_view SniSelector::host_name(const unsigned char* data, size_t length) noexcept {
+    if (length < 2 || (size_t{data[0]} << 8 | data[1]) != length - 2) {
+        return {};
+    }
+    for (size_t i = 2; i + 3 <= length;) {
+        uint8_t type = data[i];
+        size_t name_length = size_t{data[i + 1]} << 8 | data[i + 2];
+        if (i + 3 + name_length > length) break;
+        if (type == TLSEXT_NAMETYPE_host_name) {
+            return {reinterpret_cast<const char*>(data + i + 3), name_length};
+        }
+        i += 3 + name_length;
+    }
+    return {};
+}
+
+// Called first thing for every ClientHello, before OpenSSL looks at a session or a version.
+// Switching the context here (rather than in the later servername callback) matters: the
+// session's id context is then checked against the chosen server's, so a ticket that server A
+// issued cannot resume on server B's name and skip B's certificate (TLS 1.3 does not tie a
+// session to its name by itself), and the chosen server's protocols still apply.
+int SniSelector::on_client_hello(SSL* ssl, int*, void* arg) {
     const auto* self = static_cast<const SniSelector*>(arg);
-    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-    const Entry& entry = self->select(name != nullptr ? std::string_view{name} : std::string_view{});
-    SSL_CTX* chosen = entry.context->get();
+    const unsigned char* data = nullptr;
+    size_t length = 0;
+    std::string_view name;
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &data, &length) == 1) {
+        name = host_name(data, length);
+    }
+    SSL_CTX* chosen = self->select(name).context->get();
     if (chosen != SSL_get_SSL_CTX(ssl)) {
         SSL_set_SSL_CTX(ssl, chosen);
-        // SSL_set_SSL_CTX swaps certificates only; options (tickets on or off) were copied from
-        // the first context by SSL_new. The protocol version is already chosen at this point,
-        // so servers sharing an address should share `protocols` (conf/ checks that).
+        // SSL_set_SSL_CTX swaps certificates and the session id context; options and protocol
+        // bounds were copied from the first context by SSL_new, so copy the chosen ones.
         SSL_clear_options(ssl, SSL_get_options(ssl) ^ SSL_CTX_get_options(chosen));
         SSL_set_options(ssl, SSL_CTX_get_options(chosen));
+        SSL_set_min_proto_version(ssl, SSL_CTX_get_min_proto_version(chosen));
+        SSL_set_max_proto_version(ssl, SSL_CTX_get_max_proto_version(chosen));
     }
-    return SSL_TLSEXT_ERR_OK;
+    return SSL_CLIENT_HELLO_SUCCESS;
 }
 
 }  // namespace portico::core::tls

@@ -38,7 +38,8 @@ public:
     static uint32_t chosen_server(const SSL* ssl) noexcept;
 
 private:
-    static int on_servername(SSL* ssl, int* alert, void* arg);
+    static int on_client_hello(SSL* ssl, int* alert, void* arg);
+    static std::string_view host_name(const unsigned char* data, size_t length) noexcept;
     std::vector<Entry> entries_;
 };
 
