@@ -1,0 +1,45 @@
+"""The client side of the transport tests: Python's ssl module, a real TLS stack other than the
+server's. Usage: tls_peer.py MODE PORT CAFILE. Prints "ok" and exits 0 when the server behaved.
+
+echo     send 1 MiB, expect the same 1 MiB back, then the server's close_notify (not a bare EOF)
+pending  send one 8000-byte record, expect b"k", then close with close_notify both ways
+"""
+import socket
+import ssl
+import sys
+
+mode, port, cafile = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+context = ssl.create_default_context(cafile=cafile)
+context.set_alpn_protocols(["http/1.1"])
+raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # small, so the server's writes block
+raw.settimeout(30)
+raw.connect(("127.0.0.1", port))
+tls = context.wrap_socket(raw, server_hostname="a.test", suppress_ragged_eofs=False)
+assert tls.selected_alpn_protocol() == "http/1.1", tls.selected_alpn_protocol()
+
+if mode == "echo":
+    data = bytes(range(256)) * 4096
+    tls.sendall(data)
+    got = bytearray()
+    while len(got) < len(data):
+        chunk = tls.recv(65536)
+        if not chunk:
+            sys.exit(f"the server closed after {len(got)} bytes")
+        got += chunk
+    if bytes(got) != data:
+        sys.exit("the echo differs")
+    try:
+        tail = tls.recv(1)
+    except ssl.SSLEOFError:
+        sys.exit("EOF without close_notify")
+    if tail != b"":
+        sys.exit(f"more bytes than sent: {tail!r}")
+elif mode == "pending":
+    tls.sendall(b"p" * 8000)
+    if tls.recv(1) != b"k":
+        sys.exit("no answer")
+    tls.unwrap()  # our close_notify, then wait for the server's
+else:
+    sys.exit(f"unknown mode {mode}")
+print("ok")

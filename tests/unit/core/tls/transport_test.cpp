@@ -1,0 +1,237 @@
+// Transport against a real peer (Python's ssl module, tls_peer.py) over loopback TCP with small
+// socket buffers: handshake, 1 MiB each way through WANT_READ and WANT_WRITE, the file fallback,
+// plaintext that only SSL_pending knows about, and close_notify in both directions.
+
+#include "core/tls/transport.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/tls/context.hpp"
+#include "tests/unit/core/tls/test_certificates.hpp"
+
+using namespace portico::core::tls;
+using portico::test::TestCertificates;
+
+namespace {
+
+constexpr int kWaitMs = 30'000;  // generous: the machine may be loaded or under a sanitizer
+
+std::vector<char> pattern() {
+    std::vector<char> data(1 << 20);
+    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i % 256);
+    return data;
+}
+
+// Waits for what the transport asked for; fails the test on a timeout.
+void wait_for(int fd, IoStatus status) {
+    REQUIRE((status == IoStatus::kWantRead || status == IoStatus::kWantWrite));
+    pollfd p{fd, static_cast<short>(status == IoStatus::kWantRead ? POLLIN : POLLOUT), 0};
+    REQUIRE(poll(&p, 1, kWaitMs) == 1);
+}
+
+// The Python client, connected to one accepted socket of ours.
+class Peer {
+public:
+    explicit Peer(const char* mode) {
+        listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t length = sizeof addr;
+        REQUIRE(bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(listen(listener_, 1) == 0);
+        REQUIRE(getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &length) == 0);
+        int out[2];
+        REQUIRE(pipe2(out, O_CLOEXEC) == 0);
+        std::string port = std::to_string(ntohs(addr.sin_port));
+        std::string script = std::string{PORTICO_SOURCE_DIR} + "/tests/unit/core/tls/tls_peer.py";
+        std::string ca = TestCertificates::get().path("ca.pem");
+        pid_ = fork();
+        REQUIRE(pid_ >= 0);
+        if (pid_ == 0) {
+            dup2(out[1], 1);
+            execlp("python3", "python3", script.c_str(), mode, port.c_str(), ca.c_str(), nullptr);
+            _exit(127);
+        }
+        close(out[1]);
+        output_ = out[0];
+        pollfd p{listener_, POLLIN, 0};
+        REQUIRE(poll(&p, 1, kWaitMs) == 1);
+        fd_ = accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        REQUIRE(fd_ >= 0);
+        int small = 4096;
+        setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    }
+    ~Peer() {
+        if (pid_ > 0) {
+            kill(pid_, SIGKILL);  // only if finish() was not reached
+            waitpid(pid_, nullptr, 0);
+        }
+        for (int fd : {fd_, listener_, output_}) if (fd >= 0) close(fd);
+    }
+    Peer(const Peer&) = delete;
+    Peer& operator=(const Peer&) = delete;
+
+    [[nodiscard]] int fd() const { return fd_; }
+
+    /// Closes our socket, waits for the client and returns what it printed, with its status.
+    std::string finish() {
+        close(fd_);
+        fd_ = -1;
+        std::string text;
+        char buf[256];
+        ssize_t n = 0;
+        while ((n = read(output_, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+        int status = 0;
+        REQUIRE(waitpid(pid_, &status, 0) == pid_);
+        pid_ = -1;
+        return text + (WIFEXITED(status) ? " exit " + std::to_string(WEXITSTATUS(status)) : " killed");
+    }
+
+private:
+    int listener_ = -1;
+    int fd_ = -1;
+    int output_ = -1;
+    pid_t pid_ = -1;
+};
+
+std::unique_ptr<Context> server_context() {
+    Settings s;
+    s.certificates.push_back({TestCertificates::get().path("a-ecdsa.pem"), TestCertificates::get().path("a-ecdsa.key")});
+    std::string error;
+    auto context = Context::create(s, Context::Options{0, "a", nullptr, false}, error);
+    REQUIRE(context);
+    return context;
+}
+
+void handshake(Transport& t, int fd) {
+    for (IoStatus s = t.handshake(); s != IoStatus::kOk; s = t.handshake()) {
+        INFO(t.error());
+        wait_for(fd, s);
+    }
+    REQUIRE(t.handshake_done());
+}
+
+}  // namespace
+
+TEST_CASE("tls transport: 1 MiB each way with a real peer, through WANT_READ and WANT_WRITE", "[tls]") {
+    auto context = server_context();
+    Peer peer("echo");
+    Transport t(context->get(), peer.fd());
+    REQUIRE(t.valid());
+    handshake(t, peer.fd());
+
+    const std::vector<char> expected = pattern();
+    std::vector<char> got;
+    int read_waits = 0;
+    char buf[16384];
+    while (got.size() < expected.size()) {
+        IoResult r = t.read(buf, sizeof buf);
+        if (r.status == IoStatus::kOk) {
+            got.insert(got.end(), buf, buf + r.bytes);
+            continue;
+        }
+        INFO(t.error());
+        ++read_waits;
+        wait_for(peer.fd(), r.status);
+    }
+    CHECK(got == expected);
+    CHECK(read_waits > 0);
+
+    // The first half by write(), the second by send_file() from a file (the non-kTLS fallback
+    // here), each retried after WANT_WRITE as the header asks.
+    const size_t half = expected.size() / 2;
+    int write_waits = 0;
+    for (size_t sent = 0; sent < half;) {
+        IoResult r = t.write(expected.data() + sent, half - sent);
+        if (r.status == IoStatus::kOk) {
+            sent += r.bytes;
+            continue;
+        }
+        ++write_waits;
+        wait_for(peer.fd(), r.status);
+    }
+    std::string file = TestCertificates::get().path("body.bin");
+    std::ofstream(file, std::ios::binary).write(expected.data() + half, static_cast<std::streamsize>(half));
+    int body = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(body >= 0);
+    REQUIRE_FALSE(t.kernel_sends());  // this kernel has no tls ULP, and kTLS was not asked for
+    for (off_t offset = 0; static_cast<size_t>(offset) < half;) {
+        IoResult r = t.send_file(body, offset, half - static_cast<size_t>(offset));
+        if (r.status == IoStatus::kOk) {
+            offset += static_cast<off_t>(r.bytes);
+            continue;
+        }
+        INFO(t.error());
+        ++write_waits;
+        wait_for(peer.fd(), r.status);
+    }
+    close(body);
+    CHECK(write_waits > 0);
+    for (IoStatus s = t.shutdown(); s != IoStatus::kOk; s = t.shutdown()) wait_for(peer.fd(), s);
+    CHECK(peer.finish() == "ok\n exit 0");
+}
+
+TEST_CASE("tls transport: plaintext held by OpenSSL is drained without a socket event", "[tls]") {
+    auto context = server_context();
+    Peer peer("pending");
+    Transport t(context->get(), peer.fd());
+    handshake(t, peer.fd());
+
+    char small[100];
+    IoResult first{};
+    for (first = t.read(small, sizeof small); first.status != IoStatus::kOk; first = t.read(small, sizeof small)) {
+        wait_for(peer.fd(), first.status);
+    }
+    CHECK(first.bytes == sizeof small);
+    // The whole 8000-byte record left the socket: epoll would never report the rest.
+    pollfd p{peer.fd(), POLLIN, 0};
+    CHECK(poll(&p, 1, 0) == 0);
+    REQUIRE(t.has_buffered_input());
+    size_t total = first.bytes;
+    for (IoResult r = t.read(small, sizeof small); r.status == IoStatus::kOk; r = t.read(small, sizeof small)) {
+        total += r.bytes;
+    }
+    CHECK(total == 8000);
+    CHECK_FALSE(t.has_buffered_input());
+
+    for (IoResult r = t.write("k", 1); r.bytes != 1; r = t.write("k", 1)) wait_for(peer.fd(), r.status);
+    // The peer's close_notify arrives as kClosed; ours answers it.
+    IoResult end{};
+    for (end = t.read(small, sizeof small); end.status == IoStatus::kWantRead; end = t.read(small, sizeof small)) {
+        wait_for(peer.fd(), end.status);
+    }
+    CHECK(end.status == IoStatus::kClosed);
+    CHECK(t.error() == "the peer sent close_notify");
+    for (IoStatus s = t.shutdown(); s != IoStatus::kOk; s = t.shutdown()) wait_for(peer.fd(), s);
+    CHECK(peer.finish() == "ok\n exit 0");
+}
+
+TEST_CASE("tls transport: plain HTTP and garbage end the handshake cleanly", "[tls]") {
+    auto context = server_context();
+    for (std::string input : {std::string{"GET / HTTP/1.1\r\nHost: a\r\n\r\n"}, std::string(64, '\x16')}) {
+        int fds[2];
+        REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
+        REQUIRE(write(fds[1], input.data(), input.size()) == static_cast<ssize_t>(input.size()));
+        shutdown(fds[1], SHUT_WR);
+        Transport t(context->get(), fds[0]);
+        IoStatus s = t.handshake();
+        CHECK((s == IoStatus::kError || s == IoStatus::kClosed));
+        CHECK(t.plain_http() == (input[0] == 'G'));
+        CHECK_FALSE(t.error().empty());
+        close(fds[0]);
+        close(fds[1]);
+    }
+}
