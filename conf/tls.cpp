@@ -32,8 +32,8 @@ namespace {
 using core::tls::Certificate;
 using libconfig::Setting;
 
-constexpr std::array kTlsKeys{"certificate"sv,     "certificate_key"sv, "protocols"sv,
-                              "ciphers"sv,         "session_tickets"sv, "session_timeout"sv};
+constexpr std::array kTlsKeys{"certificate"sv, "certificate_key"sv, "protocols"sv,
+                              "ciphers"sv,     "session_tickets"sv, "session_timeout"sv};
 constexpr std::array kProtocolNames{"TLSv1.2"sv, "TLSv1.3"sv};
 constexpr std::array kInsecureProtocols{"SSLv2"sv, "SSLv3"sv, "TLSv1"sv, "TLSv1.1"sv};
 constexpr Millis kMinSessionTimeout = std::chrono::seconds{1};
@@ -58,9 +58,11 @@ void check_pair(const GroupReader& tls, const Element& cert, const std::string& 
                 const std::string& key_path, std::vector<core::tls::KeyType>& seen) {
     Certificate::Loaded loaded = Certificate::load(cert_path, key_path);
     switch (loaded.failure) {
-        case Certificate::Failure::kNone: break;
+        case Certificate::Failure::kNone:
+            break;
         case Certificate::Failure::kCertificate:
-            tls.fail_at(*cert.setting, cert.name, fmt::format("cannot use '{}': {}", cert_path, loaded.reason));
+            tls.fail_at(*cert.setting, cert.name,
+                        fmt::format("cannot use '{}': {}", cert_path, loaded.reason));
         case Certificate::Failure::kKey:
             tls.fail_at(*key.setting, key.name, fmt::format("cannot use '{}': {}", key_path, loaded.reason));
         case Certificate::Failure::kMismatch:
@@ -81,12 +83,14 @@ void check_pair(const GroupReader& tls, const Element& cert, const std::string& 
     }
 }
 
-std::vector<core::tls::CertificatePaths> read_certificates(const GroupReader& tls, const std::filesystem::path& dir) {
+std::vector<core::tls::CertificatePaths> read_certificates(const GroupReader& tls,
+                                                           const std::filesystem::path& dir) {
     auto certs = read_paths(tls, "certificate", dir);
     auto keys = read_paths(tls, "certificate_key", dir);
     if (certs.size() != keys.size()) {
-        tls.fail("certificate_key", fmt::format("gives {} key(s) for {} certificate(s); they pair up by position",
-                                                keys.size(), certs.size()));
+        tls.fail("certificate_key",
+                 fmt::format("gives {} key(s) for {} certificate(s); they pair up by position", keys.size(),
+                             certs.size()));
     }
     std::vector<core::tls::CertificatePaths> result;
     std::vector<core::tls::KeyType> seen;
@@ -107,11 +111,12 @@ uint8_t read_protocols(const GroupReader& tls) {
             protocols |= known == kProtocolNames.begin() ? core::tls::kTls12 : core::tls::kTls13;
             continue;
         }
-        bool insecure = std::find(kInsecureProtocols.begin(), kInsecureProtocols.end(), name) !=
-                        kInsecureProtocols.end();
-        tls.fail_at(*e.setting, e.name,
-                    insecure ? fmt::format("'{}' is not offered: it is broken; use \"TLSv1.2\" and \"TLSv1.3\"", name)
-                             : fmt::format("must be \"TLSv1.2\" or \"TLSv1.3\" (got '{}')", name));
+        bool insecure =
+            std::find(kInsecureProtocols.begin(), kInsecureProtocols.end(), name) != kInsecureProtocols.end();
+        tls.fail_at(
+            *e.setting, e.name,
+            insecure ? fmt::format("'{}' is not offered: it is broken; use \"TLSv1.2\" and \"TLSv1.3\"", name)
+                     : fmt::format("must be \"TLSv1.2\" or \"TLSv1.3\" (got '{}')", name));
     }
     if (protocols == 0) tls.fail("protocols", "must name at least one protocol");
     return protocols;
@@ -145,8 +150,9 @@ std::optional<core::tls::Settings> read_tls(const GroupReader& server, const std
     const Setting* group = server.find("tls");
     if (group == nullptr) {
         if (needs_tls) {
-            server.fail("tls", "missing; a server with an ssl listener needs "
-                               "tls = { certificate = \"x.pem\"; certificate_key = \"x.key\"; };");
+            server.fail("tls",
+                        "missing; a server with an ssl listener needs "
+                        "tls = { certificate = \"x.pem\"; certificate_key = \"x.key\"; };");
         }
         return std::nullopt;
     }
@@ -159,17 +165,21 @@ void check_tls_addresses(const GroupReader& server, const ServerConfig& config,
     for (const ListenAddress& address : config.listen) {
         for (size_t i = 0; i < earlier.size(); ++i) {
             for (const ListenAddress& other : earlier[i].listen) {
-                if (other.host != address.host || other.port != address.port || other.ipv6 != address.ipv6) continue;
+                if (other.host != address.host || other.port != address.port || other.ipv6 != address.ipv6)
+                    continue;
                 if (other.ssl != address.ssl) {
-                    server.fail("listen", fmt::format("{} is {} here but {} in servers[{}]; every server on an "
-                                                      "address must agree on 'ssl'",
-                                                      address.to_string(), address.ssl ? "ssl" : "plain",
-                                                      other.ssl ? "ssl" : "plain", i));
+                    server.fail("listen",
+                                fmt::format("{} is {} here but {} in servers[{}]; every server on an "
+                                            "address must agree on 'ssl'",
+                                            address.to_string(), address.ssl ? "ssl" : "plain",
+                                            other.ssl ? "ssl" : "plain", i));
                 }
-                if (address.ssl && config.tls && earlier[i].tls && config.tls->protocols != earlier[i].tls->protocols) {
-                    server.fail("tls", fmt::format("protocols differ from those of servers[{}], which shares {} "
-                                                   "(the version is chosen before SNI picks a server)",
-                                                   i, address.to_string()));
+                if (address.ssl && config.tls && earlier[i].tls &&
+                    config.tls->protocols != earlier[i].tls->protocols) {
+                    server.fail("tls",
+                                fmt::format("protocols differ from those of servers[{}], which shares {} "
+                                            "(the version is chosen before SNI picks a server)",
+                                            i, address.to_string()));
                 }
             }
         }

@@ -22,7 +22,8 @@ std::optional<core::tls::Settings> read_tls(const GroupReader& server, const std
 /// Checks `server` (servers[index]) against the `earlier` ones: an address is ssl for every
 /// server on it or for none, and servers sharing an ssl address offer the same protocols (the
 /// version is chosen before SNI picks the server). Throws ConfigError at server's listen.
-void check_tls_addresses(const GroupReader& server, const ServerConfig& config, const std::vector<ServerConfig>& earlier);
+void check_tls_addresses(const GroupReader& server, const ServerConfig& config,
+                         const std::vector<ServerConfig>& earlier);
 
 /// Throws at the first `ssl` listen entry of the config: TLS is checked but not yet served, and
 /// a port meant for HTTPS must not silently serve plain HTTP.

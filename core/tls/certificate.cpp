@@ -34,9 +34,12 @@ BioPtr open_file(const std::string& path, std::string& reason) {
 KeyType type_of(const EVP_PKEY* key) {
     switch (EVP_PKEY_get_base_id(key)) {
         case EVP_PKEY_RSA:
-        case EVP_PKEY_RSA_PSS: return KeyType::kRsa;
-        case EVP_PKEY_EC: return KeyType::kEcdsa;
-        default: return KeyType::kOther;
+        case EVP_PKEY_RSA_PSS:
+            return KeyType::kRsa;
+        case EVP_PKEY_EC:
+            return KeyType::kEcdsa;
+        default:
+            return KeyType::kOther;
     }
 }
 
@@ -75,9 +78,12 @@ bool read_chain(BIO* bio, X509Ptr& leaf, X509StackPtr& chain, std::string& reaso
 
 std::string_view key_type_name(KeyType type) noexcept {
     switch (type) {
-        case KeyType::kRsa: return "RSA";
-        case KeyType::kEcdsa: return "ECDSA";
-        case KeyType::kOther: break;
+        case KeyType::kRsa:
+            return "RSA";
+        case KeyType::kEcdsa:
+            return "ECDSA";
+        case KeyType::kOther:
+            break;
     }
     return "other";
 }

@@ -60,7 +60,8 @@ bool set_identity(SSL_CTX* ctx, const std::string& identity, std::array<unsigned
 
 }  // namespace
 
-std::unique_ptr<Context> Context::create(const Settings& settings, const Options& options, std::string& error) {
+std::unique_ptr<Context> Context::create(const Settings& settings, const Options& options,
+                                         std::string& error) {
     ERR_clear_error();
     std::unique_ptr<Context> context(new Context());
     context->ctx_.reset(SSL_CTX_new(TLS_server_method()));
@@ -83,8 +84,8 @@ bool Context::configure(const Settings& settings, const Options& options, std::s
     SSL_CTX_set_options(ctx, ssl_options);
     // Idle keep-alive connections give their record buffers back; partial writes and a moving
     // buffer let the connection retry a write from wherever its output buffer now lives.
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_mode(
+        ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
     SSL_CTX_sess_set_cache_size(ctx, kSessionCacheSize);
     SSL_CTX_set_timeout(ctx, static_cast<long>(settings.session_timeout.count()));
@@ -117,7 +118,8 @@ bool Context::add_certificates(const Settings& settings, std::string& error) {
         Certificate::Loaded loaded = Certificate::load(paths.certificate, paths.certificate_key);
         if (!loaded.certificate) {
             bool key_failed = loaded.failure != Certificate::Failure::kCertificate;
-            error = fmt::format("{}: {}", key_failed ? paths.certificate_key : paths.certificate, loaded.reason);
+            error =
+                fmt::format("{}: {}", key_failed ? paths.certificate_key : paths.certificate, loaded.reason);
             return false;
         }
         const Certificate& c = *loaded.certificate;

@@ -30,7 +30,8 @@ public:
 
     /// Loads the certificates and applies `settings`. Returns nullptr and sets `error` (which
     /// file, what went wrong) on failure. `ring`, when given, must outlive the context.
-    static std::unique_ptr<Context> create(const Settings& settings, const Options& options, std::string& error);
+    static std::unique_ptr<Context> create(const Settings& settings, const Options& options,
+                                           std::string& error);
 
     /// Whether OpenSSL accepts `ciphers` as a TLS 1.2 cipher list with at least one cipher in
     /// it; `error` says why not.

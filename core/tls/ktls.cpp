@@ -34,8 +34,11 @@ KtlsSupport detect_ktls(const std::string& ulp_list_file) {
 bool ktls_available() {
     static const bool available = [] {
         KtlsSupport support = detect_ktls();
-        spdlog::info("kTLS {}: {}", support.available ? "on, file bodies go by sendfile" : "off, file bodies go "
-                                                        "by read and SSL_write", support.reason);
+        spdlog::info("kTLS {}: {}",
+                     support.available ? "on, file bodies go by sendfile"
+                                       : "off, file bodies go "
+                                         "by read and SSL_write",
+                     support.reason);
         return support.available;
     }();
     return available;

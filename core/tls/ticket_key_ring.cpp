@@ -139,8 +139,9 @@ int TicketKeyRing::on_ticket(SSL* ssl, unsigned char* name, unsigned char* iv, E
             key = &previous;
             result = 2;
         }
-        if (key != nullptr && (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes.data(), iv) != 1 ||
-                               !set_mac_key(mac, *key))) {
+        if (key != nullptr &&
+            (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes.data(), iv) != 1 ||
+             !set_mac_key(mac, *key))) {
             result = -1;
         }
     }

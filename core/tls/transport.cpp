@@ -28,24 +28,31 @@ Transport::~Transport() = default;
 IoStatus Transport::classify(int ret) noexcept {
     int code = SSL_get_error(ssl_.get(), ret);
     switch (code) {
-        case SSL_ERROR_WANT_READ: return IoStatus::kWantRead;
-        case SSL_ERROR_WANT_WRITE: return IoStatus::kWantWrite;
-        case SSL_ERROR_ZERO_RETURN: error_ = "the peer sent close_notify"; return IoStatus::kClosed;
+        case SSL_ERROR_WANT_READ:
+            return IoStatus::kWantRead;
+        case SSL_ERROR_WANT_WRITE:
+            return IoStatus::kWantWrite;
+        case SSL_ERROR_ZERO_RETURN:
+            error_ = "the peer sent close_notify";
+            return IoStatus::kClosed;
         case SSL_ERROR_SYSCALL:
             if (ERR_peek_error() == 0) {
                 int saved = errno;
                 if (saved == EAGAIN || saved == EINTR) return IoStatus::kWantRead;
                 error_ = saved == 0 ? "the peer closed the connection" : std::strerror(saved);
-                return saved == 0 || saved == ECONNRESET || saved == EPIPE ? IoStatus::kClosed : IoStatus::kError;
+                return saved == 0 || saved == ECONNRESET || saved == EPIPE ? IoStatus::kClosed
+                                                                           : IoStatus::kError;
             }
             break;
-        default: break;
+        default:
+            break;
     }
     unsigned long first = ERR_peek_error();
     if (ERR_GET_LIB(first) == ERR_LIB_SSL && ERR_GET_REASON(first) == SSL_R_HTTP_REQUEST) {
         plain_http_ = true;
     }
-    bool eof = ERR_GET_LIB(first) == ERR_LIB_SSL && ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+    bool eof =
+        ERR_GET_LIB(first) == ERR_LIB_SSL && ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
     error_ = take_openssl_errors();
     return eof ? IoStatus::kClosed : IoStatus::kError;
 }
@@ -96,7 +103,8 @@ IoResult Transport::send_file(int file, off_t offset, size_t count) noexcept {
     if (kernel_sends() && chunk_end_ == chunk_begin_) {
         ERR_clear_error();
         ossl_ssize_t n = SSL_sendfile(ssl_.get(), file, offset, count, 0);
-        return n >= 0 ? IoResult{static_cast<size_t>(n), IoStatus::kOk} : IoResult{0, classify(static_cast<int>(n))};
+        return n >= 0 ? IoResult{static_cast<size_t>(n), IoStatus::kOk}
+                      : IoResult{0, classify(static_cast<int>(n))};
     }
     if (chunk_end_ == chunk_begin_ || chunk_offset_ != offset) {
         // A chunk still pending for another offset means the caller moved on; OpenSSL is owed

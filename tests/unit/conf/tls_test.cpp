@@ -15,9 +15,9 @@
 
 namespace fs = std::filesystem;
 using namespace portico::conf;
-using portico::test::TestCertificates;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
+using portico::test::TestCertificates;
 
 namespace {
 
@@ -74,9 +74,10 @@ TEST_CASE("conf: the tls group's defaults", "[conf][tls]") {
 }
 
 TEST_CASE("conf: a server may give one RSA and one ECDSA pair, not two of a kind", "[conf][tls]") {
-    Config c = load_tls(config_with("certificate = [\"a-rsa.pem\", \"a-ecdsa.pem\"]; "
-                                    "certificate_key = [\"a-rsa.key\", \"a-ecdsa.key\"]; "
-                                    "protocols = \"TLSv1.3\"; session_tickets = false; session_timeout = \"5m\";"));
+    Config c =
+        load_tls(config_with("certificate = [\"a-rsa.pem\", \"a-ecdsa.pem\"]; "
+                             "certificate_key = [\"a-rsa.key\", \"a-ecdsa.key\"]; "
+                             "protocols = \"TLSv1.3\"; session_tickets = false; session_timeout = \"5m\";"));
     const auto& t = *c.servers[0].tls;
     REQUIRE(t.certificates.size() == 2);
     CHECK(t.protocols == portico::core::tls::kTls13);
@@ -100,19 +101,21 @@ TEST_CASE("conf: an unusable certificate or key names file, line and setting", "
                             certs.path("nope.pem") + "': No such file or directory"));
     }
     SECTION("a certificate that does not parse") {
-        CHECK_THAT(error_of_tls(config_with("certificate = \"garbage.pem\"; certificate_key = \"a-rsa.key\";")),
-                   Contains("setting 'servers[0].tls.certificate': cannot use '" + certs.path("garbage.pem") +
-                            "': no PEM certificate"));
+        CHECK_THAT(
+            error_of_tls(config_with("certificate = \"garbage.pem\"; certificate_key = \"a-rsa.key\";")),
+            Contains("setting 'servers[0].tls.certificate': cannot use '" + certs.path("garbage.pem") +
+                     "': no PEM certificate"));
     }
     SECTION("a key file that holds a certificate") {
         CHECK_THAT(error_of_tls(config_with("certificate = \"a-rsa.pem\"; certificate_key = \"a-rsa.pem\";")),
-                   Contains("setting 'servers[0].tls.certificate_key': cannot use '" + certs.path("a-rsa.pem") +
-                            "': no readable unencrypted PEM private key"));
+                   Contains("setting 'servers[0].tls.certificate_key': cannot use '" +
+                            certs.path("a-rsa.pem") + "': no readable unencrypted PEM private key"));
     }
     SECTION("a key that belongs to another certificate") {
-        CHECK_THAT(error_of_tls(config_with("certificate = \"a-rsa.pem\"; certificate_key = \"b-ecdsa.key\";")),
-                   Contains("test.conf:3: setting 'servers[0].tls.certificate_key': '" + certs.path("b-ecdsa.key") +
-                            "' is not the key of the certificate '" + certs.path("a-rsa.pem") + "'"));
+        CHECK_THAT(
+            error_of_tls(config_with("certificate = \"a-rsa.pem\"; certificate_key = \"b-ecdsa.key\";")),
+            Contains("test.conf:3: setting 'servers[0].tls.certificate_key': '" + certs.path("b-ecdsa.key") +
+                     "' is not the key of the certificate '" + certs.path("a-rsa.pem") + "'"));
     }
     SECTION("no tls group on a server with an ssl listener") {
         std::string text = "servers = ( {\n  listen = \"127.0.0.1:8443 ssl\";\n  root = \".\";\n} );\n";
@@ -123,8 +126,9 @@ TEST_CASE("conf: an unusable certificate or key names file, line and setting", "
                    Contains("setting 'servers[0].tls.protocols[1]': 'TLSv1.1' is not offered"));
         CHECK_THAT(error_of_tls(config_with(kRsa + " ciphers = \"NO-SUCH-CIPHER\";")),
                    Contains("setting 'servers[0].tls.ciphers': 'NO-SUCH-CIPHER': OpenSSL knows none"));
-        CHECK_THAT(error_of_tls(config_with(kRsa + " certificat = \"x\";")),
-                   Contains("setting 'servers[0].tls.certificat': unknown setting; did you mean 'certificate'?"));
+        CHECK_THAT(
+            error_of_tls(config_with(kRsa + " certificat = \"x\";")),
+            Contains("setting 'servers[0].tls.certificat': unknown setting; did you mean 'certificate'?"));
         CHECK_THAT(error_of_tls(config_with(kRsa + " session_timeout = \"10ms\";")),
                    Contains("setting 'servers[0].tls.session_timeout': must be at least 1000ms"));
     }
@@ -144,35 +148,43 @@ TEST_CASE("conf: an expired certificate loads with a warning naming the file and
 }
 
 TEST_CASE("conf: servers on one address agree on ssl and on protocols", "[conf][tls]") {
-    std::string two = "servers = (\n"
-                      "  { listen = \"127.0.0.1:8443 ssl\"; server_name = \"a.test\"; root = \".\"; tls = { " + kRsa +
-                      " }; },\n"
-                      "  { listen = \"127.0.0.1:8443\"; server_name = \"b.test\"; root = \".\"; }\n);\n";
-    CHECK_THAT(error_of_tls(two), Contains("test.conf:3: setting 'servers[1].listen': 127.0.0.1:8443 is plain "
-                                           "here but ssl in servers[0]"));
-    std::string protocols = "servers = (\n"
-                            "  { listen = \"127.0.0.1:8443 ssl\"; server_name = \"a.test\"; root = \".\"; tls = { " +
-                            kRsa + " }; },\n"
-                            "  { listen = \"127.0.0.1:8443 ssl\"; server_name = \"b.test\"; root = \".\"; tls = { "
-                            "certificate = \"b-ecdsa.pem\"; certificate_key = \"b-ecdsa.key\"; protocols = "
-                            "\"TLSv1.3\"; }; }\n);\n";
-    CHECK_THAT(error_of_tls(protocols), Contains("setting 'servers[1].tls': protocols differ from those of servers[0]"));
+    std::string two =
+        "servers = (\n"
+        "  { listen = \"127.0.0.1:8443 ssl\"; server_name = \"a.test\"; root = \".\"; tls = { " +
+        kRsa +
+        " }; },\n"
+        "  { listen = \"127.0.0.1:8443\"; server_name = \"b.test\"; root = \".\"; }\n);\n";
+    CHECK_THAT(error_of_tls(two),
+               Contains("test.conf:3: setting 'servers[1].listen': 127.0.0.1:8443 is plain "
+                        "here but ssl in servers[0]"));
+    std::string protocols =
+        "servers = (\n"
+        "  { listen = \"127.0.0.1:8443 ssl\"; server_name = \"a.test\"; root = \".\"; tls = { " +
+        kRsa +
+        " }; },\n"
+        "  { listen = \"127.0.0.1:8443 ssl\"; server_name = \"b.test\"; root = \".\"; tls = { "
+        "certificate = \"b-ecdsa.pem\"; certificate_key = \"b-ecdsa.key\"; protocols = "
+        "\"TLSv1.3\"; }; }\n);\n";
+    CHECK_THAT(error_of_tls(protocols),
+               Contains("setting 'servers[1].tls': protocols differ from those of servers[0]"));
 }
 
 TEST_CASE("conf: the loader refuses ssl listeners, but only after checking them", "[conf][tls]") {
-    std::string text = "servers = ( {\n  listen = [ \"127.0.0.1:8080\",\n  \"127.0.0.1:8443 ssl\" ];\n  tls = { " +
-                       kRsa + " };\n  root = \".\";\n} );\n";
+    std::string text =
+        "servers = ( {\n  listen = [ \"127.0.0.1:8080\",\n  \"127.0.0.1:8443 ssl\" ];\n  tls = { " + kRsa +
+        " };\n  root = \".\";\n} );\n";
     try {
         load_config_from_string(text, conf_file());
         FAIL("an ssl listener was accepted");
     } catch (const ConfigError& e) {
-        CHECK_THAT(e.what(), StartsWith(conf_file() + ":3: setting 'servers[0].listen[1]': TLS listeners are not "
-                                                      "served yet"));
+        CHECK_THAT(e.what(),
+                   StartsWith(conf_file() + ":3: setting 'servers[0].listen[1]': TLS listeners are not "
+                                            "served yet"));
     }
     // A broken tls group is reported as such, not hidden behind the refusal.
     try {
-        load_config_from_string(config_with("certificate = \"a-rsa.pem\"; certificate_key = \"b-ecdsa.key\";"),
-                                conf_file());
+        load_config_from_string(
+            config_with("certificate = \"a-rsa.pem\"; certificate_key = \"b-ecdsa.key\";"), conf_file());
         FAIL("a mismatched key was accepted");
     } catch (const ConfigError& e) {
         CHECK_THAT(e.what(), Contains("is not the key of the certificate"));

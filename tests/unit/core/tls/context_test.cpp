@@ -118,5 +118,6 @@ TEST_CASE("tls context: a bad cipher list or file is an error that says so", "[t
     Settings s = settings_with({"a-ecdsa"});
     s.certificates[0].certificate_key = TestCertificates::get().path("b-ecdsa.key");
     CHECK_FALSE(Context::create(s, {}, error));
-    CHECK_THAT(error, Catch::Matchers::Contains("b-ecdsa.key") && Catch::Matchers::Contains("does not belong"));
+    CHECK_THAT(error,
+               Catch::Matchers::Contains("b-ecdsa.key") && Catch::Matchers::Contains("does not belong"));
 }

@@ -24,7 +24,8 @@ using core::tls::SslPtr;
 inline SslCtxPtr client_context(int max_version = TLS1_3_VERSION) {
     SslCtxPtr ctx{SSL_CTX_new(TLS_client_method())};
     REQUIRE(ctx);
-    REQUIRE(SSL_CTX_load_verify_locations(ctx.get(), TestCertificates::get().path("ca.pem").c_str(), nullptr) == 1);
+    REQUIRE(SSL_CTX_load_verify_locations(ctx.get(), TestCertificates::get().path("ca.pem").c_str(),
+                                          nullptr) == 1);
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
     SSL_CTX_set_max_proto_version(ctx.get(), max_version);
     return ctx;

@@ -50,19 +50,21 @@ private:
 
     void self_signed(const std::string& name, const std::string& key, const std::string& options,
                      const std::string& host) const {
-        run("openssl req -x509 -newkey " + key + " " + options + " -nodes -keyout " + name + ".key -out " + name +
-            ".pem -days 2 -subj /CN=" + host + " -addext subjectAltName=DNS:" + host);
+        run("openssl req -x509 -newkey " + key + " " + options + " -nodes -keyout " + name + ".key -out " +
+            name + ".pem -days 2 -subj /CN=" + host + " -addext subjectAltName=DNS:" + host);
     }
 
     // `openssl req` cannot back-date; `openssl ca` takes explicit start and end dates.
     void expired() const {
-        std::ofstream(dir_ / "ca.cnf") << "[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\n"
-                                          "default_md=sha256\npolicy=p\nserial=serial\n[p]\ncommonName=supplied\n";
+        std::ofstream(dir_ / "ca.cnf")
+            << "[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\n"
+               "default_md=sha256\npolicy=p\nserial=serial\n[p]\ncommonName=supplied\n";
         std::ofstream(dir_ / "index.txt");
         std::ofstream(dir_ / "serial") << "01\n";
         run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout expired.key "
             "-out expired.csr -subj /CN=old.test");
-        run("openssl ca -batch -config ca.cnf -selfsign -keyfile expired.key -in expired.csr -out expired.pem "
+        run("openssl ca -batch -config ca.cnf -selfsign -keyfile expired.key -in expired.csr -out "
+            "expired.pem "
             "-notext -startdate 20200101000000Z -enddate 20200102000000Z");
     }
 

@@ -23,7 +23,8 @@ namespace {
 // What one worker builds for the server: its own SSL_CTX, the shared ring.
 std::unique_ptr<Context> worker_context(TicketKeyRing* ring, int version_max = TLS1_3_VERSION) {
     Settings s;
-    s.certificates.push_back({TestCertificates::get().path("a-ecdsa.pem"), TestCertificates::get().path("a-ecdsa.key")});
+    s.certificates.push_back(
+        {TestCertificates::get().path("a-ecdsa.pem"), TestCertificates::get().path("a-ecdsa.key")});
     s.protocols = version_max == TLS1_3_VERSION ? kTls12 | kTls13 : kTls12;
     std::string error;
     auto context = Context::create(s, Context::Options{0, "a", ring, false}, error);
