@@ -1,7 +1,8 @@
 """The client side of the transport tests: Python's ssl module, a real TLS stack other than the
 server's. Usage: tls_peer.py MODE PORT CAFILE. Prints "ok" and exits 0 when the server behaved.
 
-echo     send 1 MiB, expect the same 1 MiB back, then the server's close_notify (not a bare EOF)
+echo     wait for b"g", send 1 MiB, wait for a line on stdin (the server has met WANT_WRITE by
+         then, since nobody reads), expect the same 1 MiB back, then the server's close_notify
 pending  send one 8000-byte record, expect b"k", then close with close_notify both ways
 """
 import socket
@@ -20,7 +21,10 @@ assert tls.selected_alpn_protocol() == "http/1.1", tls.selected_alpn_protocol()
 
 if mode == "echo":
     data = bytes(range(256)) * 4096
+    if tls.recv(1) != b"g":
+        sys.exit("no go")
     tls.sendall(data)
+    sys.stdin.readline()
     got = bytearray()
     while len(got) < len(data):
         chunk = tls.recv(65536)
