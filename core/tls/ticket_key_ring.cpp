@@ -82,6 +82,24 @@ bool TicketKeyRing::rotate() noexcept {
     return true;
 }
 
+bool TicketKeyRing::rotate_if_due(std::chrono::steady_clock::time_point now,
+                                  std::chrono::seconds interval) noexcept {
+    if (!started_) {
+        started_ = true;
+        last_rotation_ = now;
+        return false;
+    }
+    if (now - last_rotation_ < interval || !rotate()) {
+        return false;
+    }
+    last_rotation_ = now;
+    return true;
+}
+
+std::chrono::steady_clock::time_point TicketKeyRing::next_rotation(std::chrono::seconds interval) const noexcept {
+    return started_ ? last_rotation_ + interval : std::chrono::steady_clock::time_point::max();
+}
+
 uint64_t TicketKeyRing::generation() const noexcept {
     return page_->generation.load(std::memory_order_acquire);
 }

@@ -19,6 +19,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -44,6 +45,14 @@ public:
     /// is forgotten. Returns false, keeping the old keys, if the random generator fails.
     bool rotate() noexcept;
 
+    /// Master only: rotate() when `interval` has passed since the last rotation (or since the
+    /// first call), for the master's timer. A ticket then stays usable for between one and two
+    /// intervals, so the master should pass the longest session_timeout of its servers.
+    /// Returns true when it rotated.
+    bool rotate_if_due(std::chrono::steady_clock::time_point now, std::chrono::seconds interval) noexcept;
+    /// When rotate_if_due() will next rotate, for the master's wait; max() before its first call.
+    [[nodiscard]] std::chrono::steady_clock::time_point next_rotation(std::chrono::seconds interval) const noexcept;
+
     /// Copies the current and (when there is one) previous key. Safe against a concurrent
     /// rotate() in another process.
     void snapshot(Key& current, Key& previous, bool& has_previous) const noexcept;
@@ -62,6 +71,8 @@ private:
     static int on_ticket(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
                          EVP_MAC_CTX* mac, int encrypt);
     Page* page_;
+    std::chrono::steady_clock::time_point last_rotation_{};  ///< the master's own bookkeeping
+    bool started_ = false;
 };
 
 }  // namespace portico::core::tls

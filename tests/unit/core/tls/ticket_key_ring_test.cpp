@@ -122,3 +122,20 @@ TEST_CASE("tls tickets: a child forked before a rotation sees the new keys", "[t
     CHECK(ring->generation() == 1);
     for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]}) close(fd);
 }
+
+TEST_CASE("tls tickets: the master's timer rotates once per interval", "[tls]") {
+    auto ring = TicketKeyRing::create();
+    REQUIRE(ring);
+    using namespace std::chrono;
+    const seconds hour{3600};
+    steady_clock::time_point t0{seconds{1000}};
+    CHECK(ring->next_rotation(hour) == steady_clock::time_point::max());
+    CHECK_FALSE(ring->rotate_if_due(t0, hour));  // the first call starts the clock
+    CHECK(ring->next_rotation(hour) == t0 + hour);
+    CHECK_FALSE(ring->rotate_if_due(t0 + hour - seconds{1}, hour));
+    CHECK(ring->generation() == 0);
+    CHECK(ring->rotate_if_due(t0 + hour, hour));
+    CHECK(ring->generation() == 1);
+    CHECK_FALSE(ring->rotate_if_due(t0 + hour + seconds{1}, hour));
+    CHECK(ring->next_rotation(hour) == t0 + 2 * hour);
+}
