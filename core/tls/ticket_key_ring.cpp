@@ -96,7 +96,8 @@ bool TicketKeyRing::rotate_if_due(std::chrono::steady_clock::time_point now,
     return true;
 }
 
-std::chrono::steady_clock::time_point TicketKeyRing::next_rotation(std::chrono::seconds interval) const noexcept {
+std::chrono::steady_clock::time_point TicketKeyRing::next_rotation(
+    std::chrono::seconds interval) const noexcept {
     return started_ ? last_rotation_ + interval : std::chrono::steady_clock::time_point::max();
 }
 

@@ -51,7 +51,8 @@ public:
     /// Returns true when it rotated.
     bool rotate_if_due(std::chrono::steady_clock::time_point now, std::chrono::seconds interval) noexcept;
     /// When rotate_if_due() will next rotate, for the master's wait; max() before its first call.
-    [[nodiscard]] std::chrono::steady_clock::time_point next_rotation(std::chrono::seconds interval) const noexcept;
+    [[nodiscard]] std::chrono::steady_clock::time_point next_rotation(
+        std::chrono::seconds interval) const noexcept;
 
     /// Copies the current and (when there is one) previous key. Safe against a concurrent
     /// rotate() in another process.
