@@ -174,13 +174,6 @@ void check_tls_addresses(const GroupReader& server, const ServerConfig& config,
                                             address.to_string(), address.ssl ? "ssl" : "plain",
                                             other.ssl ? "ssl" : "plain", i));
                 }
-                if (address.ssl && config.tls && earlier[i].tls &&
-                    config.tls->protocols != earlier[i].tls->protocols) {
-                    server.fail("tls",
-                                fmt::format("protocols differ from those of servers[{}], which shares {} "
-                                            "(the version is chosen before SNI picks a server)",
-                                            i, address.to_string()));
-                }
             }
         }
     }

@@ -19,9 +19,8 @@ namespace portico::conf::detail {
 std::optional<core::tls::Settings> read_tls(const GroupReader& server, const std::filesystem::path& dir,
                                             bool needs_tls);
 
-/// Checks `server` (servers[index]) against the `earlier` ones: an address is ssl for every
-/// server on it or for none, and servers sharing an ssl address offer the same protocols (the
-/// version is chosen before SNI picks the server). Throws ConfigError at server's listen.
+/// Checks `server` against the `earlier` ones: an address is ssl for every server on it or for
+/// none (one listener serves them all). Throws ConfigError at server's listen.
 void check_tls_addresses(const GroupReader& server, const ServerConfig& config,
                          const std::vector<ServerConfig>& earlier);
 

@@ -72,3 +72,21 @@ TEST_CASE("tls sni: a session of one server does not resume on another", "[tls]"
         CHECK(SniSelector::chosen_server(other.server().ssl()) == 1);
     }
 }
+
+// The context is chosen before the version is, so each server's protocols hold on a shared address.
+TEST_CASE("tls sni: the chosen server's protocols apply", "[tls]") {
+    auto a = server("a-ecdsa", 0);
+    Settings only13;
+    only13.certificates.push_back(
+        {TestCertificates::get().path("b-ecdsa.pem"), TestCertificates::get().path("b-ecdsa.key")});
+    only13.protocols = kTls13;
+    std::string error;
+    auto b = Context::create(only13, Context::Options{1, "b", nullptr, false}, error);
+    REQUIRE(b);
+    SniSelector selector({{a.get(), {"a.test"}}, {b.get(), {"b.test"}}});
+    auto client12 = client_context(TLS1_2_VERSION);
+    Connection to_a(selector.initial_context(), client12.get(), "a.test");
+    CHECK(to_a.handshake());
+    Connection to_b(selector.initial_context(), client12.get(), "b.test");
+    CHECK_FALSE(to_b.handshake());
+}
