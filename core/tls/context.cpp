@@ -20,7 +20,7 @@ constexpr unsigned char kHttp11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
 // TLS 1.3 sends tickets after the handshake; one is enough for an HTTP/1.1 client to resume,
 // and each costs an encryption in the handshake.
 constexpr size_t kTicketsPerHandshake = 1;
-// Sessions kept per worker for stateful resumption (tickets off, or clients without tickets).
+// Sessions kept per worker for stateful resumption when tickets are off.
 constexpr long kSessionCacheSize = 4096;
 
 int context_index() {
@@ -86,10 +86,15 @@ bool Context::configure(const Settings& settings, const Options& options, std::s
     // buffer let the connection retry a write from wherever its output buffer now lives.
     SSL_CTX_set_mode(
         ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    // With tickets the client carries its session, so the worker stores none (memory per
+    // handshake, as nginx's default); without them a per-worker cache still resumes on the same
+    // worker (and serves TLS 1.3's stateful tickets).
+    SSL_CTX_set_session_cache_mode(ctx, settings.session_tickets
+                                            ? SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL
+                                            : SSL_SESS_CACHE_SERVER);
     SSL_CTX_sess_set_cache_size(ctx, kSessionCacheSize);
     SSL_CTX_set_timeout(ctx, static_cast<long>(settings.session_timeout.count()));
-    SSL_CTX_set_num_tickets(ctx, settings.session_tickets ? kTicketsPerHandshake : 0);
+    SSL_CTX_set_num_tickets(ctx, kTicketsPerHandshake);  // stateful ones when session_tickets is off
     SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
     SSL_CTX_set_ex_data(ctx, context_index(), this);
     if (!set_protocols(ctx, settings.protocols) || !set_identity(ctx, options.identity, session_id_)) {

@@ -139,3 +139,21 @@ TEST_CASE("tls tickets: the master's timer rotates once per interval", "[tls]") 
     CHECK_FALSE(ring->rotate_if_due(t0 + hour + seconds{1}, hour));
     CHECK(ring->next_rotation(hour) == t0 + 2 * hour);
 }
+
+TEST_CASE("tls tickets: with session_tickets off a session resumes on the same worker only", "[tls]") {
+    Settings s;
+    s.certificates.push_back(
+        {TestCertificates::get().path("a-ecdsa.pem"), TestCertificates::get().path("a-ecdsa.key")});
+    s.session_tickets = false;
+    std::string error;
+    auto worker1 = Context::create(s, Context::Options{0, "a", nullptr, false}, error);
+    auto worker2 = Context::create(s, Context::Options{0, "a", nullptr, false}, error);
+    REQUIRE(worker1);
+    REQUIRE(worker2);
+    for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+        INFO("version " << std::hex << version);
+        auto client = client_context(version);
+        CHECK(resumes(worker1->get(), worker1->get(), client.get()));
+        CHECK_FALSE(resumes(worker1->get(), worker2->get(), client.get()));
+    }
+}
