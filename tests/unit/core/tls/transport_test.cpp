@@ -21,6 +21,7 @@
 
 #include "core/tls/context.hpp"
 #include "core/tls/ktls.hpp"
+#include "core/tls/sni_selector.hpp"
 #include "core/tls/ticket_key_ring.hpp"
 #include "tests/unit/core/tls/test_certificates.hpp"
 
@@ -47,7 +48,13 @@ void wait_for(int fd, IoStatus status) {
 // The Python client, connected to one accepted socket of ours.
 class Peer {
 public:
-    explicit Peer(const char* mode, const char* version = "1.3") {
+    /// tls_peer.py in `mode`.
+    explicit Peer(const char* mode, const char* version = "1.3")
+        : Peer({"python3", std::string{PORTICO_SOURCE_DIR} + "/tests/unit/core/tls/tls_peer.py", mode,
+                "{port}", TestCertificates::get().path("ca.pem"), version}) {}
+
+    /// Any client command; "{port}" in an argument becomes our port.
+    explicit Peer(std::vector<std::string> argv) {
         listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
@@ -61,14 +68,21 @@ public:
         REQUIRE(pipe2(out, O_CLOEXEC) == 0);
         REQUIRE(pipe2(in, O_CLOEXEC) == 0);
         std::string port = std::to_string(ntohs(addr.sin_port));
-        std::string script = std::string{PORTICO_SOURCE_DIR} + "/tests/unit/core/tls/tls_peer.py";
-        std::string ca = TestCertificates::get().path("ca.pem");
+        for (std::string& arg : argv) {
+            if (size_t at = arg.find("{port}"); at != std::string::npos) arg.replace(at, 6, port);
+        }
+        std::vector<char*> args;
+        for (std::string& arg : argv) args.push_back(arg.data());
+        args.push_back(nullptr);
         pid_ = fork();
         REQUIRE(pid_ >= 0);
         if (pid_ == 0) {
             dup2(out[1], 1);
             dup2(in[0], 0);
-            execlp("python3", "python3", script.c_str(), mode, port.c_str(), ca.c_str(), version, nullptr);
+            if (std::string_view{args[0]} == "openssl") {
+                dup2(open("/dev/null", O_WRONLY), 2);  // s_client's chatter is not the test's business
+            }
+            execvp(args[0], args.data());
             _exit(127);
         }
         close(out[1]);
@@ -323,4 +337,38 @@ TEST_CASE("tls transport: random ClientHellos end the handshake cleanly", "[tls]
     }
     // The peer shut its side, so OpenSSL sees EOF after the noise: every attempt ends.
     CHECK(ended == 1000);
+}
+
+// openssl s_client as the peer: -servername picks the server and its certificate.
+TEST_CASE("tls transport: openssl s_client -servername gets that server's certificate", "[tls]") {
+    Settings a;
+    a.certificates.push_back(
+        {TestCertificates::get().path("a-rsa.pem"), TestCertificates::get().path("a-rsa.key")});
+    Settings b;
+    b.certificates.push_back(
+        {TestCertificates::get().path("b-ecdsa.pem"), TestCertificates::get().path("b-ecdsa.key")});
+    std::string error;
+    auto context_a = Context::create(a, Context::Options{0, "a", nullptr, false}, error);
+    auto context_b = Context::create(b, Context::Options{1, "b", nullptr, false}, error);
+    REQUIRE(context_a);
+    REQUIRE(context_b);
+    SniSelector selector({{context_a.get(), {"a.test"}}, {context_b.get(), {"b.test"}}});
+    for (const char* name : {"b.test", "a.test", "unknown.test"}) {
+        INFO("-servername " << name);
+        Peer peer({"openssl", "s_client", "-connect", "127.0.0.1:{port}", "-servername", name, "-CAfile",
+                   TestCertificates::get().path("ca.pem"), "-verify_return_error", "-ign_eof"});
+        Transport t(selector.initial_context(), peer.fd());
+        handshake(t, peer.fd());
+        uint32_t expected = std::string_view{name} == "b.test" ? 1 : 0;
+        CHECK(SniSelector::chosen_server(t.ssl()) == expected);
+        for (IoResult r = t.write("hello\n", 6); r.bytes != 6; r = t.write("hello\n", 6)) {
+            wait_for(peer.fd(), r.status);
+        }
+        for (IoStatus s = t.shutdown(); s != IoStatus::kOk; s = t.shutdown()) wait_for(peer.fd(), s);
+        peer.let_read();  // closes s_client's stdin
+        std::string out = peer.finish();
+        CHECK_THAT(out, Catch::Matchers::Contains(expected == 1 ? "CN = b.test" : "CN = a.test"));
+        CHECK_THAT(out, Catch::Matchers::Contains("Verify return code: 0 (ok)"));
+        CHECK_THAT(out, Catch::Matchers::Contains("hello"));
+    }
 }
