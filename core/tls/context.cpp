@@ -105,7 +105,9 @@ bool Context::configure(const Settings& settings, const Options& options, std::s
         error = fmt::format("ciphers '{}': {}", settings.ciphers, take_openssl_errors());
         return false;
     }
-    if (options.ring != nullptr && settings.session_tickets && !options.ring->install(ctx)) {
+    // Installed even with tickets off: OpenSSL calls the first context's callback for every
+    // server on the address, and SSL_OP_NO_TICKET (copied per server after SNI) decides.
+    if (options.ring != nullptr && !options.ring->install(ctx)) {
         error = "cannot install the session-ticket keys: " + take_openssl_errors();
         return false;
     }
