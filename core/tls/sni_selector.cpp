@@ -1,4 +1,4 @@
-// The servername callback: a linear search over the names of one address's servers (configs
+// The ClientHello callback: a linear search over the names of one address's servers (configs
 // have a few), once per handshake.
 
 #include "core/tls/sni_selector.hpp"

@@ -28,7 +28,7 @@ public:
     SniSelector& operator=(const SniSelector&) = delete;
 
     /// The context connections on this address start from (the default server's), with the
-    /// servername callback installed. The selector must outlive every SSL made from it.
+    /// ClientHello callback installed. The selector must outlive every SSL made from it.
     [[nodiscard]] SSL_CTX* initial_context() const noexcept;
 
     /// The entry for `name` (case ignored, one trailing dot ignored), else the default.
