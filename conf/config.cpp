@@ -23,6 +23,7 @@
 #include "conf/group_reader.hpp"
 #include "conf/parse.hpp"
 #include "conf/sections.hpp"
+#include "conf/tls.hpp"
 #include "core/buffer_pool.hpp"
 
 namespace portico::conf {
@@ -191,7 +192,8 @@ void read_processes(const GroupReader& top, Config& c) {
         top.duration("worker_respawn_backoff_max", kDefaults.worker_respawn_backoff_max, kMinRespawnBackoffMax);
 }
 
-Config read_config(const Setting& root, const std::string& file, const fs::path& absolute_file) {
+Config read_config(const Setting& root, const std::string& file, const fs::path& absolute_file,
+                   bool accept_tls) {
     fs::path dir = absolute_file.parent_path();
     GroupReader top(root, "", file, dir);
     top.reject_unknown(detail::kTopLevelKeys, kNotAtTopLevel);
@@ -207,6 +209,9 @@ Config read_config(const Setting& root, const std::string& file, const fs::path&
         top.integer("worker_rlimit_nofile", kDefaults.worker_rlimit_nofile, 0, kMaxRlimitNofile);
     c.http = read_http(top, dir);
     c.servers = detail::read_servers(top, dir);
+    if (!accept_tls) {
+        detail::refuse_unserved_tls(top);  // after every check, so -t reports TLS problems first
+    }
     return c;
 }
 
@@ -273,7 +278,9 @@ Config load_config(const std::string& path) {
     return load_config_from_string(read_file(path), path);
 }
 
-Config load_config_from_string(const std::string& text, const std::string& file) {
+namespace {
+
+Config load_text(const std::string& text, const std::string& file, bool accept_tls) {
     fs::path absolute_file = absolute_path(file);
     std::string dir = absolute_file.parent_path().string();
     libconfig::Config parsed;
@@ -285,7 +292,17 @@ Config load_config_from_string(const std::string& text, const std::string& file)
     } catch (const libconfig::FileIOException&) {
         throw ConfigError(fmt::format("{}: cannot read an included file", file));
     }
-    return read_config(parsed.getRoot(), file, absolute_file);
+    return read_config(parsed.getRoot(), file, absolute_file, accept_tls);
+}
+
+}  // namespace
+
+Config load_config_from_string(const std::string& text, const std::string& file) {
+    return load_text(text, file, false);
+}
+
+Config detail::load_config_accepting_tls(const std::string& text, const std::string& file) {
+    return load_text(text, file, true);
 }
 
 }  // namespace portico::conf

@@ -6,9 +6,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "core/tls/settings.hpp"
 
 namespace portico::conf {
 
@@ -25,7 +28,8 @@ struct ListenAddress {
     std::string host;   ///< numeric address: "127.0.0.1", "0.0.0.0", "::1", "::"
     uint16_t port = 0;
     bool ipv6 = false;
-    [[nodiscard]] std::string to_string() const;  ///< "127.0.0.1:8080" or "[::1]:8080"
+    bool ssl = false;   ///< "127.0.0.1:8443 ssl": TLS on this address (for every server on it)
+    [[nodiscard]] std::string to_string() const;  ///< "127.0.0.1:8080" or "[::1]:8080", no flags
     bool operator==(const ListenAddress&) const = default;
 };
 
@@ -38,6 +42,8 @@ struct ServerConfig {
     /// the form a normalised request path takes (starts with '/', no "." or ".." segments, no
     /// empty ones, nothing to percent-decode, no query), so an exact compare with one is enough.
     std::string status_path;
+    /// The `tls` group, checked (files readable, keys matching); set when the server has one.
+    std::optional<core::tls::Settings> tls;
 };
 
 /// How the access log writes a line: nginx's combined format, or one JSON object.

@@ -50,6 +50,11 @@ struct Defaults {
     // Each server. listen and root have no default: they are required.
     std::string_view index = "index.html";
     std::string_view status_path = "";  ///< empty: no status endpoint
+
+    // The tls group of a server (conf/tls.cpp); the cipher list is core::tls::kDefaultCiphers.
+    uint8_t tls_protocols = core::tls::kTls12 | core::tls::kTls13;
+    bool tls_session_tickets = true;
+    Millis tls_session_timeout = std::chrono::hours{1};
 };
 
 inline constexpr Defaults kDefaults{};

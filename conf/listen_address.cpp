@@ -73,9 +73,38 @@ Result parse_bracketed(std::string_view text) {
     return make(text.substr(1, close - 1), rest.substr(1), true);
 }
 
+// The words after the address: only "ssl" so far (nginx's spelling).
+Result apply_flags(Result address, std::string_view flags) {
+    while (address.value && !flags.empty()) {
+        size_t start = flags.find_first_not_of(' ');
+        if (start == std::string_view::npos) break;
+        flags.remove_prefix(start);
+        std::string_view word = flags.substr(0, flags.find(' '));
+        flags.remove_prefix(word.size());
+        if (word != "ssl") {
+            return Result::error("unknown flag after the address; the only one is 'ssl'");
+        }
+        address.value->ssl = true;
+    }
+    return address;
+}
+
+Parsed<ListenAddress> parse_address(std::string_view text);
+
 }  // namespace
 
+// "127.0.0.1:8443 ssl": an address, then flags separated by spaces.
 Parsed<ListenAddress> parse_listen_address(std::string_view text) {
+    size_t space = text.find(' ');
+    if (space == std::string_view::npos) {
+        return parse_address(text);
+    }
+    return apply_flags(parse_address(text.substr(0, space)), text.substr(space));
+}
+
+namespace {
+
+Parsed<ListenAddress> parse_address(std::string_view text) {
     if (text.empty()) {
         return Result::error("the address is empty");
     }
@@ -97,6 +126,7 @@ Parsed<ListenAddress> parse_listen_address(std::string_view text) {
     return make(host == "*" ? "0.0.0.0" : host, text.substr(colon + 1), false);
 }
 
+}  // namespace
 }  // namespace detail
 
 std::vector<ListenAddress> distinct_listen_addresses(const Config& config) {

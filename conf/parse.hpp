@@ -45,7 +45,8 @@ Parsed<Millis> parse_duration(std::string_view text);
 Parsed<uint64_t> parse_size(std::string_view text);
 
 /// "127.0.0.1:8080", "*:8080" (0.0.0.0), "[::1]:8080", "[::]:80", or a bare port "8080"
-/// (0.0.0.0). Hosts must be numeric; the host is stored in its canonical inet_ntop() form.
+/// (0.0.0.0), each optionally followed by " ssl". Hosts must be numeric; the host is stored in its
+/// canonical inet_ntop() form.
 Parsed<ListenAddress> parse_listen_address(std::string_view text);
 
 /// Renders a byte count the way a config would say it: "64k", "1m", or plain bytes.

@@ -51,7 +51,8 @@ inline constexpr std::array kHttpKeys{
 
 inline constexpr std::array kOpenFileCacheKeys{"max"sv, "valid"sv, "in_memory_max"sv, "memory"sv};
 
-inline constexpr std::array kServerKeys{"listen"sv, "server_name"sv, "root"sv, "index"sv, "status_path"sv};
+inline constexpr std::array kServerKeys{"listen"sv,      "server_name"sv, "root"sv,
+                                        "index"sv,       "status_path"sv, "tls"sv};
 
 /// `path` made absolute against `dir` (the config file's directory) and lexically normalised,
 /// without a trailing slash unless it is "/".

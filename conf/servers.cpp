@@ -14,6 +14,7 @@
 #include "conf/defaults.hpp"
 #include "conf/parse.hpp"
 #include "conf/sections.hpp"
+#include "conf/tls.hpp"
 
 namespace portico::conf::detail {
 namespace {
@@ -204,6 +205,8 @@ ServerConfig read_server(const GroupReader& g, const std::filesystem::path& dir)
     server.root = read_root(g, dir);
     server.index = read_index(g);
     server.status_path = read_status_path(g);
+    bool has_ssl = std::any_of(server.listen.begin(), server.listen.end(), [](const auto& a) { return a.ssl; });
+    server.tls = read_tls(g, dir, has_ssl);
     return server;
 }
 
@@ -231,7 +234,9 @@ std::vector<ServerConfig> read_servers(const GroupReader& top, const std::filesy
             top.fail_at(group, name, "expected a group: { listen = ...; root = ...; }");
         }
         GroupReader reader = top.nested(group, name);
-        servers.push_back(read_server(reader, dir));
+        ServerConfig server = read_server(reader, dir);
+        check_tls_addresses(reader, server, servers);
+        servers.push_back(std::move(server));
         claim_names(reader, servers.back(), i, claims);
     }
     return servers;

@@ -1,0 +1,172 @@
+// Session-ticket keys in a page the master shares with its workers; see the header's diagram.
+
+#include "core/tls/ticket_key_ring.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace portico::core::tls {
+
+struct TicketKeyRing::Page {
+    std::atomic<uint64_t> generation;
+    Key slots[3];
+};
+
+namespace {
+
+static_assert(std::atomic<uint64_t>::is_always_lock_free, "the generation is shared between processes");
+constexpr size_t kSlots = 3;
+
+// The SSL_CTX ex_data slot that points at the ring, allocated once per process.
+int ring_index() {
+    static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+bool fresh_key(TicketKeyRing::Key& key) {
+    return RAND_bytes(key.name.data(), static_cast<int>(key.name.size())) == 1 &&
+           RAND_bytes(key.aes.data(), static_cast<int>(key.aes.size())) == 1 &&
+           RAND_bytes(key.hmac.data(), static_cast<int>(key.hmac.size())) == 1;
+}
+
+bool set_mac_key(EVP_MAC_CTX* mac, const TicketKeyRing::Key& key) {
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, const_cast<unsigned char*>(key.hmac.data()),
+                                          key.hmac.size()),
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    return EVP_MAC_CTX_set_params(mac, params) == 1;
+}
+
+}  // namespace
+
+std::unique_ptr<TicketKeyRing> TicketKeyRing::create() noexcept {
+    void* memory = mmap(nullptr, sizeof(Page), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) {
+        return nullptr;
+    }
+    madvise(memory, sizeof(Page), MADV_DONTDUMP);  // best effort: keys stay out of core files
+    auto* page = new (memory) Page{};
+    if (!fresh_key(page->slots[0])) {
+        munmap(memory, sizeof(Page));
+        return nullptr;
+    }
+    return std::unique_ptr<TicketKeyRing>(new TicketKeyRing(page));
+}
+
+TicketKeyRing::~TicketKeyRing() {
+    // A worker's copy of the mapping may be read-only; only wipe what we may write.
+    if (mprotect(page_, sizeof(Page), PROT_READ | PROT_WRITE) == 0) {
+        OPENSSL_cleanse(page_->slots, sizeof page_->slots);
+    }
+    munmap(page_, sizeof(Page));
+}
+
+bool TicketKeyRing::rotate() noexcept {
+    uint64_t g = page_->generation.load(std::memory_order_relaxed);
+    Key& next = page_->slots[(g + 1) % kSlots];
+    Key candidate;
+    if (!fresh_key(candidate)) {
+        return false;
+    }
+    next = candidate;
+    OPENSSL_cleanse(&candidate, sizeof candidate);
+    page_->generation.store(g + 1, std::memory_order_release);
+    return true;
+}
+
+bool TicketKeyRing::rotate_if_due(std::chrono::steady_clock::time_point now,
+                                  std::chrono::seconds interval) noexcept {
+    if (!started_) {
+        started_ = true;
+        last_rotation_ = now;
+        return false;
+    }
+    if (now - last_rotation_ < interval || !rotate()) {
+        return false;
+    }
+    last_rotation_ = now;
+    return true;
+}
+
+std::chrono::steady_clock::time_point TicketKeyRing::next_rotation(
+    std::chrono::seconds interval) const noexcept {
+    return started_ ? last_rotation_ + interval : std::chrono::steady_clock::time_point::max();
+}
+
+uint64_t TicketKeyRing::generation() const noexcept {
+    return page_->generation.load(std::memory_order_acquire);
+}
+
+void TicketKeyRing::snapshot(Key& current, Key& previous, bool& has_previous) const noexcept {
+    for (;;) {
+        uint64_t g = page_->generation.load(std::memory_order_acquire);
+        std::memcpy(&current, &page_->slots[g % kSlots], sizeof(Key));
+        std::memcpy(&previous, &page_->slots[(g + kSlots - 1) % kSlots], sizeof(Key));
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (page_->generation.load(std::memory_order_relaxed) == g) {
+            has_previous = g > 0;
+            return;
+        }
+    }
+}
+
+bool TicketKeyRing::install(SSL_CTX* ctx) noexcept {
+    return SSL_CTX_set_ex_data(ctx, ring_index(), this) == 1 &&
+           SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, &TicketKeyRing::on_ticket) == 1;
+}
+
+void TicketKeyRing::make_read_only() noexcept {
+    mprotect(page_, sizeof(Page), PROT_READ);
+}
+
+// OpenSSL's contract: on encrypt fill name, iv, cipher and mac and return 1 (or <0 on error);
+// on decrypt return 0 for "unknown key, do a full handshake", 1 to accept, 2 to accept and
+// issue a fresh ticket under the current key.
+int TicketKeyRing::on_ticket(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
+                             EVP_MAC_CTX* mac, int encrypt) {
+    // Every context of a listener installs the same ring, so whichever one SNI chose finds it.
+    auto* ring = static_cast<TicketKeyRing*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ring_index()));
+    if (ring == nullptr) {
+        return -1;
+    }
+    Key current;
+    Key previous;
+    bool has_previous = false;
+    ring->snapshot(current, previous, has_previous);
+    int result = 0;
+    const int iv_length = EVP_CIPHER_get_iv_length(EVP_aes_256_cbc());
+    if (encrypt != 0) {
+        std::memcpy(name, current.name.data(), current.name.size());
+        bool ok = RAND_bytes(iv, iv_length) == 1 &&
+                  EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, current.aes.data(), iv) == 1 &&
+                  set_mac_key(mac, current);
+        result = ok ? 1 : -1;
+    } else {
+        const Key* key = nullptr;
+        if (std::memcmp(name, current.name.data(), current.name.size()) == 0) {
+            key = &current;
+            result = 1;
+        } else if (has_previous && std::memcmp(name, previous.name.data(), previous.name.size()) == 0) {
+            key = &previous;
+            result = 2;
+        }
+        if (key != nullptr &&
+            (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes.data(), iv) != 1 ||
+             !set_mac_key(mac, *key))) {
+            result = -1;
+        }
+    }
+    OPENSSL_cleanse(&current, sizeof current);
+    OPENSSL_cleanse(&previous, sizeof previous);
+    return result;
+}
+
+}  // namespace portico::core::tls

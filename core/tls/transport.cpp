@@ -1,0 +1,149 @@
+// SSL_* calls on a non-blocking socket, with OpenSSL's answers sorted into what a loop does next.
+
+#include "core/tls/transport.hpp"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace portico::core::tls {
+
+Transport::Transport(SSL_CTX* initial, int fd) noexcept : fd_(fd) {
+    ssl_.reset(SSL_new(initial));
+    if (ssl_ && SSL_set_fd(ssl_.get(), fd) != 1) {
+        ssl_.reset();
+    }
+    if (ssl_) {
+        SSL_set_accept_state(ssl_.get());
+    }
+    ERR_clear_error();
+}
+
+Transport::~Transport() = default;
+
+// Why every call starts with ERR_clear_error(): SSL_get_error() looks at this thread's error
+// queue, and an entry left by an earlier connection would turn a WANT_READ into an error.
+IoStatus Transport::classify(int ret) noexcept {
+    int code = SSL_get_error(ssl_.get(), ret);
+    switch (code) {
+        case SSL_ERROR_WANT_READ:
+            return IoStatus::kWantRead;
+        case SSL_ERROR_WANT_WRITE:
+            return IoStatus::kWantWrite;
+        case SSL_ERROR_ZERO_RETURN:
+            error_ = "the peer sent close_notify";
+            return IoStatus::kClosed;
+        case SSL_ERROR_SYSCALL:
+            if (ERR_peek_error() == 0) {
+                int saved = errno;
+                if (saved == EAGAIN || saved == EINTR) return IoStatus::kWantRead;
+                error_ = saved == 0 ? "the peer closed the connection" : std::strerror(saved);
+                return saved == 0 || saved == ECONNRESET || saved == EPIPE ? IoStatus::kClosed
+                                                                           : IoStatus::kError;
+            }
+            break;
+        default:
+            break;
+    }
+    unsigned long first = ERR_peek_error();
+    if (ERR_GET_LIB(first) == ERR_LIB_SSL && ERR_GET_REASON(first) == SSL_R_HTTP_REQUEST) {
+        plain_http_ = true;
+    }
+    bool eof =
+        ERR_GET_LIB(first) == ERR_LIB_SSL && ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+    error_ = take_openssl_errors();
+    return eof ? IoStatus::kClosed : IoStatus::kError;
+}
+
+IoStatus Transport::handshake() noexcept {
+    ERR_clear_error();
+    int ret = SSL_do_handshake(ssl_.get());
+    return ret == 1 ? IoStatus::kOk : classify(ret);
+}
+
+bool Transport::handshake_done() const noexcept {
+    return SSL_is_init_finished(ssl_.get()) == 1;
+}
+
+IoResult Transport::read(void* data, size_t size) noexcept {
+    ERR_clear_error();
+    size_t n = 0;
+    int ret = SSL_read_ex(ssl_.get(), data, size, &n);
+    return ret == 1 ? IoResult{n, IoStatus::kOk} : IoResult{0, classify(ret)};
+}
+
+bool Transport::has_buffered_input() const noexcept {
+    return SSL_has_pending(ssl_.get()) == 1;
+}
+
+IoResult Transport::write(const void* data, size_t size) noexcept {
+    if (size == 0) {
+        return {};
+    }
+    ERR_clear_error();
+    size_t n = 0;
+    int ret = SSL_write_ex(ssl_.get(), data, size, &n);
+    return ret == 1 ? IoResult{n, IoStatus::kOk} : IoResult{0, classify(ret)};
+}
+
+bool Transport::kernel_sends() const noexcept {
+#ifdef OPENSSL_NO_KTLS
+    return false;
+#else
+    return BIO_get_ktls_send(SSL_get_wbio(ssl_.get())) != 0;
+#endif
+}
+
+IoResult Transport::send_file(int file, off_t offset, size_t count) noexcept {
+    if (count == 0) {
+        return {};
+    }
+    if (kernel_sends() && chunk_end_ == chunk_begin_) {
+        ERR_clear_error();
+        ossl_ssize_t n = SSL_sendfile(ssl_.get(), file, offset, count, 0);
+        return n >= 0 ? IoResult{static_cast<size_t>(n), IoStatus::kOk}
+                      : IoResult{0, classify(static_cast<int>(n))};
+    }
+    if (chunk_end_ == chunk_begin_ || chunk_offset_ != offset) {
+        // A chunk still pending for another offset means the caller moved on; OpenSSL is owed
+        // a retry of it, but a caller that skips one has abandoned the response anyway.
+        if (!chunk_) chunk_ = std::make_unique<char[]>(kChunkSize);
+        ssize_t got = pread(file, chunk_.get(), std::min(count, kChunkSize), offset);
+        if (got <= 0) {
+            error_ = got == 0 ? "the file ended before its length" : std::strerror(errno);
+            return {0, IoStatus::kError};
+        }
+        chunk_begin_ = 0;
+        chunk_end_ = static_cast<size_t>(got);
+        chunk_offset_ = offset;
+    }
+    return send_chunk();
+}
+
+IoResult Transport::send_chunk() noexcept {
+    IoResult result = write(chunk_.get() + chunk_begin_, chunk_end_ - chunk_begin_);
+    chunk_begin_ += result.bytes;
+    chunk_offset_ += static_cast<off_t>(result.bytes);
+    if (chunk_begin_ == chunk_end_) {
+        chunk_.reset();  // an idle connection holds no chunk, as it holds no read buffer
+        chunk_begin_ = chunk_end_ = 0;
+    }
+    return result;
+}
+
+IoStatus Transport::shutdown() noexcept {
+    if (shutdown_sent_ && SSL_want_write(ssl_.get()) == 0) {
+        return IoStatus::kOk;
+    }
+    ERR_clear_error();
+    int ret = SSL_shutdown(ssl_.get());
+    if (ret >= 0) {
+        shutdown_sent_ = true;  // 0: ours is sent, theirs not awaited; 1: both done
+        return IoStatus::kOk;
+    }
+    return classify(ret);
+}
+
+}  // namespace portico::core::tls

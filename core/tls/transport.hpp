@@ -1,0 +1,103 @@
+#pragma once
+// TLS over one non-blocking socket, shaped for an edge-triggered loop: every call returns at
+// once with bytes moved or with what it waits for. The connection state machine can adopt it
+// beside the plain socket transport; nothing here knows HTTP.
+//
+// Edge-triggered rules the caller must keep:
+//   - read() until it returns kWantRead (or kWantWrite). OpenSSL decrypts whole records, so it
+//     can hold plaintext that epoll will never report again; if the caller stops early (its
+//     buffer is full), has_buffered_input() says more is waiting without any socket event.
+//   - After kWantWrite from write() or send_file(), call it again with the same bytes (or more)
+//     when the socket is writable; OpenSSL has part of them in flight.
+//   - Either direction may want the other: a read may need to write (a post-handshake message)
+//     and a write may need to read. Wait for the event the status names, not the one you did.
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/tls/openssl.hpp"
+
+namespace portico::core::tls {
+
+enum class IoStatus : uint8_t {
+    kOk,         ///< done, or bytes moved
+    kWantRead,   ///< wait until the socket is readable, then call again
+    kWantWrite,  ///< wait until the socket is writable, then call again
+    kClosed,     ///< the peer closed (close_notify, or EOF): no more input
+    kError,      ///< a TLS or socket error; error() says which. Close the connection.
+};
+
+struct IoResult {
+    size_t bytes = 0;
+    IoStatus status = IoStatus::kOk;
+};
+
+class Transport {
+public:
+    /// Serves TLS on `fd` (non-blocking, connected; not owned) with contexts chosen from
+    /// `initial` (an SniSelector's initial context, or a single Context's). valid() is false if
+    /// OpenSSL could not make the SSL object.
+    Transport(SSL_CTX* initial, int fd) noexcept;
+    ~Transport();
+    Transport(const Transport&) = delete;
+    Transport& operator=(const Transport&) = delete;
+
+    [[nodiscard]] bool valid() const noexcept { return ssl_ != nullptr; }
+
+    /// One step of the server handshake: kOk once it is complete.
+    IoStatus handshake() noexcept;
+    [[nodiscard]] bool handshake_done() const noexcept;
+
+    /// Up to `size` decrypted bytes.
+    IoResult read(void* data, size_t size) noexcept;
+    /// Decrypted bytes, or a record not yet decrypted, that OpenSSL holds without the socket
+    /// being readable.
+    [[nodiscard]] bool has_buffered_input() const noexcept;
+
+    /// Encrypts and sends up to `size` bytes (whole records; a partial count is normal).
+    IoResult write(const void* data, size_t size) noexcept;
+
+    /// Sends up to `count` bytes of `file` from `offset`: by SSL_sendfile when kTLS carries this
+    /// connection's writes, else read in chunks of kChunkSize and written by SSL_write. The
+    /// result counts file bytes accepted; advance `offset` by them and call again.
+    IoResult send_file(int file, off_t offset, size_t count) noexcept;
+    /// True when the kernel encrypts this connection's writes (kTLS), so send_file is sendfile.
+    [[nodiscard]] bool kernel_sends() const noexcept;
+
+    /// Sends close_notify (once; the peer's is not awaited, as HTTP needs none). kOk when it is
+    /// on its way, kWantWrite to retry when writable.
+    IoStatus shutdown() noexcept;
+
+    /// The first bytes were a plain-HTTP request, not a ClientHello: the caller may answer with
+    /// a plain-text 400 before closing, as nginx does.
+    [[nodiscard]] bool plain_http() const noexcept { return plain_http_; }
+    /// Why the last call returned kError or kClosed, for an info-level log line.
+    [[nodiscard]] const std::string& error() const noexcept { return error_; }
+
+    /// The SSL object, for what this class does not wrap (the chosen server, the protocol).
+    [[nodiscard]] SSL* ssl() const noexcept { return ssl_.get(); }
+
+    static constexpr size_t kChunkSize = 16 * 1024;  ///< one full TLS record
+
+private:
+    IoStatus classify(int ret) noexcept;
+    IoResult send_chunk() noexcept;
+
+    SslPtr ssl_;
+    int fd_;
+    bool plain_http_ = false;
+    bool shutdown_sent_ = false;
+    std::string error_;
+    // The fallback's chunk: read from the file, not yet all accepted by SSL_write. Kept until
+    // written, since a retried SSL_write must see the same bytes.
+    std::unique_ptr<char[]> chunk_;
+    size_t chunk_begin_ = 0;
+    size_t chunk_end_ = 0;
+    off_t chunk_offset_ = 0;  ///< the file offset of chunk_[chunk_begin_]
+};
+
+}  // namespace portico::core::tls
