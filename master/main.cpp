@@ -22,18 +22,12 @@
 #include "master/master.hpp"
 #include "master/pid_file.hpp"
 #include "master/proctitle.hpp"
+#include "master/rlimit.hpp"
 #include "worker/worker.hpp"
 
 namespace {
 
 constexpr const char* kVersion = "portico/0.1.0";
-
-void apply_rlimit(uint32_t nofile) {
-    if (nofile == 0) return;
-    rlimit rl{nofile, nofile};
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-        spdlog::warn("setrlimit(RLIMIT_NOFILE, {}) failed: {}", nofile, std::strerror(errno));
-}
 
 int test_config(const std::string& file) {
     try {
@@ -125,8 +119,8 @@ int main(int argc, char** argv) {
         auto cfg = std::make_unique<portico::conf::Config>(portico::conf::load_config(opts.config_file));
         portico::core::setup_error_log(cfg->error_log, cfg->log_level);
         portico::core::ignore_sigpipe();
-        apply_rlimit(cfg->worker_rlimit_nofile);
         if (!cfg->master_process) {
+            portico::master::apply_nofile_limit(cfg->worker_rlimit_nofile);
             int rc = run_single_process(*cfg);
             spdlog::info("exiting");
             portico::core::flush_error_log();

@@ -24,6 +24,7 @@
 #include "core/socket.hpp"
 #include "core/channel.hpp"
 #include "master/proctitle.hpp"
+#include "master/rlimit.hpp"
 #include "worker/worker.hpp"
 
 namespace portico::master {
@@ -139,6 +140,7 @@ int Master::run() {
         }
         respawn_due();
         check_reload();
+        kill_overdue();
         watchdog();
         if (!pending_ && !stopping_) notifier_.serving(generation_, ready_workers(), config_->worker_processes);
         if (stopping_ && !killed_stragglers_ && now_ >= stop_deadline_) {
@@ -158,6 +160,8 @@ int Master::next_timeout() const {
         if (s.respawn_at) until = std::min(until, s.respawn_at);
     if (pending_) until = std::min(until, reload_deadline_);
     if (stopping_ && !killed_stragglers_) until = std::min(until, stop_deadline_);
+    for (const Child& c : children_)
+        if (c.kill_at) until = std::min(until, c.kill_at);
     return until > now_ ? static_cast<int>(until - now_) : 0;
 }
 
@@ -185,7 +189,7 @@ void Master::spawn(uint32_t slot, uint32_t generation, const conf::Config& cfg) 
         return;
     }
     stats_.at(static_cast<size_t>(record)).reset(-1, generation, slot, now_);  // taken before the fork
-    children_.push_back({0, slot, generation, record, std::move(ours), now_, false, false});
+    children_.push_back({0, slot, generation, record, std::move(ours), now_, false, false, 0});
     core::flush_error_log();
     pid_t pid = ::fork();
     if (pid < 0) {
@@ -225,6 +229,7 @@ void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd chan
     pid_file_.close_in_child();
     set_process_title(fmt::format("portico: worker process #{} (generation {})", me.slot, me.generation).c_str());
     if (cfg.worker_cpu_affinity_auto) pin_to_cpu(me.slot);
+    apply_nofile_limit(cfg.worker_rlimit_nofile);  // this generation's value, before anything sizes by it
 
     worker::WorkerSetup setup;
     setup.stats = &stats_;
@@ -283,7 +288,10 @@ void Master::on_channel(pid_t pid) {
             c->channel.reset();
             return;
         }
-        if (msg.type == core::ChannelMessage::Type::kListener && fd && msg.address_index < groups_.size()) {
+        // A listener from a worker already retired (its reload was rolled back before this message
+        // was read) is not kept: nobody of the serving generation would accept from it.
+        bool current = !c->retiring && (c->generation == generation_ || (pending_ && c->generation == pending_generation_));
+        if (msg.type == core::ChannelMessage::Type::kListener && fd && current && msg.address_index < groups_.size()) {
             Group& g = groups_[msg.address_index];
             if (g.sockets.size() <= msg.slot) g.sockets.resize(msg.slot + 1);
             if (g.active && !g.sockets[msg.slot]) {
@@ -294,6 +302,7 @@ void Master::on_channel(pid_t pid) {
         } else if (msg.type == core::ChannelMessage::Type::kReady) {
             c->ready = true;
             spdlog::info("worker process {} (slot {}, generation {}) is ready", c->pid, c->slot, c->generation);
+            if (c->generation == generation_ && c->slot < slots_.size()) take_back_listeners(c->slot);
         }
     }
 }
@@ -393,6 +402,19 @@ void Master::lend_listeners(uint32_t slot) {
     spdlog::info("worker process {} accepts for slot {} until the slot has a worker again", adopter->pid, slot);
 }
 
+// The slot's own worker accepts from its listeners again: the lender lets go of its duplicates.
+void Master::take_back_listeners(uint32_t slot) {
+    Slot& s = slots_[slot];
+    if (s.lent_to == 0) return;
+    Child* lender = find(std::exchange(s.lent_to, 0));
+    if (!lender || !lender->channel) return;
+    if (!core::send_message(lender->channel.get(), {core::ChannelMessage::Type::kGiveBack, 0, slot}))
+        spdlog::error("asking worker {} to give back slot {}'s listeners failed: {}", lender->pid, slot,
+                      std::strerror(errno));
+    else
+        spdlog::info("worker process {} gives back slot {}'s listeners", lender->pid, slot);
+}
+
 void Master::respawn_due() {
     if (stopping_) return;
     for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
@@ -443,12 +465,28 @@ void Master::check_reload() {
     if (now_ >= reload_deadline_) abort_reload("the new workers were not ready in time");
 }
 
-void Master::commit_reload() {
+// SIGQUIT: the worker stops accepting (taking what is queued), finishes its responses and exits
+// within worker_shutdown_timeout; one that does not (a loop stuck, or never started) is killed.
+void Master::retire(Child& c, std::chrono::milliseconds shutdown_timeout) {
+    if (c.retiring) return;
+    c.retiring = true;
+    c.kill_at = now_ + static_cast<uint64_t>(shutdown_timeout.count()) + kGracefulExtraMs;
+    ::kill(c.pid, SIGQUIT);
+}
+
+void Master::kill_overdue() {
     for (Child& c : children_) {
-        if (c.generation == pending_generation_ || c.retiring) continue;
-        c.retiring = true;
-        ::kill(c.pid, SIGQUIT);
+        if (c.kill_at == 0 || now_ < c.kill_at) continue;
+        spdlog::warn("worker process {} (slot {}, generation {}) still runs after its shutdown timeout; killing it",
+                     c.pid, c.slot, c.generation);
+        ::kill(c.pid, SIGKILL);
+        c.kill_at = 0;
     }
+}
+
+void Master::commit_reload() {
+    for (Child& c : children_)
+        if (c.generation != pending_generation_) retire(c, config_->worker_shutdown_timeout);
     config_ = std::move(pending_);
     pending_sockets_.clear();
     generation_ = pending_generation_;
@@ -477,11 +515,10 @@ void Master::abort_reload(const std::string& why) {
     }
     spdlog::error("reload failed: {}; generation {} keeps serving", why, generation_);
     notifier_.reload_failed(why);
-    for (Child& c : children_) {
-        if (c.generation != pending_generation_) continue;
-        c.retiring = true;
-        ::kill(c.pid, SIGKILL);
-    }
+    // Some of the new workers may be accepting already: they drain like any retired worker
+    // rather than reset the connections they hold.
+    for (Child& c : children_)
+        if (c.generation == pending_generation_) retire(c, pending_->worker_shutdown_timeout);
     // Listeners bound for the failed generation would take a share of new connections that
     // nobody accepts: close them, and forget addresses only the failed config had.
     for (auto [group, slot] : pending_sockets_) groups_[group].sockets[slot].reset();

@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,6 +52,7 @@ private:
         uint64_t started_ms = 0;
         bool ready = false;
         bool retiring = false;   // told to stop: its exit is expected
+        uint64_t kill_at = 0;    // retiring: SIGKILL if still running then (0: no deadline)
     };
     struct Slot {
         uint32_t crashes = 0;      // consecutive crashes, reset after a stable run
@@ -68,6 +70,9 @@ private:
     void schedule_respawn(Child& c);
     void respawn_due();
     void lend_listeners(uint32_t slot);
+    void take_back_listeners(uint32_t slot);
+    void retire(Child& c, std::chrono::milliseconds shutdown_timeout);
+    void kill_overdue();
     void start_reload();
     void check_reload();
     void commit_reload();
