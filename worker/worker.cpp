@@ -107,7 +107,7 @@ Worker::Worker(const conf::Config& config, WorkerSetup setup)
     rlimit rl{};
     getrlimit(RLIMIT_NOFILE, &rl);
     by_fd_.assign(rl.rlim_cur == RLIM_INFINITY ? 65536 : rl.rlim_cur, nullptr);
-    fd_generation_.assign(by_fd_.size(), 0);
+    fd_tag_.assign(by_fd_.size(), 0);
 
     epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
     if (!epoll_) throw std::runtime_error(errno_text("epoll_create1()"));
@@ -282,7 +282,18 @@ void Worker::loop_once() {
     }
     ctx_.now_ms = core::monotonic_ms();
     ctx_.date.refresh();
-    for (int i = 0; i < n; ++i) dispatch(events[i].data.u64, events[i].events);
+    for (int i = 0; i < n; ++i) {
+        uint64_t tag = events[i].data.u64;
+        if (EventTag::kind(tag) == EventKind::kConnection) [[likely]] {
+            // The whole tag must match: an event of a connection closed earlier in this batch
+            // carries the old generation of an fd that may be another connection's by now.
+            uint32_t fd = EventTag::index(tag);
+            if (fd_tag_[fd] != tag) continue;
+            if (http::Connection* c = by_fd_[fd]) c->on_event(ctx_, events[i].events);
+        } else {
+            dispatch_other(tag);
+        }
+    }
     wheel_.run(ctx_.now_ms, [this](core::TimerEntry& e) { static_cast<http::Connection&>(e).on_timeout(ctx_); });
     if (resume_accept_ms_ != 0 && ctx_.now_ms >= resume_accept_ms_) resume_accepting();
     if (ctx_.now_ms >= next_housekeeping_ms_) housekeeping();
@@ -291,15 +302,9 @@ void Worker::loop_once() {
     publish_counters();
 }
 
-void Worker::dispatch(uint64_t tag, uint32_t events) noexcept {
+void Worker::dispatch_other(uint64_t tag) noexcept {
     switch (EventTag::kind(tag)) {
-        case EventKind::kConnection: {
-            uint32_t fd = EventTag::index(tag);
-            // An event for a connection closed earlier in this batch, whose fd is now another's.
-            if (fd_generation_[fd] != EventTag::generation(tag)) return;
-            if (http::Connection* c = by_fd_[fd]) c->on_event(ctx_, events);
-            return;
-        }
+        case EventKind::kConnection: return;  // handled in loop_once
         case EventKind::kListener: return accept_from(static_cast<uint16_t>(EventTag::index(tag)));
         case EventKind::kSignal: return on_signal();
         case EventKind::kControl: return on_control();
@@ -386,6 +391,9 @@ void Worker::close_drained_listeners() {
         l.fd.reset();
     }
     listeners_open_ = left;
+    // The master's `-s reload` answers only once the old generation no longer accepts.
+    if (!left && setup_.control_fd >= 0)
+        core::send_message(setup_.control_fd, {core::ChannelMessage::Type::kStoppedAccepting, 0, 0});
 }
 
 // Accepts until the queue is empty (true), or until descriptors run out with nothing idle left to
@@ -458,10 +466,11 @@ void Worker::accept_from(uint16_t index) {
 bool Worker::open_connection(int fd, uint16_t index) {
     http::Connection* c = allocate(fd);
     auto slot = static_cast<size_t>(fd);
-    fd_generation_[slot] = EventTag::next_generation(fd_generation_[slot]);
+    fd_tag_[slot] = EventTag::connection(static_cast<uint32_t>(fd),
+                                         EventTag::next_generation(EventTag::generation(fd_tag_[slot])));
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.u64 = EventTag::connection(static_cast<uint32_t>(fd), fd_generation_[slot]);
+    ev.data.u64 = fd_tag_[slot];
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
         spdlog::error("epoll_ctl() failed: {}", std::strerror(errno));
         ::close(fd);
@@ -510,7 +519,7 @@ void Worker::resume_accepting() {
 http::Connection* Worker::allocate(int fd) {
     if (static_cast<size_t>(fd) >= by_fd_.size()) {
         by_fd_.resize(static_cast<size_t>(fd) + 1, nullptr);
-        fd_generation_.resize(by_fd_.size(), 0);
+        fd_tag_.resize(by_fd_.size(), 0);
     }
     if (free_.empty()) {
         slabs_.push_back(std::make_unique<http::Connection[]>(kSlabSize));

@@ -74,7 +74,7 @@ private:
     void stop_accepting();
     void close_drained_listeners();
     bool take_queued(uint16_t index);
-    void dispatch(uint64_t tag, uint32_t events) noexcept;
+    void dispatch_other(uint64_t tag) noexcept;
     void publish_counters();
     void loop_once();
     void on_signal();
@@ -101,7 +101,7 @@ private:
     core::UniqueFd signals_;
 
     std::vector<http::Connection*> by_fd_;  // the connection table, indexed by fd
-    std::vector<uint32_t> fd_generation_;   // by fd: bumped per connection, carried in its epoll tag
+    std::vector<uint64_t> fd_tag_;          // by fd: its connection's epoll tag (the generation bumped per connection)
     std::vector<std::unique_ptr<http::Connection[]>> slabs_;
     std::vector<http::Connection*> free_;
     size_t active_ = 0;
