@@ -18,6 +18,7 @@ struct ChannelMessage {
         kReady = 2,     ///< worker -> master: its listeners are in its epoll set
         kAdopt = 3,     ///< master -> worker: accept from this listener too (fd attached)
         kGiveBack = 4,  ///< master -> worker: the slot has a worker again; stop accepting for it
+        kStoppedAccepting = 5,  ///< worker -> master: stopping, it took its queues and closed its listeners
     };
     Type type;
     uint32_t address_index = 0;  ///< kListener: the master's group; kAdopt: the index in the

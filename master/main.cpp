@@ -19,6 +19,8 @@
 #include "core/signals.hpp"
 #include "http/mime.hpp"
 #include "master/cli.hpp"
+#include "master/control_client.hpp"
+#include "master/control_server.hpp"
 #include "master/master.hpp"
 #include "master/pid_file.hpp"
 #include "master/proctitle.hpp"
@@ -41,7 +43,8 @@ int test_config(const std::string& file) {
     }
 }
 
-int send_signal(const std::string& file, const std::string& name) {
+// reload and upgrade ask over the control socket and wait for the outcome; the others signal.
+int send_signal(const std::string& file, const std::string& name, std::chrono::seconds wait) {
     try {
         portico::conf::Config cfg = portico::conf::load_config(file);
         if (cfg.pid_file.empty()) {
@@ -49,6 +52,12 @@ int send_signal(const std::string& file, const std::string& name) {
             return 1;
         }
         pid_t pid = portico::master::read_running_master(cfg.pid_file);
+        if (portico::master::waits_for_outcome(name)) {
+            auto answer = portico::master::ask_master(portico::master::control_socket_path(cfg.pid_file), name, wait);
+            if (answer.ok) return 0;
+            std::fprintf(stderr, "portico: %s failed: %s\n", name.c_str(), answer.text.c_str());
+            return 1;
+        }
         if (::kill(pid, portico::master::signal_for(name)) != 0) {
             std::fprintf(stderr, "portico: kill(%d) failed: %s\n", pid, std::strerror(errno));
             return 1;
@@ -113,7 +122,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (opts.test_config) return test_config(opts.config_file);
-    if (!opts.signal.empty()) return send_signal(opts.config_file, opts.signal);
+    if (!opts.signal.empty()) return send_signal(opts.config_file, opts.signal, opts.wait);
 
     try {
         auto cfg = std::make_unique<portico::conf::Config>(portico::conf::load_config(opts.config_file));

@@ -108,6 +108,7 @@ Master::Master(std::string config_path, std::unique_ptr<conf::Config> config, Pi
     ev.data.u64 = 0;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, signals_.get(), &ev) != 0)
         throw std::runtime_error(std::string("epoll_ctl() failed: ") + std::strerror(errno));
+    if (!pid_file_.path().empty()) control_ = ControlServer(control_socket_path(pid_file_.path()), epoll_.get());
 }
 
 Master::~Master() = default;
@@ -134,12 +135,12 @@ int Master::run() {
             begin_stop(false);
         }
         now_ = core::monotonic_ms();
-        for (int i = 0; i < n; ++i) {
-            if (events[i].data.u64 == 0) on_signals();
-            else on_channel(static_cast<pid_t>(events[i].data.u64));
-        }
+        for (int i = 0; i < n; ++i) on_event(events[i].data.u64);
         respawn_due();
+        check_started();
         check_reload();
+        start_queued_reload();
+        check_confirmations();
         kill_overdue();
         watchdog();
         if (!pending_ && !stopping_) notifier_.serving(generation_, ready_workers(), config_->worker_processes);
@@ -152,6 +153,74 @@ int Master::run() {
     spdlog::info("master process {} exiting", self_pid_);
     core::flush_error_log();
     return 0;
+}
+
+void Master::on_event(uint64_t tag) {
+    if (tag == 0) return on_signals();
+    if (tag == ControlServer::kListenTag) return control_.on_listen_ready();
+    if (tag & ControlServer::kClientTag) return on_control_client(static_cast<int>(tag & 0xffffffff));
+    on_channel(static_cast<pid_t>(tag));
+}
+
+void Master::on_control_client(int fd) {
+    std::string command = control_.on_client_ready(fd);
+    if (command.empty()) return;
+    if (command == "reload") return request_reload(fd);
+    control_.reply(fd, false, "unknown command \"" + command + "\"");
+}
+
+// A reload asked for over the control socket is the same reload as SIGHUP's; the client is told
+// its outcome. One asked for while another runs gets the outcome of the one that follows.
+void Master::request_reload(int client) {
+    if (stopping_) return control_.reply(client, false, "the master is stopping");
+    spdlog::info("reload of {} requested on the control socket", config_path_);
+    if (pending_) {
+        next_reload_waiters_.push_back(client);
+        reload_again_ = true;
+        return;
+    }
+    reload_waiters_.push_back(client);
+    start_reload();
+}
+
+void Master::answer(std::vector<int>& clients, bool ok, const std::string& text) {
+    for (int fd : clients) control_.reply(fd, ok, text);
+    clients.clear();
+}
+
+// Generation 1 serves once all its workers are ready (a reload's generation, once committed).
+void Master::check_started() {
+    if (serving_announced_ || generation_ != 1) return;
+    size_t ready = 0;
+    for (const Child& c : children_) ready += c.generation == generation_ && c.ready;
+    if (ready < config_->worker_processes) return;
+    serving_announced_ = true;
+    on_generation_serving();
+}
+
+// The one place where a generation becomes the serving one: at start-up once its workers are
+// ready, and when a reload commits. (A hook for readiness notification.)
+void Master::on_generation_serving() {
+    spdlog::info("generation {} serves with {} workers", generation_, config_->worker_processes);
+}
+
+void Master::start_queued_reload() {
+    if (pending_ || !reload_again_ || stopping_) return;
+    reload_again_ = false;
+    reload_waiters_ = std::move(next_reload_waiters_);
+    next_reload_waiters_.clear();
+    start_reload();
+}
+
+// A committed reload is reported once no worker of an older generation accepts any more.
+void Master::check_confirmations() {
+    if (confirm_waiters_.empty()) return;
+    bool old_accepting = std::any_of(children_.begin(), children_.end(), [&](const Child& c) {
+        return c.generation != generation_ && (!pending_ || c.generation != pending_generation_) && !c.stopped_accepting;
+    });
+    if (old_accepting) return;
+    answer(confirm_waiters_, true,
+           fmt::format("generation {} serves with {} workers", generation_, config_->worker_processes));
 }
 
 int Master::next_timeout() const {
@@ -227,6 +296,7 @@ void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd chan
     epoll_.reset();
     signals_.reset();
     pid_file_.close_in_child();
+    control_.close_in_child();
     set_process_title(fmt::format("portico: worker process #{} (generation {})", me.slot, me.generation).c_str());
     if (cfg.worker_cpu_affinity_auto) pin_to_cpu(me.slot);
     apply_nofile_limit(cfg.worker_rlimit_nofile);  // this generation's value, before anything sizes by it
@@ -303,6 +373,8 @@ void Master::on_channel(pid_t pid) {
             c->ready = true;
             spdlog::info("worker process {} (slot {}, generation {}) is ready", c->pid, c->slot, c->generation);
             if (c->generation == generation_ && c->slot < slots_.size()) take_back_listeners(c->slot);
+        } else if (msg.type == core::ChannelMessage::Type::kStoppedAccepting) {
+            c->stopped_accepting = true;
         }
     }
 }
@@ -444,6 +516,7 @@ void Master::start_reload() {
     } catch (const std::exception& e) {
         spdlog::error("reload failed: {}; generation {} keeps serving", e.what(), generation_);
         notifier_.reload_failed(e.what());
+        answer(reload_waiters_, false, fmt::format("{}; generation {} keeps serving", e.what(), generation_));
         return;
     }
     pending_ = std::move(next);
@@ -499,10 +572,10 @@ void Master::commit_reload() {
         g.sockets.clear();
     }
     spdlog::info("reload complete: generation {} serves with {} workers", generation_, config_->worker_processes);
-    if (reload_again_) {
-        reload_again_ = false;
-        start_reload();
-    }
+    serving_announced_ = true;
+    on_generation_serving();
+    confirm_waiters_.insert(confirm_waiters_.end(), reload_waiters_.begin(), reload_waiters_.end());
+    reload_waiters_.clear();
 }
 
 void Master::abort_reload(const std::string& why) {
@@ -515,6 +588,7 @@ void Master::abort_reload(const std::string& why) {
     }
     spdlog::error("reload failed: {}; generation {} keeps serving", why, generation_);
     notifier_.reload_failed(why);
+    answer(reload_waiters_, false, fmt::format("{}; generation {} keeps serving", why, generation_));
     // Some of the new workers may be accepting already: they drain like any retired worker
     // rather than reset the connections they hold.
     for (Child& c : children_)
@@ -531,7 +605,9 @@ void Master::abort_reload(const std::string& why) {
         }
     }
     pending_.reset();
-    reload_again_ = false;
+    // A SIGHUP that came meanwhile is dropped with the failed attempt, as before; a client that
+    // asked meanwhile gets an attempt of its own (start_queued_reload, outside the reaping loop).
+    reload_again_ = !next_reload_waiters_.empty();
 }
 
 // Workers that dropped privileges reopen their logs by path on SIGUSR1: create the files now
@@ -551,6 +627,9 @@ void Master::begin_stop(bool graceful) {
     stopping_ = true;
     notifier_.stopping();
     pending_.reset();
+    for (auto* waiting : {&reload_waiters_, &next_reload_waiters_, &confirm_waiters_})
+        answer(*waiting, false, "the master is stopping");
+    control_.close_listener();
     for (Slot& s : slots_) s.respawn_at = 0;
     uint64_t grace = graceful ? static_cast<uint64_t>(config_->worker_shutdown_timeout.count()) + kGracefulExtraMs
                               : kFastStopGraceMs;

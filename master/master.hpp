@@ -21,6 +21,7 @@
 #include "core/fd.hpp"
 #include "core/shared_stats.hpp"
 #include "master/notify.hpp"
+#include "master/control_server.hpp"
 #include "master/pid_file.hpp"
 
 namespace portico::master {
@@ -53,6 +54,7 @@ private:
         bool ready = false;
         bool retiring = false;   // told to stop: its exit is expected
         uint64_t kill_at = 0;    // retiring: SIGKILL if still running then (0: no deadline)
+        bool stopped_accepting = false;  // it reported that its listeners are closed
     };
     struct Slot {
         uint32_t crashes = 0;      // consecutive crashes, reset after a stable run
@@ -64,6 +66,14 @@ private:
     void spawn(uint32_t slot, uint32_t generation, const conf::Config& cfg);
     [[noreturn]] void run_child(size_t self, const conf::Config& cfg, core::UniqueFd channel);
     void on_signals();
+    void on_event(uint64_t tag);
+    void on_control_client(int fd);
+    void request_reload(int client);
+    void answer(std::vector<int>& clients, bool ok, const std::string& text);
+    void check_started();
+    void on_generation_serving();
+    void start_queued_reload();
+    void check_confirmations();
     void on_channel(pid_t pid);
     void reap();
     void on_child_exit(Child& c, int status);
@@ -95,6 +105,13 @@ private:
     uint32_t last_generation_ = 1;
     uint64_t reload_deadline_ = 0;
     bool reload_again_ = false;
+    bool serving_announced_ = false;          // on_generation_serving() ran for generation_
+    // Control clients (their fds) waiting for a reload's outcome: for the attempt in progress,
+    // for the one that follows it, and for a committed one's old generation to stop accepting.
+    std::vector<int> reload_waiters_;
+    std::vector<int> next_reload_waiters_;
+    std::vector<int> confirm_waiters_;
+    ControlServer control_;
     std::vector<Group> groups_;
     std::vector<std::pair<uint32_t, uint32_t>> pending_sockets_;  // (group, slot) bound by a pending reload
     std::vector<Child> children_;

@@ -23,6 +23,7 @@ public:
     PidFile(const PidFile&) = delete;
     PidFile& operator=(const PidFile&) = delete;
 
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
     /// Rewrites the file with the current pid (after daemonising changed it).
     void rewrite();
     /// In a forked worker: drop the inherited descriptor without removing the file.
