@@ -19,11 +19,13 @@ struct ChannelMessage {
         kAdopt = 3,     ///< master -> worker: accept from this listener too (fd attached)
         kGiveBack = 4,  ///< master -> worker: the slot has a worker again; stop accepting for it
         kStoppedAccepting = 5,  ///< worker -> master: stopping, it took its queues and closed its listeners
+        kFailed = 6,    ///< worker -> master: it cannot start, and `reason` says why; it exits next
     };
     Type type;
     uint32_t address_index = 0;  ///< kListener: the master's group; kAdopt: the index in the
                                  ///< worker's conf::distinct_listen_addresses()
     uint32_t slot = 0;           ///< kListener, kAdopt, kGiveBack: the slot the socket belongs to
+    char reason[200] = {};       ///< kFailed: NUL-terminated, cut to fit
 };
 
 /// Creates the pair: [0] for the master, [1] for the worker. Both close-on-exec.

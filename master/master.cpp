@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -66,6 +67,17 @@ void probe_address_free(const conf::ListenAddress& a) {
     if (!fd && ec.value() == EADDRINUSE)
         throw std::runtime_error("address " + a.to_string() + " is already in use (is another server running?)");
     if (!fd) throw std::runtime_error(std::string(what) + " to " + a.to_string() + " failed: " + ec.message());
+}
+
+// A worker that cannot start says why on its channel before it exits, so that a reload's
+// answer (-s reload) can name the reason, not only an exit code.
+[[noreturn]] void fail_start(int channel, const std::string& why) {
+    spdlog::critical("worker process {} failed to start: {}", getpid(), why);
+    core::ChannelMessage msg{core::ChannelMessage::Type::kFailed, 0, 0};
+    std::snprintf(msg.reason, sizeof msg.reason, "%s", why.c_str());
+    core::send_message(channel, msg);
+    core::flush_error_log();
+    _exit(kChildStartupFailure);
 }
 
 void drop_privileges_or_die(const conf::Config& cfg) {
@@ -258,7 +270,13 @@ void Master::spawn(uint32_t slot, uint32_t generation, const conf::Config& cfg) 
         return;
     }
     stats_.at(static_cast<size_t>(record)).reset(-1, generation, slot, now_);  // taken before the fork
-    children_.push_back({0, slot, generation, record, std::move(ours), now_, false, false, 0});
+    Child child;
+    child.slot = slot;
+    child.generation = generation;
+    child.record = record;
+    child.channel = std::move(ours);
+    child.started_ms = now_;
+    children_.push_back(std::move(child));
     core::flush_error_log();
     pid_t pid = ::fork();
     if (pid < 0) {
@@ -320,11 +338,9 @@ void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd chan
                 const char* what = "";
                 group.sockets[i] = core::open_listener(group.address.host, group.address.port, group.address.ipv6, {},
                                                        ec, what);
-                if (!group.sockets[i]) {
-                    spdlog::critical("{} to {} failed: {}", what, group.address.to_string(), ec.message());
-                    core::flush_error_log();
-                    _exit(kChildStartupFailure);
-                }
+                if (!group.sockets[i])
+                    fail_start(channel.get(), fmt::format("{} to {} failed: {}", what, group.address.to_string(),
+                                                          ec.message()));
                 core::send_message(channel.get(), {core::ChannelMessage::Type::kListener, g, me.slot}, group.sockets[i].get());
             }
             if (group.sockets[i]) setup.listeners.push_back({std::move(group.sockets[i]), group.address});
@@ -339,9 +355,7 @@ void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd chan
         core::flush_error_log();
         _exit(rc);
     } catch (const std::exception& e) {
-        spdlog::critical("worker process {} failed to start: {}", getpid(), e.what());
-        core::flush_error_log();
-        _exit(kChildStartupFailure);
+        fail_start(channel.get(), e.what());
     }
 }
 
@@ -375,6 +389,9 @@ void Master::on_channel(pid_t pid) {
             if (c->generation == generation_ && c->slot < slots_.size()) take_back_listeners(c->slot);
         } else if (msg.type == core::ChannelMessage::Type::kStoppedAccepting) {
             c->stopped_accepting = true;
+        } else if (msg.type == core::ChannelMessage::Type::kFailed) {
+            msg.reason[sizeof msg.reason - 1] = '\0';
+            c->failure = msg.reason;
         }
     }
 }
@@ -416,6 +433,7 @@ void Master::reap() {
         if (pid <= 0) return;
         auto it = std::find_if(children_.begin(), children_.end(), [&](const Child& c) { return c.pid == pid; });
         if (it == children_.end()) continue;
+        on_channel(pid);  // what it said before it went (why it failed) may not have been read yet
         on_child_exit(*it, status);
         if (it->channel) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->channel.get(), nullptr);
         stats_.at(static_cast<size_t>(it->record)).pid.store(0, std::memory_order_release);
@@ -432,6 +450,7 @@ void Master::on_child_exit(Child& c, int status) {
     }
     spdlog::error("worker process {} (slot {}, generation {}) {} unexpectedly", c.pid, c.slot, c.generation, how);
     if (pending_ && c.generation == pending_generation_) {
+        if (!c.failure.empty()) how = "failed to start: " + c.failure;
         return abort_reload(fmt::format("worker process {} of the new generation {}", c.pid, how));
     }
     if (c.generation == generation_ && c.slot < slots_.size()) schedule_respawn(c);

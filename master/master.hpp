@@ -55,6 +55,7 @@ private:
         bool retiring = false;   // told to stop: its exit is expected
         uint64_t kill_at = 0;    // retiring: SIGKILL if still running then (0: no deadline)
         bool stopped_accepting = false;  // it reported that its listeners are closed
+        std::string failure;             // why it could not start, as it reported
     };
     struct Slot {
         uint32_t crashes = 0;      // consecutive crashes, reset after a stable run

@@ -124,7 +124,8 @@ TEST_CASE("-s reload whose new workers cannot start exits 1 with the reason", "[
     RunResult r = reload(m);
     INFO(m.server.logs() << r.err);
     CHECK(r.status == 1);
-    CHECK(r.err.find("of the new generation") != std::string::npos);
+    CHECK(r.err.find("of the new generation failed to start: ") != std::string::npos);
+    CHECK(r.err.find("no-such.types") != std::string::npos);  // the worker's own reason
     CHECK(r.err.find("generation 1 keeps serving") != std::string::npos);
     m.wait_ended(started_workers(read_file(m.server.error_log_path()), 2), 2);
     check_old_generation_serves(m);
