@@ -10,6 +10,8 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -25,6 +27,7 @@
 #include "master/pid_file.hpp"
 #include "master/proctitle.hpp"
 #include "master/rlimit.hpp"
+#include "master/upgrade.hpp"
 #include "worker/worker.hpp"
 
 namespace {
@@ -101,10 +104,21 @@ int run_single_process(const portico::conf::Config& cfg) {
     return worker.run();
 }
 
+// A master started by a binary upgrade that cannot start tells the old master why.
+void report_to_old_master(int channel, const char* why) {
+    if (channel < 0) return;
+    std::string line = std::string("error ") + why + "\n";
+    (void)!::write(channel, line.data(), line.size());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::string title = command_line(argc, argv);
+    // Both before the process title may overwrite argv, and before a new binary may be installed
+    // over this one: an upgrade executes what is at this path then, with these arguments.
+    const std::vector<std::string> args(argv, argv + argc);
+    const std::string binary = portico::master::own_binary_path();
     portico::master::init_process_title(argc, argv);
     portico::master::Options opts;
     try {
@@ -124,7 +138,10 @@ int main(int argc, char** argv) {
     if (opts.test_config) return test_config(opts.config_file);
     if (!opts.signal.empty()) return send_signal(opts.config_file, opts.signal, opts.wait);
 
+    portico::core::UniqueFd old_master;  // a binary upgrade's channel, to report a failed start
     try {
+        portico::master::Inheritance inherited = portico::master::take_inheritance();
+        if (inherited.upgrading()) old_master.reset(::fcntl(inherited.channel.get(), F_DUPFD_CLOEXEC, 0));
         auto cfg = std::make_unique<portico::conf::Config>(portico::conf::load_config(opts.config_file));
         portico::core::setup_error_log(cfg->error_log, cfg->log_level);
         portico::core::ignore_sigpipe();
@@ -135,13 +152,19 @@ int main(int argc, char** argv) {
             portico::core::flush_error_log();
             return rc;
         }
-        if (cfg->daemon) daemonize();
+        // An upgrade's new master is detached already, and takes the pid file once it serves.
+        const bool upgrading = inherited.upgrading();
+        if (cfg->daemon && !upgrading) daemonize();
         portico::master::PidFile pid_file;
-        if (!cfg->pid_file.empty()) pid_file = portico::master::PidFile(cfg->pid_file);
-        portico::master::Master master(opts.config_file, std::move(cfg), std::move(pid_file), title);
+        if (!cfg->pid_file.empty() && !upgrading) pid_file = portico::master::PidFile(cfg->pid_file);
+        portico::master::Master master(opts.config_file, std::move(cfg), std::move(pid_file), title,
+                                       std::move(inherited));
+        master.set_upgrade_command(binary, args);
+        old_master.reset();  // from here on the master itself reports to the old one
         spdlog::info("{} started, pid {}", kVersion, getpid());
         return master.run();
     } catch (const std::exception& e) {
+        report_to_old_master(old_master.get(), e.what());
         std::fprintf(stderr, "portico: %s\n", e.what());
         spdlog::critical("{}", e.what());
         portico::core::flush_error_log();

@@ -40,6 +40,7 @@ constexpr uint64_t kGracefulExtraMs = 2'000;     // on top of worker_shutdown_ti
 constexpr uint64_t kWatchdogPeriodMs = 500;
 constexpr int kChildStartupFailure = 2;
 
+
 uint64_t backoff_ms(uint32_t crashes, uint64_t cap) {
     if (crashes <= 1) return 0;  // a single crash is replaced at once
     uint32_t shift = std::min<uint32_t>(crashes - 2, 20);
@@ -102,25 +103,55 @@ void pin_to_cpu(uint32_t slot) {
 
 }  // namespace
 
-Master::Master(std::string config_path, std::unique_ptr<conf::Config> config, PidFile pid_file, std::string title)
+Master::Master(std::string config_path, std::unique_ptr<conf::Config> config, PidFile pid_file, std::string title,
+               Inheritance inherited)
     : config_path_(std::move(config_path)),
       config_(std::move(config)),
       pid_file_(std::move(pid_file)),
       title_(std::move(title)),
+      inherited_(std::move(inherited)),
       stats_(kStatsRecords),
       self_pid_(getpid()) {
-    for (const auto& a : conf::distinct_listen_addresses(*config_)) probe_address_free(a);
+    for (const auto& a : conf::distinct_listen_addresses(*config_)) {
+        bool handed = std::any_of(inherited_.sockets.begin(), inherited_.sockets.end(),
+                                  [&](const HandedSocket& s) { return s.address == a.to_string(); });
+        if (!handed) probe_address_free(a);
+    }
     ensure_groups(*config_);
+    adopt_inherited();
     epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
     if (!epoll_) throw std::runtime_error(std::string("epoll_create1() failed: ") + std::strerror(errno));
-    signals_ = core::block_and_open_signalfd({SIGCHLD, SIGHUP, SIGQUIT, SIGTERM, SIGINT, SIGUSR1});
+    signals_ = core::block_and_open_signalfd({SIGCHLD, SIGHUP, SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGUSR2});
     if (!signals_) throw std::runtime_error(std::string("signalfd() failed: ") + std::strerror(errno));
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = 0;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, signals_.get(), &ev) != 0)
         throw std::runtime_error(std::string("epoll_ctl() failed: ") + std::strerror(errno));
-    if (!pid_file_.path().empty()) control_ = ControlServer(control_socket_path(pid_file_.path()), epoll_.get());
+    // A new master takes the control socket over only once it serves (take_over()).
+    if (!config_->pid_file.empty() && !inherited_.upgrading())
+        control_ = ControlServer(control_socket_path(config_->pid_file), epoll_.get());
+}
+
+// The old master's sockets become this master's slots' sockets; its workers inherit them as a
+// respawned worker inherits its slot's. One for an address this config no longer has is closed
+// (the old master still holds it until it exits).
+void Master::adopt_inherited() {
+    for (HandedSocket& s : inherited_.sockets) {
+        core::UniqueFd fd(std::exchange(s.fd, -1));
+        auto g = std::find_if(groups_.begin(), groups_.end(),
+                              [&](const Group& group) { return group.active && group.address.to_string() == s.address; });
+        if (g == groups_.end()) continue;
+        if (g->sockets.size() <= s.slot) g->sockets.resize(s.slot + 1);
+        g->sockets[s.slot] = std::move(fd);
+    }
+    inherited_.sockets.clear();
+    if (inherited_.upgrading()) generation_ = last_generation_ = inherited_.last_generation + 1;
+}
+
+void Master::set_upgrade_command(std::string binary, std::vector<std::string> argv) {
+    binary_ = std::move(binary);
+    argv_ = std::move(argv);
 }
 
 Master::~Master() = default;
@@ -149,6 +180,7 @@ int Master::run() {
         now_ = core::monotonic_ms();
         for (int i = 0; i < n; ++i) on_event(events[i].data.u64);
         respawn_due();
+        check_upgrade_deadline();
         check_started();
         check_reload();
         start_queued_reload();
@@ -162,6 +194,7 @@ int Master::run() {
             killed_stragglers_ = true;
         }
     }
+    answer(handover_waiters_, true, "the new master serves and the old one has exited");
     spdlog::info("master process {} exiting", self_pid_);
     core::flush_error_log();
     return 0;
@@ -170,6 +203,7 @@ int Master::run() {
 void Master::on_event(uint64_t tag) {
     if (tag == 0) return on_signals();
     if (tag == ControlServer::kListenTag) return control_.on_listen_ready();
+    if (tag == kUpgradeTag) return on_successor_channel();
     if (tag & ControlServer::kClientTag) return on_control_client(static_cast<int>(tag & 0xffffffff));
     on_channel(static_cast<pid_t>(tag));
 }
@@ -178,6 +212,7 @@ void Master::on_control_client(int fd) {
     std::string command = control_.on_client_ready(fd);
     if (command.empty()) return;
     if (command == "reload") return request_reload(fd);
+    if (command == "upgrade") return start_upgrade(fd);
     control_.reply(fd, false, "unknown command \"" + command + "\"");
 }
 
@@ -202,7 +237,7 @@ void Master::answer(std::vector<int>& clients, bool ok, const std::string& text)
 
 // Generation 1 serves once all its workers are ready (a reload's generation, once committed).
 void Master::check_started() {
-    if (serving_announced_ || generation_ != 1) return;
+    if (serving_announced_) return;
     size_t ready = 0;
     for (const Child& c : children_) ready += c.generation == generation_ && c.ready;
     if (ready < config_->worker_processes) return;
@@ -214,6 +249,7 @@ void Master::check_started() {
 // ready, and when a reload commits. (A hook for readiness notification.)
 void Master::on_generation_serving() {
     spdlog::info("generation {} serves with {} workers", generation_, config_->worker_processes);
+    if (inherited_.upgrading()) take_over();
 }
 
 void Master::start_queued_reload() {
@@ -226,6 +262,9 @@ void Master::start_queued_reload() {
 
 // A committed reload is reported once no worker of an older generation accepts any more.
 void Master::check_confirmations() {
+    if (!handover_waiters_.empty() &&
+        std::all_of(children_.begin(), children_.end(), [](const Child& c) { return c.stopped_accepting; }))
+        answer(handover_waiters_, true, "the new master serves and the old one no longer accepts");
     if (confirm_waiters_.empty()) return;
     bool old_accepting = std::any_of(children_.begin(), children_.end(), [&](const Child& c) {
         return c.generation != generation_ && (!pending_ || c.generation != pending_generation_) && !c.stopped_accepting;
@@ -240,6 +279,7 @@ int Master::next_timeout() const {
     for (const Slot& s : slots_)
         if (s.respawn_at) until = std::min(until, s.respawn_at);
     if (pending_) until = std::min(until, reload_deadline_);
+    if (successor_) until = std::min(until, upgrade_deadline_);
     if (stopping_ && !killed_stragglers_) until = std::min(until, stop_deadline_);
     for (const Child& c : children_)
         if (c.kill_at) until = std::min(until, c.kill_at);
@@ -315,6 +355,8 @@ void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd chan
     signals_.reset();
     pid_file_.close_in_child();
     control_.close_in_child();
+    inherited_.channel.reset();
+    successor_channel_.reset();
     set_process_title(fmt::format("portico: worker process #{} (generation {})", me.slot, me.generation).c_str());
     if (cfg.worker_cpu_affinity_auto) pin_to_cpu(me.slot);
     apply_nofile_limit(cfg.worker_rlimit_nofile);  // this generation's value, before anything sizes by it
@@ -415,6 +457,11 @@ void Master::on_signals() {
                 spdlog::info("received {}, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
                 begin_stop(false);
                 break;
+            case SIGUSR2:
+                if (stopping_) break;
+                spdlog::info("received SIGUSR2, upgrading the binary");
+                start_upgrade(-1);
+                break;
             case SIGUSR1:
                 spdlog::info("received SIGUSR1, reopening logs");
                 core::reopen_error_log();
@@ -431,6 +478,10 @@ void Master::reap() {
         int status = 0;
         pid_t pid = ::waitpid(-1, &status, WNOHANG);
         if (pid <= 0) return;
+        if (pid == successor_) {
+            upgrade_failed(fmt::format("the new master process {} {} before it served", pid, describe_exit(status)));
+            continue;
+        }
         auto it = std::find_if(children_.begin(), children_.end(), [&](const Child& c) { return c.pid == pid; });
         if (it == children_.end()) continue;
         on_channel(pid);  // what it said before it went (why it failed) may not have been read yet
@@ -452,6 +503,10 @@ void Master::on_child_exit(Child& c, int status) {
     if (pending_ && c.generation == pending_generation_) {
         if (!c.failure.empty()) how = "failed to start: " + c.failure;
         return abort_reload(fmt::format("worker process {} of the new generation {}", c.pid, how));
+    }
+    if (inherited_.upgrading() && !serving_announced_) {
+        if (!c.failure.empty()) how = "failed to start: " + c.failure;
+        return give_up_upgrade(fmt::format("worker process {} of the new master {}", c.pid, how));
     }
     if (c.generation == generation_ && c.slot < slots_.size()) schedule_respawn(c);
 }
@@ -517,6 +572,11 @@ void Master::respawn_due() {
 }
 
 void Master::start_reload() {
+    if (successor_) {
+        spdlog::error("reload refused: a binary upgrade is in progress");
+        answer(reload_waiters_, false, "a binary upgrade is in progress");
+        return;
+    }
     if (pending_) {
         reload_again_ = true;  // one reload at a time; this one follows when the current ends
         return;

@@ -23,6 +23,7 @@
 #include "master/notify.hpp"
 #include "master/control_server.hpp"
 #include "master/pid_file.hpp"
+#include "master/upgrade.hpp"
 
 namespace portico::master {
 
@@ -30,13 +31,20 @@ class Master {
 public:
     /// `config` is loaded and valid; `title` is what ps shows after "portico: master process ".
     /// Throws std::runtime_error if an address is taken by another server, or on failed set-up.
-    Master(std::string config_path, std::unique_ptr<conf::Config> config, PidFile pid_file, std::string title);
+    /// `inherited` holds what an old master handed over when this one was started by a binary
+    /// upgrade: its listeners are used instead of binding new ones, and the pid file and control
+    /// socket are taken once this master's workers serve.
+    Master(std::string config_path, std::unique_ptr<conf::Config> config, PidFile pid_file, std::string title,
+           Inheritance inherited = {});
     ~Master();
     Master(const Master&) = delete;
     Master& operator=(const Master&) = delete;
 
     /// Supervises until stopped (SIGQUIT graceful, SIGTERM/SIGINT fast). Returns the exit code.
     int run();
+
+    /// What an upgrade executes: `binary` (resolved at start) with `argv` (as given at start).
+    void set_upgrade_command(std::string binary, std::vector<std::string> argv);
 
 private:
     struct Group {
@@ -63,6 +71,9 @@ private:
         pid_t lent_to = 0;         // the worker accepting from this slot's listeners meanwhile
     };
 
+    static constexpr uint64_t kUpgradeTag = 1ull << 60;       // epoll data of a new master's channel
+    static constexpr uint64_t kUpgradeTimeoutMs = 30'000;     // its workers must serve by then
+
     void ensure_groups(const conf::Config& cfg);
     void spawn(uint32_t slot, uint32_t generation, const conf::Config& cfg);
     [[noreturn]] void run_child(size_t self, const conf::Config& cfg, core::UniqueFd channel);
@@ -75,6 +86,14 @@ private:
     void on_generation_serving();
     void start_queued_reload();
     void check_confirmations();
+    void adopt_inherited();
+    void start_upgrade(int client);
+    void on_successor_channel();
+    void upgrade_failed(const std::string& why);
+    void hand_over(pid_t successor);
+    void take_over();
+    void give_up_upgrade(const std::string& why);
+    void check_upgrade_deadline();
     void on_channel(pid_t pid);
     void reap();
     void on_child_exit(Child& c, int status);
@@ -113,6 +132,17 @@ private:
     std::vector<int> next_reload_waiters_;
     std::vector<int> confirm_waiters_;
     ControlServer control_;
+    // Binary upgrade. As the new master: what the old one handed over, until we took over.
+    Inheritance inherited_;
+    // As the old master: the new one being started, its channel and what it wrote so far.
+    std::string binary_;
+    std::vector<std::string> argv_;
+    pid_t successor_ = 0;
+    core::UniqueFd successor_channel_;
+    std::string successor_line_;
+    uint64_t upgrade_deadline_ = 0;
+    std::vector<int> upgrade_waiters_;
+    std::vector<int> handover_waiters_;  // answered once our workers stopped accepting
     std::vector<Group> groups_;
     std::vector<std::pair<uint32_t, uint32_t>> pending_sockets_;  // (group, slot) bound by a pending reload
     std::vector<Child> children_;
