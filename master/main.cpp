@@ -119,6 +119,14 @@ int main(int argc, char** argv) {
     // over this one: an upgrade executes what is at this path then, with these arguments.
     const std::vector<std::string> args(argv, argv + argc);
     const std::string binary = portico::master::own_binary_path();
+    // Before the process title copies the environment, whose upgrade variables this removes.
+    portico::master::Inheritance inherited;
+    try {
+        inherited = portico::master::take_inheritance();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "portico: %s\n", e.what());
+        return 1;
+    }
     portico::master::init_process_title(argc, argv);
     portico::master::Options opts;
     try {
@@ -140,7 +148,6 @@ int main(int argc, char** argv) {
 
     portico::core::UniqueFd old_master;  // a binary upgrade's channel, to report a failed start
     try {
-        portico::master::Inheritance inherited = portico::master::take_inheritance();
         if (inherited.upgrading()) old_master.reset(::fcntl(inherited.channel.get(), F_DUPFD_CLOEXEC, 0));
         auto cfg = std::make_unique<portico::conf::Config>(portico::conf::load_config(opts.config_file));
         portico::core::setup_error_log(cfg->error_log, cfg->log_level);

@@ -479,7 +479,9 @@ void Master::reap() {
         pid_t pid = ::waitpid(-1, &status, WNOHANG);
         if (pid <= 0) return;
         if (pid == successor_) {
-            upgrade_failed(fmt::format("the new master process {} {} before it served", pid, describe_exit(status)));
+            if (successor_channel_) on_successor_channel();  // its last words, if not read yet
+            if (successor_ == pid)
+                upgrade_failed(fmt::format("the new master process {} {} before it served", pid, describe_exit(status)));
             continue;
         }
         auto it = std::find_if(children_.begin(), children_.end(), [&](const Child& c) { return c.pid == pid; });

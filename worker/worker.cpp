@@ -391,8 +391,10 @@ void Worker::close_drained_listeners() {
         l.fd.reset();
     }
     listeners_open_ = left;
+    if (left) return;
+    spdlog::info("stopped accepting: listeners closed, {} connections to finish", active_);
     // The master's `-s reload` answers only once the old generation no longer accepts.
-    if (!left && setup_.control_fd >= 0)
+    if (setup_.control_fd >= 0)
         core::send_message(setup_.control_fd, {core::ChannelMessage::Type::kStoppedAccepting, 0, 0});
 }
 

@@ -52,7 +52,7 @@ portico::core::UniqueFd occupy_port(uint16_t& port) {
 
 }  // namespace
 
-TEST_CASE("-s reload exits 0 once the new generation serves and the old one stopped accepting",
+TEST_CASE("portico -s reload exits 0 once the new generation serves and the old one stopped accepting",
           "[master][reload][control]") {
     MasterSite m;
     const std::string new_index = "<!doctype html>\n<p>the new root</p>\n";
@@ -69,7 +69,7 @@ TEST_CASE("-s reload exits 0 once the new generation serves and the old one stop
     const std::string log = read_file(m.server.error_log_path());
     CHECK(log.find("reload complete: generation 2 serves with 2 workers") != std::string::npos);
     for (const auto& [slot, pid] : m.workers)
-        CHECK(log.find(std::to_string(pid) + ": received SIGQUIT, shutting down gracefully") != std::string::npos);
+        CHECK(log.find(std::to_string(pid) + ": stopped accepting: listeners closed") != std::string::npos);
     Client c(m.port());
     c.send_raw(get("/"));
     CHECK(c.read_response().body == new_index);
@@ -78,7 +78,7 @@ TEST_CASE("-s reload exits 0 once the new generation serves and the old one stop
     m.server.stop_and_check();
 }
 
-TEST_CASE("-s reload of an invalid config exits 1 naming file, line and setting", "[master][reload][control]") {
+TEST_CASE("portico -s reload of an invalid config exits 1 naming file, line and setting", "[master][reload][control]") {
     MasterSite m;
     m.config.http_extra = "    keepalive_timeout = 5;\n    bogus_setting = 1;";
     m.server.rewrite_config(m.config.text());
@@ -92,7 +92,7 @@ TEST_CASE("-s reload of an invalid config exits 1 naming file, line and setting"
     m.server.stop_and_check();
 }
 
-TEST_CASE("-s reload with a listen address already in use exits 1 with the reason, and the old generation serves on",
+TEST_CASE("portico -s reload with a listen address already in use exits 1 with the reason, and the old generation serves on",
           "[master][reload][control]") {
     MasterSite m;
     uint16_t taken = 0;
@@ -117,7 +117,7 @@ TEST_CASE("-s reload with a listen address already in use exits 1 with the reaso
 }
 
 // Workers read the mime types file, the config loader does not: the new workers cannot start.
-TEST_CASE("-s reload whose new workers cannot start exits 1 with the reason", "[master][reload][control]") {
+TEST_CASE("portico -s reload whose new workers cannot start exits 1 with the reason", "[master][reload][control]") {
     MasterSite m;
     m.config.http_extra = "    mime_types = \"@DIR@/no-such.types\";";
     m.server.rewrite_config(m.config.text());
@@ -132,7 +132,7 @@ TEST_CASE("-s reload whose new workers cannot start exits 1 with the reason", "[
     m.server.stop_and_check({"reload failed:", "failed to start", "unexpectedly"});
 }
 
-TEST_CASE("-s reload --wait gives up when the master does not answer in time", "[master][reload][control]") {
+TEST_CASE("portico -s reload --wait gives up when the master does not answer in time", "[master][reload][control]") {
     MasterSite m;
     RunResult r;
     {
@@ -152,7 +152,7 @@ TEST_CASE("-s reload --wait gives up when the master does not answer in time", "
     m.server.stop_and_check();
 }
 
-TEST_CASE("--wait needs a positive number", "[process][control]") {
+TEST_CASE("portico --wait needs a positive number", "[process][control]") {
     TempDir dir;
     RunResult r = run_portico({"-s", "reload", "--wait", "soon"}, dir);
     CHECK(r.status == 2);

@@ -43,6 +43,14 @@ struct AdoptedMaster {
 
 pid_t pid_in(const std::string& pid_file) { return static_cast<pid_t>(std::stol(read_file(pid_file))); }
 
+/// Waits until the master's children are exactly `workers` (a failed new master, gone, may still
+/// wait to be reaped: no event says when it was).
+void wait_children(pid_t master, const std::map<uint32_t, pid_t>& workers) {
+    auto deadline = Clock::now() + kWait;
+    while (sorted(children_of(master)) != pids_of(workers) && Clock::now() < deadline) pace_retry();
+    CHECK(sorted(children_of(master)) == pids_of(workers));
+}
+
 /// The pid in the last "upgrade: started new master process PID" line.
 pid_t successor_in(const std::string& log) {
     const std::string mark = "upgrade: started new master process ";
@@ -57,7 +65,7 @@ RunResult upgrade(const MasterSite& m) {
 
 }  // namespace
 
-TEST_CASE("-s upgrade under load: the new master takes over, no request fails, no connection is reset",
+TEST_CASE("portico -s upgrade under load: the new master takes over, no request fails, no connection is reset",
           "[master][upgrade]") {
     MasterSite m;
     const std::string pid_file = m.site.dir / "portico.pid";
@@ -115,7 +123,7 @@ TEST_CASE("-s upgrade under load: the new master takes over, no request fails, n
 
 // Workers read the mime types file, the config loader does not: the new master comes up, but
 // its workers cannot.
-TEST_CASE("-s upgrade whose new master cannot serve exits 1 with the reason, and the old master serves on",
+TEST_CASE("portico -s upgrade whose new master cannot serve exits 1 with the reason, and the old master serves on",
           "[master][upgrade]") {
     MasterSite m;
     const std::string pid_file = m.site.dir / "portico.pid";
@@ -131,7 +139,7 @@ TEST_CASE("-s upgrade whose new master cannot serve exits 1 with the reason, and
     CHECK(pid_in(pid_file) == m.master());
     const pid_t failed = successor_in(read_file(m.server.error_log_path()));
     CHECK(wait_gone(failed, kWait));  // it gives up rather than crash-loop beside the old one
-    CHECK(sorted(children_of(m.master())) == pids_of(m.workers));
+    wait_children(m.master(), m.workers);
     Client c(m.port());
     c.send_raw(get("/small.txt"));
     CHECK(c.read_response().body == m.site.small);
@@ -167,11 +175,14 @@ TEST_CASE("SIGUSR2 whose new master cannot bind a new address: the old master lo
     m.server.rewrite_config(text);
 
     REQUIRE(::kill(m.master(), SIGUSR2) == 0);
+    // The reason comes over the channel; the new master's exit may be reaped before it is read.
+    const bool failed = m.server.wait_for_log("upgrade failed: address " + taken + " is already in use");
     INFO(m.server.logs());
-    REQUIRE(m.server.wait_for_log("upgrade failed: address " + taken + " is already in use"));
+    REQUIRE(failed);
     CHECK(line_with(read_file(m.server.error_log_path()), "upgrade failed:").find("keeps serving") !=
           std::string::npos);
-    CHECK(sorted(children_of(m.master())) == pids_of(m.workers));
+    CHECK(wait_gone(successor_in(read_file(m.server.error_log_path())), kWait));
+    wait_children(m.master(), m.workers);
     Client c(m.port());
     c.send_raw(get("/"));
     CHECK(c.read_response().body == m.site.index_html);
