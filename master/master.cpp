@@ -221,6 +221,7 @@ void Master::on_control_client(int fd) {
 void Master::request_reload(int client) {
     if (stopping_) return control_.reply(client, false, "the master is stopping");
     spdlog::info("reload of {} requested on the control socket", config_path_);
+    notifier_.reloading();
     if (pending_) {
         next_reload_waiters_.push_back(client);
         reload_again_ = true;

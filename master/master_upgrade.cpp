@@ -103,6 +103,7 @@ void Master::hand_over(pid_t successor) {
     successor_ = 0;  // no longer ours to watch: its exit from now on is not a failed upgrade
     std::vector<int> waiters = std::move(upgrade_waiters_);
     upgrade_waiters_.clear();
+    notifier_.hand_over();  // our drain is not the service stopping
     begin_stop(true);
     handover_waiters_ = std::move(waiters);
 }
