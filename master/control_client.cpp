@@ -15,7 +15,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-ControlAnswer failure(std::string text) { return {false, std::move(text)}; }
+ControlAnswer failure(std::string text) {
+    return {false, std::move(text)};
+}
 
 bool connect_to(int fd, const std::string& path) {
     sockaddr_un addr{};
@@ -48,19 +50,22 @@ bool read_line(int fd, Clock::time_point deadline, std::string& line) {
 
 }  // namespace
 
-ControlAnswer ask_master(const std::string& socket_path, const std::string& command, std::chrono::seconds wait) {
+ControlAnswer ask_master(const std::string& socket_path, const std::string& command,
+                         std::chrono::seconds wait) {
     core::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd) return failure(std::string("socket() failed: ") + std::strerror(errno));
     if (!connect_to(fd.get(), socket_path))
         return failure("cannot reach the master at \"" + socket_path + "\": " + std::strerror(errno));
     std::string request = command + "\n";
-    if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size()))
+    if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size()))
         return failure(std::string("sending to the master failed: ") + std::strerror(errno));
     std::string line;
     if (!read_line(fd.get(), Clock::now() + wait, line))
         return failure("no answer from the master within " + std::to_string(wait.count()) + " s (--wait)");
     size_t eol = line.find('\n');
-    if (eol == std::string::npos) return failure("the master closed the control connection without an answer");
+    if (eol == std::string::npos)
+        return failure("the master closed the control connection without an answer");
     line.resize(eol);
     if (line.starts_with("ok")) return {true, line.size() > 3 ? line.substr(3) : ""};
     if (line.starts_with("error ")) return failure(line.substr(6));

@@ -13,6 +13,7 @@ struct ControlAnswer {
 
 /// Sends `command` to the master listening on `socket_path` and waits up to `wait` for its one
 /// line of answer. Never throws: a refused connection or a timeout is an answer with ok false.
-ControlAnswer ask_master(const std::string& socket_path, const std::string& command, std::chrono::seconds wait);
+ControlAnswer ask_master(const std::string& socket_path, const std::string& command,
+                         std::chrono::seconds wait);
 
 }  // namespace portico::master

@@ -25,7 +25,7 @@ std::string failed(const char* call, const std::string& path) {
 // The socket file is ours while it is the inode we bound: after a binary upgrade the new master
 // has bound a socket of its own at the same path, and the old one must not remove it.
 bool same_file(const std::string& path, ino_t ino, dev_t dev) {
-    struct stat st{};
+    struct stat st {};
     return ::lstat(path.c_str(), &st) == 0 && st.st_ino == ino && st.st_dev == dev;
 }
 
@@ -45,12 +45,12 @@ ControlServer::ControlServer(std::string path, int epoll_fd) : path_(std::move(p
     std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
     listen_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!listen_) throw std::runtime_error(failed("socket()", path_));
-    ::unlink(path_.c_str());  // a stale socket of a master that died
+    ::unlink(path_.c_str());     // a stale socket of a master that died
     mode_t old = ::umask(0077);  // only the master's user may ask for a reload
     int rc = ::bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     ::umask(old);
     if (rc != 0) throw std::runtime_error(failed("bind()", path_));
-    struct stat st{};
+    struct stat st {};
     if (::lstat(path_.c_str(), &st) == 0) {
         bound_ino_ = st.st_ino;
         bound_dev_ = st.st_dev;
@@ -59,7 +59,8 @@ ControlServer::ControlServer(std::string path, int epoll_fd) : path_(std::move(p
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = kListenTag;
-    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, listen_.get(), &ev) != 0) throw std::runtime_error(failed("epoll_ctl()", path_));
+    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, listen_.get(), &ev) != 0)
+        throw std::runtime_error(failed("epoll_ctl()", path_));
 }
 
 ControlServer::~ControlServer() {
@@ -109,7 +110,8 @@ void ControlServer::on_listen_ready() noexcept {
         int fd = ::accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            if (errno != EAGAIN) spdlog::error("accept4() on the control socket failed: {}", std::strerror(errno));
+            if (errno != EAGAIN)
+                spdlog::error("accept4() on the control socket failed: {}", std::strerror(errno));
             return;
         }
         epoll_event ev{};

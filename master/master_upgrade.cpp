@@ -52,7 +52,8 @@ void Master::start_upgrade(int client) {
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, successor_channel_.get(), &ev) != 0)
         spdlog::error("epoll_ctl() failed: {}", std::strerror(errno));
     if (client >= 0) upgrade_waiters_.push_back(client);
-    spdlog::info("upgrade: started new master process {} ({}) with {} listeners", pid, binary_, sockets.size());
+    spdlog::info("upgrade: started new master process {} ({}) with {} listeners", pid, binary_,
+                 sockets.size());
 }
 
 // The new master writes one line: "ready PID" once its workers serve, or "error REASON".
@@ -89,7 +90,8 @@ void Master::check_upgrade_deadline() {
     pid_t late = successor_;
     // Its workers may be accepting already: a graceful stop lets them finish what they took.
     ::kill(late, SIGQUIT);
-    upgrade_failed(fmt::format("the new master process {} did not serve within {} s", late, kUpgradeTimeoutMs / 1000));
+    upgrade_failed(
+        fmt::format("the new master process {} did not serve within {} s", late, kUpgradeTimeoutMs / 1000));
 }
 
 // The new master serves on the same sockets: our workers stop accepting (taking what is queued)
@@ -120,7 +122,8 @@ void Master::take_over() {
         }
     }
     std::string line = fmt::format("ready {}\n", self_pid_);
-    if (::send(inherited_.channel.get(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size()))
+    if (::send(inherited_.channel.get(), line.data(), line.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(line.size()))
         spdlog::error("telling the old master that we serve failed: {}", std::strerror(errno));
     inherited_.channel.reset();
     spdlog::info("upgrade: master process {} took over with generation {}", self_pid_, generation_);

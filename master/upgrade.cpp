@@ -55,7 +55,8 @@ Inheritance take_inheritance() {
     if (!channel) return in;
     in.channel.reset(parse_fd(channel));
     ::fcntl(in.channel.get(), F_SETFD, FD_CLOEXEC);
-    if (const char* g = std::getenv(kGenerationVar)) in.last_generation = static_cast<uint32_t>(std::strtoul(g, nullptr, 10));
+    if (const char* g = std::getenv(kGenerationVar))
+        in.last_generation = static_cast<uint32_t>(std::strtoul(g, nullptr, 10));
     if (const char* l = std::getenv(kListenersVar)) in.sockets = parse_sockets(l);
     ::unsetenv(kChannelVar);
     ::unsetenv(kGenerationVar);

@@ -34,8 +34,8 @@ struct HandedSocket {
 
 /// What a master started by an upgrade inherits (empty when it was started normally).
 struct Inheritance {
-    core::UniqueFd channel;      ///< to the old master; invalid if not an upgrade
-    uint32_t last_generation = 0;  ///< the old master's last generation number
+    core::UniqueFd channel;             ///< to the old master; invalid if not an upgrade
+    uint32_t last_generation = 0;       ///< the old master's last generation number
     std::vector<HandedSocket> sockets;  ///< now owned by the new master (close-on-exec set again)
     [[nodiscard]] bool upgrading() const noexcept { return channel.valid(); }
 };

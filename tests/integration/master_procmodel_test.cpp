@@ -101,7 +101,8 @@ TEST_CASE("a lent listener is given back when its slot has a worker again, and n
     REQUIRE(std::rename(away.c_str(), m.site.www.c_str()) == 0);
     const pid_t successor = wait_successor(m.server, 1, 1, victim, milliseconds(1000) + kWait);
     // (CHECK, not REQUIRE: without the give-back, the queue below shows what goes wrong.)
-    CHECK(m.server.wait_for_log("worker process " + std::to_string(lender) + " gives back slot 1's listeners"));
+    CHECK(
+        m.server.wait_for_log("worker process " + std::to_string(lender) + " gives back slot 1's listeners"));
     CHECK(m.server.wait_for_log(std::to_string(lender) + ": stopped accepting for slot 1"));
 
     Stopped stopped(successor);
@@ -132,8 +133,9 @@ TEST_CASE("a lent listener is given back when its slot has a worker again, and n
 }
 
 // The master used to apply the limit to itself before forking, so a reload could not change it.
-TEST_CASE("worker_rlimit_nofile is applied in every worker, and a reload's new value reaches the new generation",
-          "[master][reload]") {
+TEST_CASE(
+    "worker_rlimit_nofile is applied in every worker, and a reload's new value reaches the new generation",
+    "[master][reload]") {
     MasterSite m(MasterConfig::with("worker_rlimit_nofile = 1000;"));
     for (const auto& [slot, pid] : m.workers) CHECK(max_open_files(pid) == 1000);
     m.config.top_extra = "worker_rlimit_nofile = 900;";

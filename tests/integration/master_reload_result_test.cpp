@@ -78,7 +78,8 @@ TEST_CASE("portico -s reload exits 0 once the new generation serves and the old 
     m.server.stop_and_check();
 }
 
-TEST_CASE("portico -s reload of an invalid config exits 1 naming file, line and setting", "[master][reload][control]") {
+TEST_CASE("portico -s reload of an invalid config exits 1 naming file, line and setting",
+          "[master][reload][control]") {
     MasterSite m;
     m.config.http_extra = "    keepalive_timeout = 5;\n    bogus_setting = 1;";
     m.server.rewrite_config(m.config.text());
@@ -92,8 +93,10 @@ TEST_CASE("portico -s reload of an invalid config exits 1 naming file, line and 
     m.server.stop_and_check();
 }
 
-TEST_CASE("portico -s reload with a listen address already in use exits 1 with the reason, and the old generation serves on",
-          "[master][reload][control]") {
+TEST_CASE(
+    "portico -s reload with a listen address already in use exits 1 with the reason, and the old generation "
+    "serves on",
+    "[master][reload][control]") {
     MasterSite m;
     uint16_t taken = 0;
     auto other_server = occupy_port(taken);
@@ -117,7 +120,8 @@ TEST_CASE("portico -s reload with a listen address already in use exits 1 with t
 }
 
 // Workers read the mime types file, the config loader does not: the new workers cannot start.
-TEST_CASE("portico -s reload whose new workers cannot start exits 1 with the reason", "[master][reload][control]") {
+TEST_CASE("portico -s reload whose new workers cannot start exits 1 with the reason",
+          "[master][reload][control]") {
     MasterSite m;
     m.config.http_extra = "    mime_types = \"@DIR@/no-such.types\";";
     m.server.rewrite_config(m.config.text());
@@ -132,7 +136,8 @@ TEST_CASE("portico -s reload whose new workers cannot start exits 1 with the rea
     m.server.stop_and_check({"reload failed:", "failed to start", "unexpectedly"});
 }
 
-TEST_CASE("portico -s reload --wait gives up when the master does not answer in time", "[master][reload][control]") {
+TEST_CASE("portico -s reload --wait gives up when the master does not answer in time",
+          "[master][reload][control]") {
     MasterSite m;
     RunResult r;
     {

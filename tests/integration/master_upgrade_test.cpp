@@ -41,7 +41,9 @@ struct AdoptedMaster {
     }
 };
 
-pid_t pid_in(const std::string& pid_file) { return static_cast<pid_t>(std::stol(read_file(pid_file))); }
+pid_t pid_in(const std::string& pid_file) {
+    return static_cast<pid_t>(std::stol(read_file(pid_file)));
+}
 
 /// Waits until the master's children are exactly `workers` (a failed new master, gone, may still
 /// wait to be reaped: no event says when it was).
@@ -65,15 +67,17 @@ RunResult upgrade(const MasterSite& m) {
 
 }  // namespace
 
-TEST_CASE("portico -s upgrade under load: the new master takes over, no request fails, no connection is reset",
-          "[master][upgrade]") {
+TEST_CASE(
+    "portico -s upgrade under load: the new master takes over, no request fails, no connection is reset",
+    "[master][upgrade]") {
     MasterSite m;
     const std::string pid_file = m.site.dir / "portico.pid";
     const pid_t first = m.master();
     std::vector<std::unique_ptr<Load>> loads;
     for (auto mode : {Load::Mode::kNewConnections, Load::Mode::kKeepAlive})
         for (int i = 0; i < 2; ++i)
-            loads.push_back(std::make_unique<Load>(m.port(), mode, "/small.txt", m.site.small, milliseconds(1)));
+            loads.push_back(
+                std::make_unique<Load>(m.port(), mode, "/small.txt", m.site.small, milliseconds(1)));
     auto progress = [&] {
         for (auto& l : loads) REQUIRE(l->wait_for_successes(l->successes() + 20));
     };
@@ -123,8 +127,9 @@ TEST_CASE("portico -s upgrade under load: the new master takes over, no request 
 
 // Workers read the mime types file, the config loader does not: the new master comes up, but
 // its workers cannot.
-TEST_CASE("portico -s upgrade whose new master cannot serve exits 1 with the reason, and the old master serves on",
-          "[master][upgrade]") {
+TEST_CASE(
+    "portico -s upgrade whose new master cannot serve exits 1 with the reason, and the old master serves on",
+    "[master][upgrade]") {
     MasterSite m;
     const std::string pid_file = m.site.dir / "portico.pid";
     m.config.http_extra = "    mime_types = \"@DIR@/no-such.types\";";
@@ -134,7 +139,8 @@ TEST_CASE("portico -s upgrade whose new master cannot serve exits 1 with the rea
     CHECK(r.status == 1);
     CHECK(r.err.find("upgrade failed: worker process ") != std::string::npos);
     CHECK(r.err.find("no-such.types") != std::string::npos);
-    CHECK(r.err.find("the old master (pid " + std::to_string(m.master()) + ") keeps serving") != std::string::npos);
+    CHECK(r.err.find("the old master (pid " + std::to_string(m.master()) + ") keeps serving") !=
+          std::string::npos);
 
     CHECK(pid_in(pid_file) == m.master());
     const pid_t failed = successor_in(read_file(m.server.error_log_path()));
@@ -171,7 +177,8 @@ TEST_CASE("SIGUSR2 whose new master cannot bind a new address: the old master lo
     std::string text = m.config.text();
     const std::string servers = "servers = (\n";
     text.replace(text.find(servers), servers.size(),
-                 servers + "    { listen = [\"" + taken + "\"]; server_name = [\"c.test\"]; root = \"@DIR@/www\"; },\n");
+                 servers + "    { listen = [\"" + taken +
+                     "\"]; server_name = [\"c.test\"]; root = \"@DIR@/www\"; },\n");
     m.server.rewrite_config(text);
 
     REQUIRE(::kill(m.master(), SIGUSR2) == 0);

@@ -5,7 +5,8 @@
 using portico::worker::EventKind;
 using portico::worker::EventTag;
 
-TEST_CASE("connection tags carry the fd slot and its generation, and no other kind's bits", "[worker][epoll]") {
+TEST_CASE("connection tags carry the fd slot and its generation, and no other kind's bits",
+          "[worker][epoll]") {
     for (uint32_t slot : {0u, 1u, 7u, 65535u, 1u << 20, 0xffffffffu}) {
         for (uint32_t generation : {0u, 1u, 2u, 12345u, (1u << 30) - 1}) {
             uint64_t tag = EventTag::connection(slot, generation);
