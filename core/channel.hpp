@@ -14,12 +14,12 @@ namespace portico::core {
 
 struct ChannelMessage {
     enum class Type : uint8_t {
-        kListener = 1,  ///< worker -> master: a listener it bound (fd attached)
-        kReady = 2,     ///< worker -> master: its listeners are in its epoll set
-        kAdopt = 3,     ///< master -> worker: accept from this listener too (fd attached)
-        kGiveBack = 4,  ///< master -> worker: the slot has a worker again; stop accepting for it
+        kListener = 1,          ///< worker -> master: a listener it bound (fd attached)
+        kReady = 2,             ///< worker -> master: its listeners are in its epoll set
+        kAdopt = 3,             ///< master -> worker: accept from this listener too (fd attached)
+        kGiveBack = 4,          ///< master -> worker: the slot has a worker again; stop accepting for it
         kStoppedAccepting = 5,  ///< worker -> master: stopping, it took its queues and closed its listeners
-        kFailed = 6,    ///< worker -> master: it cannot start, and `reason` says why; it exits next
+        kFailed = 6,            ///< worker -> master: it cannot start, and `reason` says why; it exits next
     };
     Type type;
     uint32_t address_index = 0;  ///< kListener: the master's group; kAdopt: the index in the

@@ -31,7 +31,9 @@ int signal_for(const std::string& name) {
     return 0;
 }
 
-bool waits_for_outcome(const std::string& name) { return name == "reload" || name == "upgrade"; }
+bool waits_for_outcome(const std::string& name) {
+    return name == "reload" || name == "upgrade";
+}
 
 Options parse_command_line(int argc, char** argv) {
     Options o;
@@ -42,17 +44,20 @@ Options parse_command_line(int argc, char** argv) {
             o.config_file = argv[++i];
         } else if (a == "-s") {
             if (i + 1 >= argc)
-                throw std::invalid_argument("option -s needs a signal: reload, reopen, stop, quit or upgrade");
+                throw std::invalid_argument(
+                    "option -s needs a signal: reload, reopen, stop, quit or upgrade");
             o.signal = argv[++i];
             if (signal_for(o.signal) == 0)
-                throw std::invalid_argument("unknown signal '" + o.signal + "' (reload, reopen, stop, quit or upgrade)");
+                throw std::invalid_argument("unknown signal '" + o.signal +
+                                            "' (reload, reopen, stop, quit or upgrade)");
         } else if (a == "--wait") {
             if (i + 1 >= argc) throw std::invalid_argument("option --wait needs a number of seconds");
             std::string_view v = argv[++i];
             int seconds = 0;
             auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
             if (ec != std::errc{} || end != v.data() + v.size() || seconds <= 0)
-                throw std::invalid_argument("option --wait needs a positive number of seconds, not '" + std::string(v) + "'");
+                throw std::invalid_argument("option --wait needs a positive number of seconds, not '" +
+                                            std::string(v) + "'");
             o.wait = std::chrono::seconds(seconds);
         } else if (a == "-t") {
             o.test_config = true;

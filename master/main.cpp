@@ -56,7 +56,8 @@ int send_signal(const std::string& file, const std::string& name, std::chrono::s
         }
         pid_t pid = portico::master::read_running_master(cfg.pid_file);
         if (portico::master::waits_for_outcome(name)) {
-            auto answer = portico::master::ask_master(portico::master::control_socket_path(cfg.pid_file), name, wait);
+            auto answer =
+                portico::master::ask_master(portico::master::control_socket_path(cfg.pid_file), name, wait);
             if (answer.ok) return 0;
             std::fprintf(stderr, "portico: %s failed: %s\n", name.c_str(), answer.text.c_str());
             return 1;

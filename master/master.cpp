@@ -19,11 +19,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/channel.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/signals.hpp"
 #include "core/socket.hpp"
-#include "core/channel.hpp"
 #include "master/proctitle.hpp"
 #include "master/rlimit.hpp"
 #include "worker/worker.hpp"
@@ -39,7 +39,6 @@ constexpr uint64_t kFastStopGraceMs = 3'000;     // SIGTERM, then SIGKILL after 
 constexpr uint64_t kGracefulExtraMs = 2'000;     // on top of worker_shutdown_timeout
 constexpr uint64_t kWatchdogPeriodMs = 500;
 constexpr int kChildStartupFailure = 2;
-
 
 uint64_t backoff_ms(uint32_t crashes, uint64_t cap) {
     if (crashes <= 1) return 0;  // a single crash is replaced at once
@@ -103,8 +102,8 @@ void pin_to_cpu(uint32_t slot) {
 
 }  // namespace
 
-Master::Master(std::string config_path, std::unique_ptr<conf::Config> config, PidFile pid_file, std::string title,
-               Inheritance inherited)
+Master::Master(std::string config_path, std::unique_ptr<conf::Config> config, PidFile pid_file,
+               std::string title, Inheritance inherited)
     : config_path_(std::move(config_path)),
       config_(std::move(config)),
       pid_file_(std::move(pid_file)),
@@ -139,8 +138,9 @@ Master::Master(std::string config_path, std::unique_ptr<conf::Config> config, Pi
 void Master::adopt_inherited() {
     for (HandedSocket& s : inherited_.sockets) {
         core::UniqueFd fd(std::exchange(s.fd, -1));
-        auto g = std::find_if(groups_.begin(), groups_.end(),
-                              [&](const Group& group) { return group.active && group.address.to_string() == s.address; });
+        auto g = std::find_if(groups_.begin(), groups_.end(), [&](const Group& group) {
+            return group.active && group.address.to_string() == s.address;
+        });
         if (g == groups_.end()) continue;
         if (g->sockets.size() <= s.slot) g->sockets.resize(s.slot + 1);
         g->sockets[s.slot] = std::move(fd);
@@ -268,7 +268,8 @@ void Master::check_confirmations() {
         answer(handover_waiters_, true, "the new master serves and the old one no longer accepts");
     if (confirm_waiters_.empty()) return;
     bool old_accepting = std::any_of(children_.begin(), children_.end(), [&](const Child& c) {
-        return c.generation != generation_ && (!pending_ || c.generation != pending_generation_) && !c.stopped_accepting;
+        return c.generation != generation_ && (!pending_ || c.generation != pending_generation_) &&
+               !c.stopped_accepting;
     });
     if (old_accepting) return;
     answer(confirm_waiters_, true,
@@ -382,8 +383,8 @@ void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd chan
                 group.sockets[i] = core::open_listener(group.address.host, group.address.port, group.address.ipv6, {},
                                                        ec, what);
                 if (!group.sockets[i])
-                    fail_start(channel.get(), fmt::format("{} to {} failed: {}", what, group.address.to_string(),
-                                                          ec.message()));
+                    fail_start(channel.get(), fmt::format("{} to {} failed: {}", what,
+                                                          group.address.to_string(), ec.message()));
                 core::send_message(channel.get(), {core::ChannelMessage::Type::kListener, g, me.slot}, group.sockets[i].get());
             }
             if (group.sockets[i]) setup.listeners.push_back({std::move(group.sockets[i]), group.address});
@@ -417,8 +418,10 @@ void Master::on_channel(pid_t pid) {
         }
         // A listener from a worker already retired (its reload was rolled back before this message
         // was read) is not kept: nobody of the serving generation would accept from it.
-        bool current = !c->retiring && (c->generation == generation_ || (pending_ && c->generation == pending_generation_));
-        if (msg.type == core::ChannelMessage::Type::kListener && fd && current && msg.address_index < groups_.size()) {
+        bool current = !c->retiring &&
+                       (c->generation == generation_ || (pending_ && c->generation == pending_generation_));
+        if (msg.type == core::ChannelMessage::Type::kListener && fd && current &&
+            msg.address_index < groups_.size()) {
             Group& g = groups_[msg.address_index];
             if (g.sockets.size() <= msg.slot) g.sockets.resize(msg.slot + 1);
             if (g.active && !g.sockets[msg.slot]) {
@@ -482,7 +485,8 @@ void Master::reap() {
         if (pid == successor_) {
             if (successor_channel_) on_successor_channel();  // its last words, if not read yet
             if (successor_ == pid)
-                upgrade_failed(fmt::format("the new master process {} {} before it served", pid, describe_exit(status)));
+                upgrade_failed(
+                    fmt::format("the new master process {} {} before it served", pid, describe_exit(status)));
             continue;
         }
         auto it = std::find_if(children_.begin(), children_.end(), [&](const Child& c) { return c.pid == pid; });
@@ -632,8 +636,9 @@ void Master::retire(Child& c, std::chrono::milliseconds shutdown_timeout) {
 void Master::kill_overdue() {
     for (Child& c : children_) {
         if (c.kill_at == 0 || now_ < c.kill_at) continue;
-        spdlog::warn("worker process {} (slot {}, generation {}) still runs after its shutdown timeout; killing it",
-                     c.pid, c.slot, c.generation);
+        spdlog::warn(
+            "worker process {} (slot {}, generation {}) still runs after its shutdown timeout; killing it",
+            c.pid, c.slot, c.generation);
         ::kill(c.pid, SIGKILL);
         c.kill_at = 0;
     }

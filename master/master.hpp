@@ -20,8 +20,8 @@
 #include "conf/config.hpp"
 #include "core/fd.hpp"
 #include "core/shared_stats.hpp"
-#include "master/notify.hpp"
 #include "master/control_server.hpp"
+#include "master/notify.hpp"
 #include "master/pid_file.hpp"
 #include "master/upgrade.hpp"
 
@@ -71,8 +71,8 @@ private:
         pid_t lent_to = 0;         // the worker accepting from this slot's listeners meanwhile
     };
 
-    static constexpr uint64_t kUpgradeTag = 1ull << 60;       // epoll data of a new master's channel
-    static constexpr uint64_t kUpgradeTimeoutMs = 30'000;     // its workers must serve by then
+    static constexpr uint64_t kUpgradeTag = 1ull << 60;    // epoll data of a new master's channel
+    static constexpr uint64_t kUpgradeTimeoutMs = 30'000;  // its workers must serve by then
 
     void ensure_groups(const conf::Config& cfg);
     void spawn(uint32_t slot, uint32_t generation, const conf::Config& cfg);
@@ -125,7 +125,7 @@ private:
     uint32_t last_generation_ = 1;
     uint64_t reload_deadline_ = 0;
     bool reload_again_ = false;
-    bool serving_announced_ = false;          // on_generation_serving() ran for generation_
+    bool serving_announced_ = false;  // on_generation_serving() ran for generation_
     // Control clients (their fds) waiting for a reload's outcome: for the attempt in progress,
     // for the one that follows it, and for a committed one's old generation to stop accepting.
     std::vector<int> reload_waiters_;

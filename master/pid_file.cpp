@@ -54,9 +54,10 @@ PidFile::PidFile(std::string path, bool take_over) : path_(std::move(path)) {
 
 // After a binary upgrade the path names the new master's file: the old master leaves it alone.
 bool PidFile::still_ours() const noexcept {
-    struct stat mine{}, there{};
-    return ::fstat(lock_.get(), &mine) == 0 && ::stat(path_.c_str(), &there) == 0 && mine.st_ino == there.st_ino &&
-           mine.st_dev == there.st_dev;
+    struct stat mine {
+    }, there{};
+    return ::fstat(lock_.get(), &mine) == 0 && ::stat(path_.c_str(), &there) == 0 &&
+           mine.st_ino == there.st_ino && mine.st_dev == there.st_dev;
 }
 
 void PidFile::rewrite() {

@@ -207,7 +207,8 @@ void Worker::adopt_listener(core::UniqueFd fd, const conf::ListenAddress& addres
     // A slot that crash-loops again lends again: reuse a given-back entry of the same address (its
     // server list is the same), so the table does not grow with every loop.
     auto& ls = setup_.listeners;
-    auto it = std::find_if(ls.begin(), ls.end(), [&](const Listener& l) { return !l.fd && l.address == address; });
+    auto it =
+        std::find_if(ls.begin(), ls.end(), [&](const Listener& l) { return !l.fd && l.address == address; });
     size_t index = static_cast<size_t>(it - ls.begin());
     if (it == ls.end()) {
         ls.push_back({std::move(fd), address, static_cast<int32_t>(slot)});
@@ -241,7 +242,8 @@ void Worker::give_back_listeners(uint32_t slot) {
         if (!l.fd || l.lent_slot != static_cast<int32_t>(slot)) continue;
         ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l.fd.get(), nullptr);
         l.fd.reset();
-        spdlog::info("stopped accepting for slot {} on {}: it has a worker again", slot, l.address.to_string());
+        spdlog::info("stopped accepting for slot {} on {}: it has a worker again", slot,
+                     l.address.to_string());
     }
 }
 
@@ -304,10 +306,14 @@ void Worker::loop_once() {
 
 void Worker::dispatch_other(uint64_t tag) noexcept {
     switch (EventTag::kind(tag)) {
-        case EventKind::kConnection: return;  // handled in loop_once
-        case EventKind::kListener: return accept_from(static_cast<uint16_t>(EventTag::index(tag)));
-        case EventKind::kSignal: return on_signal();
-        case EventKind::kControl: return on_control();
+        case EventKind::kConnection:
+            return;  // handled in loop_once
+        case EventKind::kListener:
+            return accept_from(static_cast<uint16_t>(EventTag::index(tag)));
+        case EventKind::kSignal:
+            return on_signal();
+        case EventKind::kControl:
+            return on_control();
     }
 }
 
@@ -410,18 +416,22 @@ bool Worker::take_queued(uint16_t index) {
             continue;
         }
         switch (errno) {
-            case EAGAIN: return true;
+            case EAGAIN:
+                return true;
             case EINTR:
             case ECONNABORTED:
             case EPROTO:
-            case EPERM: continue;
+            case EPERM:
+                continue;
             case EMFILE:
             case ENFILE:
             case ENOBUFS:
             case ENOMEM:
                 if (shed_oldest_idle()) continue;
                 return false;
-            default: spdlog::error("accept4() failed: {}", std::strerror(errno)); return true;
+            default:
+                spdlog::error("accept4() failed: {}", std::strerror(errno));
+                return true;
         }
     }
     return true;

@@ -101,14 +101,15 @@ private:
     core::UniqueFd signals_;
 
     std::vector<http::Connection*> by_fd_;  // the connection table, indexed by fd
-    std::vector<uint64_t> fd_tag_;          // by fd: its connection's epoll tag (the generation bumped per connection)
+    std::vector<uint64_t>
+        fd_tag_;  // by fd: its connection's epoll tag (the generation bumped per connection)
     std::vector<std::unique_ptr<http::Connection[]>> slabs_;
     std::vector<http::Connection*> free_;
     size_t active_ = 0;
 
     bool stopping_ = false;      // fast stop: leave the loop now
     bool accepting_ = true;
-    bool listeners_open_ = true;  // false once a stop took every queued connection and closed them
+    bool listeners_open_ = true;      // false once a stop took every queued connection and closed them
     uint64_t resume_accept_ms_ = 0;   // accepting paused until then (fd pressure), 0 = not paused
     uint64_t pressure_logged_ms_ = 0;
     uint64_t shed_since_log_ = 0;
