@@ -7,7 +7,9 @@
 // waited for on a pidfd.
 
 #include <netinet/in.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <csignal>
 #include <filesystem>
@@ -17,6 +19,8 @@
 #include <catch2/catch.hpp>
 
 #include "tests/integration/master_harness.hpp"
+
+extern char** environ;
 
 using namespace portico::test;
 
@@ -195,4 +199,47 @@ TEST_CASE("SIGUSR2 whose new master cannot bind a new address: the old master lo
     CHECK(c.read_response().body == m.site.index_html);
     c.close();
     m.server.stop_and_check({"upgrade failed:", "already in use"});
+}
+
+// The binary is found again at the path the master was started from; here it is gone by then.
+TEST_CASE(
+    "portico -s upgrade when the binary cannot be executed: exit 1 with execve's error, the old master "
+    "serves on",
+    "[master][upgrade]") {
+    Site site;
+    MasterConfig config;
+    const uint16_t port = free_port();
+    write_file(site.dir / "portico.conf", expand(config.text(), port, site.dir.path()));
+    std::string copy = site.dir / "portico-copy";
+    fs::copy_file(PORTICO_BINARY, copy);
+    fs::permissions(copy, fs::perms::owner_all);
+    std::string conf = site.dir / "portico.conf", dash_c = "-c";
+    std::vector<char*> argv{copy.data(), dash_c.data(), conf.data(), nullptr};
+    pid_t master = 0;
+    REQUIRE(::posix_spawn(&master, copy.c_str(), nullptr, nullptr, argv.data(), environ) == 0);
+    struct Reaper {
+        pid_t pid;
+        ~Reaper() {
+            ::kill(pid, SIGTERM);
+            int st = 0;
+            ::waitpid(pid, &st, 0);
+        }
+    } reaper{master};
+    const std::string log = site.dir / "error.log";
+    REQUIRE(wait_for_file(log, [](const std::string& text) {
+        return text.find("serves with 2 workers") != std::string::npos;
+    }));
+    fs::remove(copy);
+
+    RunResult r = run_portico({"-c", conf, "-s", "upgrade"}, site.dir);
+    INFO(read_file(log) << r.err);
+    CHECK(r.status == 1);
+    CHECK(r.err.find("upgrade failed: execve() of " + copy + " failed: No such file or directory") !=
+          std::string::npos);
+    CHECK(r.err.find("keeps serving") != std::string::npos);
+    CHECK(pid_in(site.dir / "portico.pid") == master);
+    Client c(port);
+    c.send_raw(get("/small.txt"));
+    CHECK(c.read_response().body == site.small);
+    c.close();
 }
