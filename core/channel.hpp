@@ -3,7 +3,8 @@
 // message arrives whole. A worker reports the listener sockets it created (their descriptors
 // travel with SCM_RIGHTS, so the master keeps each slot's socket alive across worker deaths and
 // reloads) and then that it is ready. The master may send a worker another slot's listener to
-// adopt while that slot has no worker (a crash loop backing off), so its queue is not stranded.
+// adopt while that slot has no worker (a crash loop backing off), so its queue is not stranded,
+// and tells it to give the listener back once the slot has a worker again.
 
 #include <cstdint>
 
@@ -13,14 +14,18 @@ namespace portico::core {
 
 struct ChannelMessage {
     enum class Type : uint8_t {
-        kListener = 1,  ///< worker -> master: a listener it bound (fd attached)
-        kReady = 2,     ///< worker -> master: its listeners are in its epoll set
-        kAdopt = 3,     ///< master -> worker: accept from this listener too (fd attached)
+        kListener = 1,          ///< worker -> master: a listener it bound (fd attached)
+        kReady = 2,             ///< worker -> master: its listeners are in its epoll set
+        kAdopt = 3,             ///< master -> worker: accept from this listener too (fd attached)
+        kGiveBack = 4,          ///< master -> worker: the slot has a worker again; stop accepting for it
+        kStoppedAccepting = 5,  ///< worker -> master: stopping, it took its queues and closed its listeners
+        kFailed = 6,            ///< worker -> master: it cannot start, and `reason` says why; it exits next
     };
     Type type;
     uint32_t address_index = 0;  ///< kListener: the master's group; kAdopt: the index in the
                                  ///< worker's conf::distinct_listen_addresses()
-    uint32_t slot = 0;           ///< kListener, kAdopt: the slot the socket belongs to
+    uint32_t slot = 0;           ///< kListener, kAdopt, kGiveBack: the slot the socket belongs to
+    char reason[200] = {};       ///< kFailed: NUL-terminated, cut to fit
 };
 
 /// Creates the pair: [0] for the master, [1] for the worker. Both close-on-exec.

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -19,21 +21,18 @@
 #include "core/signals.hpp"
 #include "http/mime.hpp"
 #include "master/cli.hpp"
+#include "master/control_client.hpp"
+#include "master/control_server.hpp"
 #include "master/master.hpp"
 #include "master/pid_file.hpp"
 #include "master/proctitle.hpp"
+#include "master/rlimit.hpp"
+#include "master/upgrade.hpp"
 #include "worker/worker.hpp"
 
 namespace {
 
 constexpr const char* kVersion = "portico/0.1.0";
-
-void apply_rlimit(uint32_t nofile) {
-    if (nofile == 0) return;
-    rlimit rl{nofile, nofile};
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-        spdlog::warn("setrlimit(RLIMIT_NOFILE, {}) failed: {}", nofile, std::strerror(errno));
-}
 
 int test_config(const std::string& file) {
     try {
@@ -47,7 +46,8 @@ int test_config(const std::string& file) {
     }
 }
 
-int send_signal(const std::string& file, const std::string& name) {
+// reload and upgrade ask over the control socket and wait for the outcome; the others signal.
+int send_signal(const std::string& file, const std::string& name, std::chrono::seconds wait) {
     try {
         portico::conf::Config cfg = portico::conf::load_config(file);
         if (cfg.pid_file.empty()) {
@@ -55,6 +55,13 @@ int send_signal(const std::string& file, const std::string& name) {
             return 1;
         }
         pid_t pid = portico::master::read_running_master(cfg.pid_file);
+        if (portico::master::waits_for_outcome(name)) {
+            auto answer =
+                portico::master::ask_master(portico::master::control_socket_path(cfg.pid_file), name, wait);
+            if (answer.ok) return 0;
+            std::fprintf(stderr, "portico: %s failed: %s\n", name.c_str(), answer.text.c_str());
+            return 1;
+        }
         if (::kill(pid, portico::master::signal_for(name)) != 0) {
             std::fprintf(stderr, "portico: kill(%d) failed: %s\n", pid, std::strerror(errno));
             return 1;
@@ -98,10 +105,29 @@ int run_single_process(const portico::conf::Config& cfg) {
     return worker.run();
 }
 
+// A master started by a binary upgrade that cannot start tells the old master why.
+void report_to_old_master(int channel, const char* why) {
+    if (channel < 0) return;
+    std::string line = std::string("error ") + why + "\n";
+    (void)!::write(channel, line.data(), line.size());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::string title = command_line(argc, argv);
+    // Both before the process title may overwrite argv, and before a new binary may be installed
+    // over this one: an upgrade executes what is at this path then, with these arguments.
+    const std::vector<std::string> args(argv, argv + argc);
+    const std::string binary = portico::master::own_binary_path();
+    // Before the process title copies the environment, whose upgrade variables this removes.
+    portico::master::Inheritance inherited;
+    try {
+        inherited = portico::master::take_inheritance();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "portico: %s\n", e.what());
+        return 1;
+    }
     portico::master::init_process_title(argc, argv);
     portico::master::Options opts;
     try {
@@ -119,26 +145,34 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (opts.test_config) return test_config(opts.config_file);
-    if (!opts.signal.empty()) return send_signal(opts.config_file, opts.signal);
+    if (!opts.signal.empty()) return send_signal(opts.config_file, opts.signal, opts.wait);
 
+    portico::core::UniqueFd old_master;  // a binary upgrade's channel, to report a failed start
     try {
+        if (inherited.upgrading()) old_master.reset(::fcntl(inherited.channel.get(), F_DUPFD_CLOEXEC, 0));
         auto cfg = std::make_unique<portico::conf::Config>(portico::conf::load_config(opts.config_file));
         portico::core::setup_error_log(cfg->error_log, cfg->log_level);
         portico::core::ignore_sigpipe();
-        apply_rlimit(cfg->worker_rlimit_nofile);
         if (!cfg->master_process) {
+            portico::master::apply_nofile_limit(cfg->worker_rlimit_nofile);
             int rc = run_single_process(*cfg);
             spdlog::info("exiting");
             portico::core::flush_error_log();
             return rc;
         }
-        if (cfg->daemon) daemonize();
+        // An upgrade's new master is detached already, and takes the pid file once it serves.
+        const bool upgrading = inherited.upgrading();
+        if (cfg->daemon && !upgrading) daemonize();
         portico::master::PidFile pid_file;
-        if (!cfg->pid_file.empty()) pid_file = portico::master::PidFile(cfg->pid_file);
-        portico::master::Master master(opts.config_file, std::move(cfg), std::move(pid_file), title);
+        if (!cfg->pid_file.empty() && !upgrading) pid_file = portico::master::PidFile(cfg->pid_file);
+        portico::master::Master master(opts.config_file, std::move(cfg), std::move(pid_file), title,
+                                       std::move(inherited));
+        master.set_upgrade_command(binary, args);
+        old_master.reset();  // from here on the master itself reports to the old one
         spdlog::info("{} started, pid {}", kVersion, getpid());
         return master.run();
     } catch (const std::exception& e) {
+        report_to_old_master(old_master.get(), e.what());
         std::fprintf(stderr, "portico: %s\n", e.what());
         spdlog::critical("{}", e.what());
         portico::core::flush_error_log();

@@ -12,18 +12,20 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/channel.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/signals.hpp"
 #include "core/socket.hpp"
-#include "core/channel.hpp"
 #include "master/proctitle.hpp"
+#include "master/rlimit.hpp"
 #include "worker/worker.hpp"
 
 namespace portico::master {
@@ -67,6 +69,17 @@ void probe_address_free(const conf::ListenAddress& a) {
     if (!fd) throw std::runtime_error(std::string(what) + " to " + a.to_string() + " failed: " + ec.message());
 }
 
+// A worker that cannot start says why on its channel before it exits, so that a reload's
+// answer (-s reload) can name the reason, not only an exit code.
+[[noreturn]] void fail_start(int channel, const std::string& why) {
+    spdlog::critical("worker process {} failed to start: {}", getpid(), why);
+    core::ChannelMessage msg{core::ChannelMessage::Type::kFailed, 0, 0};
+    std::snprintf(msg.reason, sizeof msg.reason, "%s", why.c_str());
+    core::send_message(channel, msg);
+    core::flush_error_log();
+    _exit(kChildStartupFailure);
+}
+
 void drop_privileges_or_die(const conf::Config& cfg) {
     if (cfg.user.empty() || geteuid() != 0) return;
     if (initgroups(cfg.user.c_str(), cfg.user_gid) != 0 || setgid(cfg.user_gid) != 0 ||
@@ -89,24 +102,56 @@ void pin_to_cpu(uint32_t slot) {
 
 }  // namespace
 
-Master::Master(std::string config_path, std::unique_ptr<conf::Config> config, PidFile pid_file, std::string title)
+Master::Master(std::string config_path, std::unique_ptr<conf::Config> config, PidFile pid_file,
+               std::string title, Inheritance inherited)
     : config_path_(std::move(config_path)),
       config_(std::move(config)),
       pid_file_(std::move(pid_file)),
       title_(std::move(title)),
+      inherited_(std::move(inherited)),
       stats_(kStatsRecords),
       self_pid_(getpid()) {
-    for (const auto& a : conf::distinct_listen_addresses(*config_)) probe_address_free(a);
+    for (const auto& a : conf::distinct_listen_addresses(*config_)) {
+        bool handed = std::any_of(inherited_.sockets.begin(), inherited_.sockets.end(),
+                                  [&](const HandedSocket& s) { return s.address == a.to_string(); });
+        if (!handed) probe_address_free(a);
+    }
     ensure_groups(*config_);
+    adopt_inherited();
     epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
     if (!epoll_) throw std::runtime_error(std::string("epoll_create1() failed: ") + std::strerror(errno));
-    signals_ = core::block_and_open_signalfd({SIGCHLD, SIGHUP, SIGQUIT, SIGTERM, SIGINT, SIGUSR1});
+    signals_ = core::block_and_open_signalfd({SIGCHLD, SIGHUP, SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGUSR2});
     if (!signals_) throw std::runtime_error(std::string("signalfd() failed: ") + std::strerror(errno));
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = 0;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, signals_.get(), &ev) != 0)
         throw std::runtime_error(std::string("epoll_ctl() failed: ") + std::strerror(errno));
+    // A new master takes the control socket over only once it serves (take_over()).
+    if (!config_->pid_file.empty() && !inherited_.upgrading())
+        control_ = ControlServer(control_socket_path(config_->pid_file), epoll_.get());
+}
+
+// The old master's sockets become this master's slots' sockets; its workers inherit them as a
+// respawned worker inherits its slot's. One for an address this config no longer has is closed
+// (the old master still holds it until it exits).
+void Master::adopt_inherited() {
+    for (HandedSocket& s : inherited_.sockets) {
+        core::UniqueFd fd(std::exchange(s.fd, -1));
+        auto g = std::find_if(groups_.begin(), groups_.end(), [&](const Group& group) {
+            return group.active && group.address.to_string() == s.address;
+        });
+        if (g == groups_.end()) continue;
+        if (g->sockets.size() <= s.slot) g->sockets.resize(s.slot + 1);
+        g->sockets[s.slot] = std::move(fd);
+    }
+    inherited_.sockets.clear();
+    if (inherited_.upgrading()) generation_ = last_generation_ = inherited_.last_generation + 1;
+}
+
+void Master::set_upgrade_command(std::string binary, std::vector<std::string> argv) {
+    binary_ = std::move(binary);
+    argv_ = std::move(argv);
 }
 
 Master::~Master() = default;
@@ -133,12 +178,14 @@ int Master::run() {
             begin_stop(false);
         }
         now_ = core::monotonic_ms();
-        for (int i = 0; i < n; ++i) {
-            if (events[i].data.u64 == 0) on_signals();
-            else on_channel(static_cast<pid_t>(events[i].data.u64));
-        }
+        for (int i = 0; i < n; ++i) on_event(events[i].data.u64);
         respawn_due();
+        check_upgrade_deadline();
+        check_started();
         check_reload();
+        start_queued_reload();
+        check_confirmations();
+        kill_overdue();
         watchdog();
         if (!pending_ && !stopping_) notifier_.serving(generation_, ready_workers(), config_->worker_processes);
         if (stopping_ && !killed_stragglers_ && now_ >= stop_deadline_) {
@@ -147,9 +194,86 @@ int Master::run() {
             killed_stragglers_ = true;
         }
     }
+    answer(handover_waiters_, true, "the new master serves and the old one has exited");
     spdlog::info("master process {} exiting", self_pid_);
     core::flush_error_log();
     return 0;
+}
+
+void Master::on_event(uint64_t tag) {
+    if (tag == 0) return on_signals();
+    if (tag == ControlServer::kListenTag) return control_.on_listen_ready();
+    if (tag == kUpgradeTag) return on_successor_channel();
+    if (tag & ControlServer::kClientTag) return on_control_client(static_cast<int>(tag & 0xffffffff));
+    on_channel(static_cast<pid_t>(tag));
+}
+
+void Master::on_control_client(int fd) {
+    std::string command = control_.on_client_ready(fd);
+    if (command.empty()) return;
+    if (command == "reload") return request_reload(fd);
+    if (command == "upgrade") return start_upgrade(fd);
+    control_.reply(fd, false, "unknown command \"" + command + "\"");
+}
+
+// A reload asked for over the control socket is the same reload as SIGHUP's; the client is told
+// its outcome. One asked for while another runs gets the outcome of the one that follows.
+void Master::request_reload(int client) {
+    if (stopping_) return control_.reply(client, false, "the master is stopping");
+    spdlog::info("reload of {} requested on the control socket", config_path_);
+    notifier_.reloading();
+    if (pending_) {
+        next_reload_waiters_.push_back(client);
+        reload_again_ = true;
+        return;
+    }
+    reload_waiters_.push_back(client);
+    start_reload();
+}
+
+void Master::answer(std::vector<int>& clients, bool ok, const std::string& text) {
+    for (int fd : clients) control_.reply(fd, ok, text);
+    clients.clear();
+}
+
+// Generation 1 serves once all its workers are ready (a reload's generation, once committed).
+void Master::check_started() {
+    if (serving_announced_) return;
+    size_t ready = 0;
+    for (const Child& c : children_) ready += c.generation == generation_ && c.ready;
+    if (ready < config_->worker_processes) return;
+    serving_announced_ = true;
+    on_generation_serving();
+}
+
+// The one place where a generation becomes the serving one: at start-up once its workers are
+// ready, and when a reload commits. (A hook for readiness notification.)
+void Master::on_generation_serving() {
+    spdlog::info("generation {} serves with {} workers", generation_, config_->worker_processes);
+    if (inherited_.upgrading()) take_over();
+}
+
+void Master::start_queued_reload() {
+    if (pending_ || !reload_again_ || stopping_) return;
+    reload_again_ = false;
+    reload_waiters_ = std::move(next_reload_waiters_);
+    next_reload_waiters_.clear();
+    start_reload();
+}
+
+// A committed reload is reported once no worker of an older generation accepts any more.
+void Master::check_confirmations() {
+    if (!handover_waiters_.empty() &&
+        std::all_of(children_.begin(), children_.end(), [](const Child& c) { return c.stopped_accepting; }))
+        answer(handover_waiters_, true, "the new master serves and the old one no longer accepts");
+    if (confirm_waiters_.empty()) return;
+    bool old_accepting = std::any_of(children_.begin(), children_.end(), [&](const Child& c) {
+        return c.generation != generation_ && (!pending_ || c.generation != pending_generation_) &&
+               !c.stopped_accepting;
+    });
+    if (old_accepting) return;
+    answer(confirm_waiters_, true,
+           fmt::format("generation {} serves with {} workers", generation_, config_->worker_processes));
 }
 
 int Master::next_timeout() const {
@@ -157,7 +281,10 @@ int Master::next_timeout() const {
     for (const Slot& s : slots_)
         if (s.respawn_at) until = std::min(until, s.respawn_at);
     if (pending_) until = std::min(until, reload_deadline_);
+    if (successor_) until = std::min(until, upgrade_deadline_);
     if (stopping_ && !killed_stragglers_) until = std::min(until, stop_deadline_);
+    for (const Child& c : children_)
+        if (c.kill_at) until = std::min(until, c.kill_at);
     return until > now_ ? static_cast<int>(until - now_) : 0;
 }
 
@@ -185,7 +312,13 @@ void Master::spawn(uint32_t slot, uint32_t generation, const conf::Config& cfg) 
         return;
     }
     stats_.at(static_cast<size_t>(record)).reset(-1, generation, slot, now_);  // taken before the fork
-    children_.push_back({0, slot, generation, record, std::move(ours), now_, false, false});
+    Child child;
+    child.slot = slot;
+    child.generation = generation;
+    child.record = record;
+    child.channel = std::move(ours);
+    child.started_ms = now_;
+    children_.push_back(std::move(child));
     core::flush_error_log();
     pid_t pid = ::fork();
     if (pid < 0) {
@@ -223,8 +356,12 @@ void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd chan
     epoll_.reset();
     signals_.reset();
     pid_file_.close_in_child();
+    control_.close_in_child();
+    inherited_.channel.reset();
+    successor_channel_.reset();
     set_process_title(fmt::format("portico: worker process #{} (generation {})", me.slot, me.generation).c_str());
     if (cfg.worker_cpu_affinity_auto) pin_to_cpu(me.slot);
+    apply_nofile_limit(cfg.worker_rlimit_nofile);  // this generation's value, before anything sizes by it
 
     worker::WorkerSetup setup;
     setup.stats = &stats_;
@@ -245,11 +382,9 @@ void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd chan
                 const char* what = "";
                 group.sockets[i] = core::open_listener(group.address.host, group.address.port, group.address.ipv6, {},
                                                        ec, what);
-                if (!group.sockets[i]) {
-                    spdlog::critical("{} to {} failed: {}", what, group.address.to_string(), ec.message());
-                    core::flush_error_log();
-                    _exit(kChildStartupFailure);
-                }
+                if (!group.sockets[i])
+                    fail_start(channel.get(), fmt::format("{} to {} failed: {}", what,
+                                                          group.address.to_string(), ec.message()));
                 core::send_message(channel.get(), {core::ChannelMessage::Type::kListener, g, me.slot}, group.sockets[i].get());
             }
             if (group.sockets[i]) setup.listeners.push_back({std::move(group.sockets[i]), group.address});
@@ -264,9 +399,7 @@ void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd chan
         core::flush_error_log();
         _exit(rc);
     } catch (const std::exception& e) {
-        spdlog::critical("worker process {} failed to start: {}", getpid(), e.what());
-        core::flush_error_log();
-        _exit(kChildStartupFailure);
+        fail_start(channel.get(), e.what());
     }
 }
 
@@ -283,7 +416,12 @@ void Master::on_channel(pid_t pid) {
             c->channel.reset();
             return;
         }
-        if (msg.type == core::ChannelMessage::Type::kListener && fd && msg.address_index < groups_.size()) {
+        // A listener from a worker already retired (its reload was rolled back before this message
+        // was read) is not kept: nobody of the serving generation would accept from it.
+        bool current = !c->retiring &&
+                       (c->generation == generation_ || (pending_ && c->generation == pending_generation_));
+        if (msg.type == core::ChannelMessage::Type::kListener && fd && current &&
+            msg.address_index < groups_.size()) {
             Group& g = groups_[msg.address_index];
             if (g.sockets.size() <= msg.slot) g.sockets.resize(msg.slot + 1);
             if (g.active && !g.sockets[msg.slot]) {
@@ -294,6 +432,12 @@ void Master::on_channel(pid_t pid) {
         } else if (msg.type == core::ChannelMessage::Type::kReady) {
             c->ready = true;
             spdlog::info("worker process {} (slot {}, generation {}) is ready", c->pid, c->slot, c->generation);
+            if (c->generation == generation_ && c->slot < slots_.size()) take_back_listeners(c->slot);
+        } else if (msg.type == core::ChannelMessage::Type::kStoppedAccepting) {
+            c->stopped_accepting = true;
+        } else if (msg.type == core::ChannelMessage::Type::kFailed) {
+            msg.reason[sizeof msg.reason - 1] = '\0';
+            c->failure = msg.reason;
         }
     }
 }
@@ -317,6 +461,11 @@ void Master::on_signals() {
                 spdlog::info("received {}, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
                 begin_stop(false);
                 break;
+            case SIGUSR2:
+                if (stopping_) break;
+                spdlog::info("received SIGUSR2, upgrading the binary");
+                start_upgrade(-1);
+                break;
             case SIGUSR1:
                 spdlog::info("received SIGUSR1, reopening logs");
                 core::reopen_error_log();
@@ -333,8 +482,16 @@ void Master::reap() {
         int status = 0;
         pid_t pid = ::waitpid(-1, &status, WNOHANG);
         if (pid <= 0) return;
+        if (pid == successor_) {
+            if (successor_channel_) on_successor_channel();  // its last words, if not read yet
+            if (successor_ == pid)
+                upgrade_failed(
+                    fmt::format("the new master process {} {} before it served", pid, describe_exit(status)));
+            continue;
+        }
         auto it = std::find_if(children_.begin(), children_.end(), [&](const Child& c) { return c.pid == pid; });
         if (it == children_.end()) continue;
+        on_channel(pid);  // what it said before it went (why it failed) may not have been read yet
         on_child_exit(*it, status);
         if (it->channel) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->channel.get(), nullptr);
         stats_.at(static_cast<size_t>(it->record)).pid.store(0, std::memory_order_release);
@@ -351,7 +508,12 @@ void Master::on_child_exit(Child& c, int status) {
     }
     spdlog::error("worker process {} (slot {}, generation {}) {} unexpectedly", c.pid, c.slot, c.generation, how);
     if (pending_ && c.generation == pending_generation_) {
+        if (!c.failure.empty()) how = "failed to start: " + c.failure;
         return abort_reload(fmt::format("worker process {} of the new generation {}", c.pid, how));
+    }
+    if (inherited_.upgrading() && !serving_announced_) {
+        if (!c.failure.empty()) how = "failed to start: " + c.failure;
+        return give_up_upgrade(fmt::format("worker process {} of the new master {}", c.pid, how));
     }
     if (c.generation == generation_ && c.slot < slots_.size()) schedule_respawn(c);
 }
@@ -393,6 +555,19 @@ void Master::lend_listeners(uint32_t slot) {
     spdlog::info("worker process {} accepts for slot {} until the slot has a worker again", adopter->pid, slot);
 }
 
+// The slot's own worker accepts from its listeners again: the lender lets go of its duplicates.
+void Master::take_back_listeners(uint32_t slot) {
+    Slot& s = slots_[slot];
+    if (s.lent_to == 0) return;
+    Child* lender = find(std::exchange(s.lent_to, 0));
+    if (!lender || !lender->channel) return;
+    if (!core::send_message(lender->channel.get(), {core::ChannelMessage::Type::kGiveBack, 0, slot}))
+        spdlog::error("asking worker {} to give back slot {}'s listeners failed: {}", lender->pid, slot,
+                      std::strerror(errno));
+    else
+        spdlog::info("worker process {} gives back slot {}'s listeners", lender->pid, slot);
+}
+
 void Master::respawn_due() {
     if (stopping_) return;
     for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
@@ -404,6 +579,11 @@ void Master::respawn_due() {
 }
 
 void Master::start_reload() {
+    if (successor_) {
+        spdlog::error("reload refused: a binary upgrade is in progress");
+        answer(reload_waiters_, false, "a binary upgrade is in progress");
+        return;
+    }
     if (pending_) {
         reload_again_ = true;  // one reload at a time; this one follows when the current ends
         return;
@@ -422,6 +602,7 @@ void Master::start_reload() {
     } catch (const std::exception& e) {
         spdlog::error("reload failed: {}; generation {} keeps serving", e.what(), generation_);
         notifier_.reload_failed(e.what());
+        answer(reload_waiters_, false, fmt::format("{}; generation {} keeps serving", e.what(), generation_));
         return;
     }
     pending_ = std::move(next);
@@ -443,12 +624,29 @@ void Master::check_reload() {
     if (now_ >= reload_deadline_) abort_reload("the new workers were not ready in time");
 }
 
-void Master::commit_reload() {
+// SIGQUIT: the worker stops accepting (taking what is queued), finishes its responses and exits
+// within worker_shutdown_timeout; one that does not (a loop stuck, or never started) is killed.
+void Master::retire(Child& c, std::chrono::milliseconds shutdown_timeout) {
+    if (c.retiring) return;
+    c.retiring = true;
+    c.kill_at = now_ + static_cast<uint64_t>(shutdown_timeout.count()) + kGracefulExtraMs;
+    ::kill(c.pid, SIGQUIT);
+}
+
+void Master::kill_overdue() {
     for (Child& c : children_) {
-        if (c.generation == pending_generation_ || c.retiring) continue;
-        c.retiring = true;
-        ::kill(c.pid, SIGQUIT);
+        if (c.kill_at == 0 || now_ < c.kill_at) continue;
+        spdlog::warn(
+            "worker process {} (slot {}, generation {}) still runs after its shutdown timeout; killing it",
+            c.pid, c.slot, c.generation);
+        ::kill(c.pid, SIGKILL);
+        c.kill_at = 0;
     }
+}
+
+void Master::commit_reload() {
+    for (Child& c : children_)
+        if (c.generation != pending_generation_) retire(c, config_->worker_shutdown_timeout);
     config_ = std::move(pending_);
     pending_sockets_.clear();
     generation_ = pending_generation_;
@@ -461,10 +659,10 @@ void Master::commit_reload() {
         g.sockets.clear();
     }
     spdlog::info("reload complete: generation {} serves with {} workers", generation_, config_->worker_processes);
-    if (reload_again_) {
-        reload_again_ = false;
-        start_reload();
-    }
+    serving_announced_ = true;
+    on_generation_serving();
+    confirm_waiters_.insert(confirm_waiters_.end(), reload_waiters_.begin(), reload_waiters_.end());
+    reload_waiters_.clear();
 }
 
 void Master::abort_reload(const std::string& why) {
@@ -477,11 +675,11 @@ void Master::abort_reload(const std::string& why) {
     }
     spdlog::error("reload failed: {}; generation {} keeps serving", why, generation_);
     notifier_.reload_failed(why);
-    for (Child& c : children_) {
-        if (c.generation != pending_generation_) continue;
-        c.retiring = true;
-        ::kill(c.pid, SIGKILL);
-    }
+    answer(reload_waiters_, false, fmt::format("{}; generation {} keeps serving", why, generation_));
+    // Some of the new workers may be accepting already: they drain like any retired worker
+    // rather than reset the connections they hold.
+    for (Child& c : children_)
+        if (c.generation == pending_generation_) retire(c, pending_->worker_shutdown_timeout);
     // Listeners bound for the failed generation would take a share of new connections that
     // nobody accepts: close them, and forget addresses only the failed config had.
     for (auto [group, slot] : pending_sockets_) groups_[group].sockets[slot].reset();
@@ -494,7 +692,9 @@ void Master::abort_reload(const std::string& why) {
         }
     }
     pending_.reset();
-    reload_again_ = false;
+    // A SIGHUP that came meanwhile is dropped with the failed attempt, as before; a client that
+    // asked meanwhile gets an attempt of its own (start_queued_reload, outside the reaping loop).
+    reload_again_ = !next_reload_waiters_.empty();
 }
 
 // Workers that dropped privileges reopen their logs by path on SIGUSR1: create the files now
@@ -514,6 +714,9 @@ void Master::begin_stop(bool graceful) {
     stopping_ = true;
     notifier_.stopping();
     pending_.reset();
+    for (auto* waiting : {&reload_waiters_, &next_reload_waiters_, &confirm_waiters_})
+        answer(*waiting, false, "the master is stopping");
+    control_.close_listener();
     for (Slot& s : slots_) s.respawn_at = 0;
     uint64_t grace = graceful ? static_cast<uint64_t>(config_->worker_shutdown_timeout.count()) + kGracefulExtraMs
                               : kFastStopGraceMs;

@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,8 +20,10 @@
 #include "conf/config.hpp"
 #include "core/fd.hpp"
 #include "core/shared_stats.hpp"
+#include "master/control_server.hpp"
 #include "master/notify.hpp"
 #include "master/pid_file.hpp"
+#include "master/upgrade.hpp"
 
 namespace portico::master {
 
@@ -28,13 +31,20 @@ class Master {
 public:
     /// `config` is loaded and valid; `title` is what ps shows after "portico: master process ".
     /// Throws std::runtime_error if an address is taken by another server, or on failed set-up.
-    Master(std::string config_path, std::unique_ptr<conf::Config> config, PidFile pid_file, std::string title);
+    /// `inherited` holds what an old master handed over when this one was started by a binary
+    /// upgrade: its listeners are used instead of binding new ones, and the pid file and control
+    /// socket are taken once this master's workers serve.
+    Master(std::string config_path, std::unique_ptr<conf::Config> config, PidFile pid_file, std::string title,
+           Inheritance inherited = {});
     ~Master();
     Master(const Master&) = delete;
     Master& operator=(const Master&) = delete;
 
     /// Supervises until stopped (SIGQUIT graceful, SIGTERM/SIGINT fast). Returns the exit code.
     int run();
+
+    /// What an upgrade executes: `binary` (resolved at start) with `argv` (as given at start).
+    void set_upgrade_command(std::string binary, std::vector<std::string> argv);
 
 private:
     struct Group {
@@ -51,6 +61,9 @@ private:
         uint64_t started_ms = 0;
         bool ready = false;
         bool retiring = false;   // told to stop: its exit is expected
+        uint64_t kill_at = 0;    // retiring: SIGKILL if still running then (0: no deadline)
+        bool stopped_accepting = false;  // it reported that its listeners are closed
+        std::string failure;             // why it could not start, as it reported
     };
     struct Slot {
         uint32_t crashes = 0;      // consecutive crashes, reset after a stable run
@@ -58,16 +71,38 @@ private:
         pid_t lent_to = 0;         // the worker accepting from this slot's listeners meanwhile
     };
 
+    static constexpr uint64_t kUpgradeTag = 1ull << 60;    // epoll data of a new master's channel
+    static constexpr uint64_t kUpgradeTimeoutMs = 30'000;  // its workers must serve by then
+
     void ensure_groups(const conf::Config& cfg);
     void spawn(uint32_t slot, uint32_t generation, const conf::Config& cfg);
     [[noreturn]] void run_child(size_t self, const conf::Config& cfg, core::UniqueFd channel);
     void on_signals();
+    void on_event(uint64_t tag);
+    void on_control_client(int fd);
+    void request_reload(int client);
+    void answer(std::vector<int>& clients, bool ok, const std::string& text);
+    void check_started();
+    void on_generation_serving();
+    void start_queued_reload();
+    void check_confirmations();
+    void adopt_inherited();
+    void start_upgrade(int client);
+    void on_successor_channel();
+    void upgrade_failed(const std::string& why);
+    void hand_over(pid_t successor);
+    void take_over();
+    void give_up_upgrade(const std::string& why);
+    void check_upgrade_deadline();
     void on_channel(pid_t pid);
     void reap();
     void on_child_exit(Child& c, int status);
     void schedule_respawn(Child& c);
     void respawn_due();
     void lend_listeners(uint32_t slot);
+    void take_back_listeners(uint32_t slot);
+    void retire(Child& c, std::chrono::milliseconds shutdown_timeout);
+    void kill_overdue();
     void start_reload();
     void check_reload();
     void commit_reload();
@@ -90,6 +125,24 @@ private:
     uint32_t last_generation_ = 1;
     uint64_t reload_deadline_ = 0;
     bool reload_again_ = false;
+    bool serving_announced_ = false;  // on_generation_serving() ran for generation_
+    // Control clients (their fds) waiting for a reload's outcome: for the attempt in progress,
+    // for the one that follows it, and for a committed one's old generation to stop accepting.
+    std::vector<int> reload_waiters_;
+    std::vector<int> next_reload_waiters_;
+    std::vector<int> confirm_waiters_;
+    ControlServer control_;
+    // Binary upgrade. As the new master: what the old one handed over, until we took over.
+    Inheritance inherited_;
+    // As the old master: the new one being started, its channel and what it wrote so far.
+    std::string binary_;
+    std::vector<std::string> argv_;
+    pid_t successor_ = 0;
+    core::UniqueFd successor_channel_;
+    std::string successor_line_;
+    uint64_t upgrade_deadline_ = 0;
+    std::vector<int> upgrade_waiters_;
+    std::vector<int> handover_waiters_;  // answered once our workers stopped accepting
     std::vector<Group> groups_;
     std::vector<std::pair<uint32_t, uint32_t>> pending_sockets_;  // (group, slot) bound by a pending reload
     std::vector<Child> children_;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,6 +44,22 @@ PidFile::PidFile(std::string path) : path_(std::move(path)) {
     rewrite();
 }
 
+PidFile::PidFile(std::string path, bool take_over) : path_(std::move(path)) {
+    if (!take_over) {
+        *this = PidFile(path_);
+        return;
+    }
+    rewrite();
+}
+
+// After a binary upgrade the path names the new master's file: the old master leaves it alone.
+bool PidFile::still_ours() const noexcept {
+    struct stat mine {
+    }, there{};
+    return ::fstat(lock_.get(), &mine) == 0 && ::stat(path_.c_str(), &there) == 0 &&
+           mine.st_ino == there.st_ino && mine.st_dev == there.st_dev;
+}
+
 void PidFile::rewrite() {
     std::string tmp = path_ + ".tmp." + std::to_string(getpid());
     core::UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
@@ -62,7 +79,7 @@ void PidFile::rewrite() {
 }
 
 PidFile::~PidFile() {
-    if (lock_ && !path_.empty()) ::unlink(path_.c_str());
+    if (lock_ && !path_.empty() && still_ours()) ::unlink(path_.c_str());
 }
 
 pid_t read_running_master(const std::string& path) {

@@ -17,12 +17,16 @@ public:
     /// Takes `path` for this process. Throws std::runtime_error naming the running master's pid
     /// if another live master holds it, or naming the failed call.
     explicit PidFile(std::string path);
+    /// Takes `path` over from the master that holds it (a binary upgrade's old master, which
+    /// exits soon): no check for a running master. Throws std::runtime_error naming the call.
+    PidFile(std::string path, bool take_over);
     ~PidFile();
     PidFile(PidFile&&) = default;
     PidFile& operator=(PidFile&&) = default;
     PidFile(const PidFile&) = delete;
     PidFile& operator=(const PidFile&) = delete;
 
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
     /// Rewrites the file with the current pid (after daemonising changed it).
     void rewrite();
     /// In a forked worker: drop the inherited descriptor without removing the file.
@@ -30,7 +34,9 @@ public:
 
 private:
     std::string path_;
-    core::UniqueFd lock_;  // the open, flock()ed file that sits at path_
+    [[nodiscard]] bool still_ours() const noexcept;
+
+    core::UniqueFd lock_;  // the open, flock()ed file that sits at path_ (until a successor's replaces it)
 };
 
 /// The pid in `path` if a running process holds the file's lock; otherwise throws

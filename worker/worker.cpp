@@ -22,6 +22,7 @@
 #include "core/shared_stats.hpp"
 #include "core/signals.hpp"
 #include "core/socket.hpp"
+#include "worker/event_tag.hpp"
 
 namespace portico::worker {
 namespace {
@@ -31,11 +32,9 @@ constexpr int kMaxEvents = 512;
 constexpr uint64_t kAcceptPauseMs = 100;    // under fd pressure with nothing idle to shed
 constexpr uint64_t kPressureLogMs = 1000;   // log fd pressure at most once per this interval
 constexpr uint64_t kHousekeepingMs = 1000;  // access log flush; the loop wakes at least this often
-
-// epoll data: connections carry their fd; listeners and the signalfd carry a tag above 32 bits.
-constexpr uint64_t kListenerTag = 1ull << 32;
-constexpr uint64_t kSignalTag = 2ull << 32;
-constexpr uint64_t kControlTag = 3ull << 32;
+// A stop takes what waits in a listener's queue; this bounds one turn of it, should clients keep
+// arriving faster than they are taken.
+constexpr uint32_t kMaxTakenAtStop = 65536;
 
 std::string errno_text(const char* call) { return std::string(call) + " failed: " + std::strerror(errno); }
 
@@ -108,6 +107,7 @@ Worker::Worker(const conf::Config& config, WorkerSetup setup)
     rlimit rl{};
     getrlimit(RLIMIT_NOFILE, &rl);
     by_fd_.assign(rl.rlim_cur == RLIM_INFINITY ? 65536 : rl.rlim_cur, nullptr);
+    fd_tag_.assign(by_fd_.size(), 0);
 
     epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
     if (!epoll_) throw std::runtime_error(errno_text("epoll_create1()"));
@@ -115,7 +115,7 @@ Worker::Worker(const conf::Config& config, WorkerSetup setup)
     if (!signals_) throw std::runtime_error(errno_text("signalfd()"));
     epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.u64 = kSignalTag;
+    ev.data.u64 = EventTag::kSignal;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, signals_.get(), &ev) != 0)
         throw std::runtime_error(errno_text("epoll_ctl()"));
 
@@ -157,7 +157,7 @@ void Worker::register_listeners() {
     if (setup_.control_fd >= 0) {
         epoll_event ev{};
         ev.events = EPOLLIN;
-        ev.data.u64 = kControlTag;
+        ev.data.u64 = EventTag::kControl;
         if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, setup_.control_fd, &ev) != 0)
             throw std::runtime_error(errno_text("epoll_ctl()"));
     }
@@ -167,7 +167,7 @@ void Worker::register_listener(size_t index) {
     const Listener& l = setup_.listeners[index];
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLET;
-    ev.data.u64 = kListenerTag | index;
+    ev.data.u64 = EventTag::listener(static_cast<uint32_t>(index));
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, l.fd.get(), &ev) != 0)
         throw std::runtime_error(errno_text("epoll_ctl()"));
     auto& servers = ctx_.listener_servers.emplace_back();
@@ -179,8 +179,9 @@ void Worker::register_listener(size_t index) {
     if (servers.empty()) throw std::runtime_error("no server listens on " + l.address.to_string());
 }
 
-// The master lends us the listener of a slot that has no worker while it backs off a crash
-// loop; we accept from it too, so connections the kernel hashes to it are not stranded.
+// The master lends us the listeners of a slot that has no worker while it backs off a crash
+// loop; we accept from them too, so connections the kernel hashes to them are not stranded. Once
+// the slot has a worker again, the master asks for them back.
 void Worker::on_control() {
     for (;;) {
         core::ChannelMessage msg{};
@@ -190,22 +191,59 @@ void Worker::on_control() {
             if (r == 0) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, setup_.control_fd, nullptr);
             return;
         }
+        if (msg.type == core::ChannelMessage::Type::kGiveBack) {
+            give_back_listeners(msg.slot);
+            continue;
+        }
         auto addresses = conf::distinct_listen_addresses(config_);
         if (msg.type != core::ChannelMessage::Type::kAdopt || !fd || !accepting_ ||
             msg.address_index >= addresses.size())
             continue;
-        setup_.listeners.push_back({std::move(fd), addresses[msg.address_index]});
+        adopt_listener(std::move(fd), addresses[msg.address_index], msg.slot);
+    }
+}
+
+void Worker::adopt_listener(core::UniqueFd fd, const conf::ListenAddress& address, uint32_t slot) {
+    // A slot that crash-loops again lends again: reuse a given-back entry of the same address (its
+    // server list is the same), so the table does not grow with every loop.
+    auto& ls = setup_.listeners;
+    auto it =
+        std::find_if(ls.begin(), ls.end(), [&](const Listener& l) { return !l.fd && l.address == address; });
+    size_t index = static_cast<size_t>(it - ls.begin());
+    if (it == ls.end()) {
+        ls.push_back({std::move(fd), address, static_cast<int32_t>(slot)});
         try {
-            register_listener(setup_.listeners.size() - 1);
+            register_listener(index);
         } catch (const std::exception& e) {
-            spdlog::error("adopting the listener of slot {} failed: {}", msg.slot, e.what());
-            if (ctx_.listener_servers.size() == setup_.listeners.size()) ctx_.listener_servers.pop_back();
-            setup_.listeners.pop_back();
-            continue;
+            spdlog::error("adopting the listener of slot {} failed: {}", slot, e.what());
+            if (ctx_.listener_servers.size() == ls.size()) ctx_.listener_servers.pop_back();
+            ls.pop_back();
+            return;
         }
-        spdlog::info("accepting for slot {} on {} while it has no worker", msg.slot,
-                     setup_.listeners.back().address.to_string());
-        accept_from(static_cast<uint16_t>(setup_.listeners.size() - 1));
+    } else {
+        *it = {std::move(fd), address, static_cast<int32_t>(slot)};
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLET;
+        ev.data.u64 = EventTag::listener(static_cast<uint32_t>(index));
+        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, it->fd.get(), &ev) != 0) {
+            spdlog::error("adopting the listener of slot {} failed: {}", slot, errno_text("epoll_ctl()"));
+            it->fd.reset();
+            return;
+        }
+    }
+    spdlog::info("accepting for slot {} on {} while it has no worker", slot, address.to_string());
+    accept_from(static_cast<uint16_t>(index));
+}
+
+// Closing our duplicate loses nothing: the master and the slot's own worker hold the same socket,
+// and that worker registered it after it was bound, so epoll reports what already waits there.
+void Worker::give_back_listeners(uint32_t slot) {
+    for (Listener& l : setup_.listeners) {
+        if (!l.fd || l.lent_slot != static_cast<int32_t>(slot)) continue;
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l.fd.get(), nullptr);
+        l.fd.reset();
+        spdlog::info("stopped accepting for slot {} on {}: it has a worker again", slot,
+                     l.address.to_string());
     }
 }
 
@@ -217,7 +255,7 @@ int Worker::run() {
     next_housekeeping_ms_ = ctx_.now_ms + housekeeping_ms_;
     while (!stopping_) {
         loop_once();
-        if (ctx_.draining && (active_ == 0 || ctx_.now_ms >= drain_deadline_ms_)) {
+        if (ctx_.draining && ((active_ == 0 && !listeners_open_) || ctx_.now_ms >= drain_deadline_ms_)) {
             if (active_ > 0) spdlog::warn("worker_shutdown_timeout expired, closing {} connections", active_);
             break;
         }
@@ -248,16 +286,35 @@ void Worker::loop_once() {
     ctx_.date.refresh();
     for (int i = 0; i < n; ++i) {
         uint64_t tag = events[i].data.u64;
-        if (tag == kSignalTag) on_signal();
-        else if (tag == kControlTag) on_control();
-        else if (tag & kListenerTag) accept_from(static_cast<uint16_t>(tag & 0xffff));
-        else if (http::Connection* c = by_fd_[tag]) c->on_event(ctx_, events[i].events);
+        if (EventTag::kind(tag) == EventKind::kConnection) [[likely]] {
+            // The whole tag must match: an event of a connection closed earlier in this batch
+            // carries the old generation of an fd that may be another connection's by now.
+            uint32_t fd = EventTag::index(tag);
+            if (fd_tag_[fd] != tag) continue;
+            if (http::Connection* c = by_fd_[fd]) c->on_event(ctx_, events[i].events);
+        } else {
+            dispatch_other(tag);
+        }
     }
     wheel_.run(ctx_.now_ms, [this](core::TimerEntry& e) { static_cast<http::Connection&>(e).on_timeout(ctx_); });
     if (resume_accept_ms_ != 0 && ctx_.now_ms >= resume_accept_ms_) resume_accepting();
     if (ctx_.now_ms >= next_housekeeping_ms_) housekeeping();
     free_closed();
+    if (!accepting_ && listeners_open_) close_drained_listeners();  // descriptors may be free now
     publish_counters();
+}
+
+void Worker::dispatch_other(uint64_t tag) noexcept {
+    switch (EventTag::kind(tag)) {
+        case EventKind::kConnection:
+            return;  // handled in loop_once
+        case EventKind::kListener:
+            return accept_from(static_cast<uint16_t>(EventTag::index(tag)));
+        case EventKind::kSignal:
+            return on_signal();
+        case EventKind::kControl:
+            return on_control();
+    }
 }
 
 // Plain relaxed stores once per iteration: readers (the master's watchdog, the status page)
@@ -318,17 +375,72 @@ void Worker::begin_graceful_stop() {
 // Closing the last descriptor of a SO_REUSEPORT listener resets whatever waits in its accept
 // queue. Under a master, ours are duplicates while the master serves on (a reload, a respawn),
 // but on a final stop the master lets go of its copies first, and without a master ours are
-// the only ones: so the worker always takes what is already queued before closing.
+// the only ones: so the worker always takes what is already queued before closing, even beyond
+// worker_connections or while accepting is paused.
 void Worker::stop_accepting() {
-    for (size_t i = 0; i < setup_.listeners.size(); ++i) accept_from(static_cast<uint16_t>(i));
     accepting_ = false;
-    for (Listener& l : setup_.listeners) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l.fd.get(), nullptr);
-    setup_.listeners.clear();
+    close_drained_listeners();
+}
+
+// Closes each listener whose queue is empty; one whose queue could not be emptied (out of
+// descriptors, nothing idle to shed) stays open and is tried again at the end of every loop turn.
+void Worker::close_drained_listeners() {
+    bool left = false;
+    for (size_t i = 0; i < setup_.listeners.size(); ++i) {
+        Listener& l = setup_.listeners[i];
+        if (!l.fd) continue;
+        if (!take_queued(static_cast<uint16_t>(i))) {
+            left = true;
+            continue;
+        }
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l.fd.get(), nullptr);
+        l.fd.reset();
+    }
+    listeners_open_ = left;
+    if (left) return;
+    spdlog::info("stopped accepting: listeners closed, {} connections to finish", active_);
+    // The master's `-s reload` answers only once the old generation no longer accepts.
+    if (setup_.control_fd >= 0)
+        core::send_message(setup_.control_fd, {core::ChannelMessage::Type::kStoppedAccepting, 0, 0});
+}
+
+// Accepts until the queue is empty (true), or until descriptors run out with nothing idle left to
+// shed (false). The connections taken are answered with Connection: close (ctx_.draining).
+bool Worker::take_queued(uint16_t index) {
+    int lfd = setup_.listeners[index].fd.get();
+    for (uint32_t taken = 0; taken < kMaxTakenAtStop;) {
+        int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            ++taken;
+            open_connection(fd, index);
+            continue;
+        }
+        switch (errno) {
+            case EAGAIN:
+                return true;
+            case EINTR:
+            case ECONNABORTED:
+            case EPROTO:
+            case EPERM:
+                continue;
+            case EMFILE:
+            case ENFILE:
+            case ENOBUFS:
+            case ENOMEM:
+                if (shed_oldest_idle()) continue;
+                return false;
+            default:
+                spdlog::error("accept4() failed: {}", std::strerror(errno));
+                return true;
+        }
+    }
+    return true;
 }
 
 void Worker::accept_from(uint16_t index) {
     if (!accepting_ || resume_accept_ms_ != 0 || index >= setup_.listeners.size()) return;
     int lfd = setup_.listeners[index].fd.get();
+    if (lfd < 0) return;  // given back
     for (;;) {
         // At the limit a new connection replaces the oldest idle one; with none idle it waits
         // in the accept queue. Shed only after accept4() returned one, never for the EAGAIN.
@@ -357,21 +469,31 @@ void Worker::accept_from(uint16_t index) {
             }
         }
         if (full) shed_oldest_idle();
-        http::Connection* c = allocate(fd);
-        epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-        ev.data.u64 = static_cast<uint64_t>(fd);
-        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-            spdlog::error("epoll_ctl() failed: {}", std::strerror(errno));
-            ::close(fd);
-            free_.push_back(c);
-            by_fd_[fd] = nullptr;
-            --active_;
-            continue;
-        }
-        ctx_.counters.accepted++;
-        c->open(ctx_, fd, index);
+        open_connection(fd, index);
     }
+}
+
+// Registers an accepted socket under a new generation of its fd's slot. Returns false (the socket
+// closed) if epoll would not take it.
+bool Worker::open_connection(int fd, uint16_t index) {
+    http::Connection* c = allocate(fd);
+    auto slot = static_cast<size_t>(fd);
+    fd_tag_[slot] = EventTag::connection(static_cast<uint32_t>(fd),
+                                         EventTag::next_generation(EventTag::generation(fd_tag_[slot])));
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = fd_tag_[slot];
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+        spdlog::error("epoll_ctl() failed: {}", std::strerror(errno));
+        ::close(fd);
+        free_.push_back(c);
+        by_fd_[slot] = nullptr;
+        --active_;
+        return false;
+    }
+    ctx_.counters.accepted++;
+    c->open(ctx_, fd, index);
+    return true;
 }
 
 // Frees one descriptor by closing the connection that has been idle longest.
@@ -407,7 +529,10 @@ void Worker::resume_accepting() {
 }
 
 http::Connection* Worker::allocate(int fd) {
-    if (static_cast<size_t>(fd) >= by_fd_.size()) by_fd_.resize(static_cast<size_t>(fd) + 1, nullptr);
+    if (static_cast<size_t>(fd) >= by_fd_.size()) {
+        by_fd_.resize(static_cast<size_t>(fd) + 1, nullptr);
+        fd_tag_.resize(by_fd_.size(), 0);
+    }
     if (free_.empty()) {
         slabs_.push_back(std::make_unique<http::Connection[]>(kSlabSize));
         http::Connection* slab = slabs_.back().get();

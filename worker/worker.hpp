@@ -26,8 +26,9 @@ namespace portico::worker {
 
 /// A bound, listening socket and the address it serves.
 struct Listener {
-    core::UniqueFd fd;
+    core::UniqueFd fd;  ///< invalid once closed (indices stay put: connections refer to them)
     conf::ListenAddress address;
+    int32_t lent_slot = -1;  ///< the slot that lent it while it had no worker; -1 if it is ours
 };
 
 struct WorkerSetup {
@@ -68,11 +69,17 @@ private:
     void register_listeners();
     void register_listener(size_t index);
     void on_control();
+    void adopt_listener(core::UniqueFd fd, const conf::ListenAddress& address, uint32_t slot);
+    void give_back_listeners(uint32_t slot);
     void stop_accepting();
+    void close_drained_listeners();
+    bool take_queued(uint16_t index);
+    void dispatch_other(uint64_t tag) noexcept;
     void publish_counters();
     void loop_once();
     void on_signal();
     void accept_from(uint16_t index);
+    bool open_connection(int fd, uint16_t index);
     bool shed_oldest_idle();
     void pause_accepting(int err);
     void resume_accepting();
@@ -94,12 +101,15 @@ private:
     core::UniqueFd signals_;
 
     std::vector<http::Connection*> by_fd_;  // the connection table, indexed by fd
+    std::vector<uint64_t>
+        fd_tag_;  // by fd: its connection's epoll tag (the generation bumped per connection)
     std::vector<std::unique_ptr<http::Connection[]>> slabs_;
     std::vector<http::Connection*> free_;
     size_t active_ = 0;
 
     bool stopping_ = false;      // fast stop: leave the loop now
     bool accepting_ = true;
+    bool listeners_open_ = true;      // false once a stop took every queued connection and closed them
     uint64_t resume_accept_ms_ = 0;   // accepting paused until then (fd pressure), 0 = not paused
     uint64_t pressure_logged_ms_ = 0;
     uint64_t shed_since_log_ = 0;

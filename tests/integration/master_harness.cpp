@@ -38,7 +38,7 @@ std::string MasterConfig::text() const {
     c += "log_level = \"info\";\n";
     if (!pid_file.empty()) c += "pid_file = \"@DIR@/" + pid_file + "\";\n";
     c += top_extra;
-    c += "\nhttp = {\n    access_log = \"@DIR@/access.log\";\n";
+    c += "\nhttp = {\n    access_log = \"@DIR@/" + access_log + "\";\n";
     c += http_extra;
     c += "\n};\n"
          "servers = (\n"

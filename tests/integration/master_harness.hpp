@@ -29,6 +29,7 @@ struct MasterConfig {
     std::string root = "www";              ///< a.test's root, relative to the site directory
     std::string error_log = "error.log";   ///< Server waits in error.log: change it only for a second master
     std::string pid_file = "portico.pid";  ///< "" for none
+    std::string access_log = "access.log";  ///< relative to the site directory
     std::string top_extra;                 ///< more top-level settings
     std::string http_extra;                ///< more settings in the http group
 
