@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
         portico::core::setup_error_log(cfg->error_log, cfg->log_level);
         portico::core::ignore_sigpipe();
         if (!cfg->master_process) {
-            portico::master::apply_nofile_limit(cfg->worker_rlimit_nofile);
+            portico::master::apply_nofile_limit(*cfg);
             int rc = run_single_process(*cfg);
             spdlog::info("exiting");
             portico::core::flush_error_log();

@@ -361,7 +361,7 @@ void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd chan
     successor_channel_.reset();
     set_process_title(fmt::format("portico: worker process #{} (generation {})", me.slot, me.generation).c_str());
     if (cfg.worker_cpu_affinity_auto) pin_to_cpu(me.slot);
-    apply_nofile_limit(cfg.worker_rlimit_nofile);  // this generation's value, before anything sizes by it
+    apply_nofile_limit(cfg);  // this generation's value, before anything sizes by it
 
     worker::WorkerSetup setup;
     setup.stats = &stats_;

@@ -5,11 +5,22 @@
 
 #include <cstdint>
 
+namespace portico::conf {
+struct Config;
+}
+
 namespace portico::master {
 
-/// Sets RLIMIT_NOFILE's soft limit to `nofile` (0: leave it alone), raising the hard limit too if
-/// it is lower (which needs root, so call it before dropping privileges). Logs a warning naming
-/// the value if the kernel refuses; never throws.
-void apply_nofile_limit(uint32_t nofile) noexcept;
+/// The descriptors one worker of `cfg` can use: a connection each, the file cache's open files and
+/// a reserve for listeners, logs and the channel.
+[[nodiscard]] uint64_t wanted_nofile(const conf::Config& cfg) noexcept;
+
+/// Sets RLIMIT_NOFILE's soft limit for this process. With worker_rlimit_nofile set, to that value,
+/// raising the hard limit too if it is lower (which needs root, so call it before dropping
+/// privileges). With 0 (the default), raises the soft limit towards wanted_nofile() but never
+/// past the hard limit, as systemd advises for programs that need many descriptors (its default
+/// soft limit, 1024, exists for select() users; portico uses epoll). Never lowers the soft limit.
+/// Logs a warning naming the value if the kernel refuses; never throws.
+void apply_nofile_limit(const conf::Config& cfg) noexcept;
 
 }  // namespace portico::master

@@ -3,8 +3,10 @@
 // cache's descriptors go before any client is shed.
 
 #include <dirent.h>
+#include <sys/resource.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,6 +88,46 @@ TEST_CASE("a worker_connections that fits the limit gives no warning", "[descrip
     Client c(s.server.port());
     c.send_raw(get("/small.txt"));
     CHECK(c.read_response().status == 200);
+    c.close();
+    s.server.stop_and_check();
+    CHECK(read_file(s.server.error_log_path()).find("does not fit RLIMIT_NOFILE") == std::string::npos);
+}
+
+namespace {
+
+/// The soft "Max open files" limit of a process, from /proc/PID/limits.
+uint64_t soft_open_files(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+    for (std::string line; std::getline(in, line);)
+        if (line.starts_with("Max open files")) return std::stoull(line.substr(14));
+    FAIL("no Max open files line for pid " << pid);
+    return 0;
+}
+
+}  // namespace
+
+// systemd starts services with a soft limit of 1024 (for select() users) and a high hard limit;
+// with worker_rlimit_nofile unset a worker raises its soft limit to what it needs, within the hard.
+TEST_CASE("with worker_rlimit_nofile = 0 a worker raises a low soft limit towards what it needs", "[descriptors]") {
+    rlimit saved{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    constexpr uint64_t kWanted = 1000 + 4096 + 64;  // worker_connections + open_file_cache.max + reserve
+    if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < kWanted) {
+        WARN("not run: the hard limit is below " << kWanted);
+        return;
+    }
+    rlimit low = saved;
+    low.rlim_cur = 512;
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);  // inherited by the server we start
+    struct Restore {
+        rlimit r;
+        ~Restore() { ::setrlimit(RLIMIT_NOFILE, &r); }
+    } restore{saved};
+    SiteServer s({}, "worker_connections = 1000;");
+    Client c(s.server.port());
+    c.send_raw(get("/small.txt"));
+    CHECK(c.read_response().status == 200);
+    CHECK(soft_open_files(s.server.pid()) == kWanted);
     c.close();
     s.server.stop_and_check();
     CHECK(read_file(s.server.error_log_path()).find("does not fit RLIMIT_NOFILE") == std::string::npos);
