@@ -58,12 +58,14 @@ std::unique_ptr<TicketKeyRing> TicketKeyRing::create() noexcept {
         munmap(memory, sizeof(Page));
         return nullptr;
     }
-    return std::unique_ptr<TicketKeyRing>(new TicketKeyRing(page));
+    return std::unique_ptr<TicketKeyRing>(new TicketKeyRing(page, getpid()));
 }
 
 TicketKeyRing::~TicketKeyRing() {
-    // A worker's copy of the mapping may be read-only; only wipe what we may write.
-    if (mprotect(page_, sizeof(Page), PROT_READ | PROT_WRITE) == 0) {
+    // The page is shared: a worker that wiped it on exit would zero every process's keys, and
+    // tickets would then be sealed with all-zero keys anyone can forge. Only the creator (the
+    // master) wipes; everyone else just drops its mapping.
+    if (getpid() == owner_ && mprotect(page_, sizeof(Page), PROT_READ | PROT_WRITE) == 0) {
         OPENSSL_cleanse(page_->slots, sizeof page_->slots);
     }
     munmap(page_, sizeof(Page));

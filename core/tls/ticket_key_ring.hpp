@@ -17,6 +17,8 @@
 
 #include <openssl/ssl.h>
 
+#include <sys/types.h>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -68,10 +70,11 @@ public:
 
 private:
     struct Page;
-    explicit TicketKeyRing(Page* page) noexcept : page_(page) {}
+    TicketKeyRing(Page* page, pid_t owner) noexcept : page_(page), owner_(owner) {}
     static int on_ticket(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
                          EVP_MAC_CTX* mac, int encrypt);
     Page* page_;
+    pid_t owner_;  // the process that created the page: only it wipes the keys (see ~TicketKeyRing)
     std::chrono::steady_clock::time_point last_rotation_{};  ///< the master's own bookkeeping
     bool started_ = false;
 };

@@ -157,3 +157,30 @@ TEST_CASE("tls tickets: with session_tickets off a session resumes on the same w
         CHECK_FALSE(resumes(worker1->get(), worker2->get(), client.get()));
     }
 }
+
+// A worker that exits through its destructors (a retired generation, a graceful stop) must not
+// wipe the page it shares with the master and every other worker.
+TEST_CASE("tls tickets: a child that destroys its ring leaves the shared keys intact", "[tls]") {
+    auto ring = TicketKeyRing::create();
+    REQUIRE(ring);
+    TicketKeyRing::Key before{};
+    TicketKeyRing::Key previous{};
+    bool has_previous = false;
+    ring->snapshot(before, previous, has_previous);
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ring->make_read_only();
+        ring.reset();
+        _exit(0);
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    TicketKeyRing::Key after{};
+    ring->snapshot(after, previous, has_previous);
+    CHECK(after.name == before.name);
+    CHECK(after.aes == before.aes);
+    CHECK(after.hmac == before.hmac);
+    CHECK(after.aes != decltype(after.aes){});
+}
