@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -88,6 +89,12 @@ void Connection::drain(Context& ctx) noexcept {
 void Connection::close(Context& ctx) noexcept {
     if (state_ == State::kClosed) return;
     if (log_) {
+        if (log_->pending && state_ == State::kBody) {
+            // The client left while its request body was still due: the response held back for
+            // it never went out (only a 100 Continue may have). Logged as nginx does, a 400.
+            log_->status = 400;
+            log_->body_length = 0;
+        }
         if (log_->pending) log_access(ctx);  // a response cut short: logged with the bytes that went out
         log_.reset();
     }
@@ -320,8 +327,17 @@ void Connection::respond_error(Context& ctx, uint16_t status) noexcept {
     drop_response(ctx);
     Reply reply;
     build_error(ctx, status, false, "Connection: close\r\n\r\n", hw, reply);
-    if (ctx.access_log.enabled())
-        begin_log(status, state_ == State::kHead && in_.allocated(), hw.view().size(), reply.mem.size());
+    if (ctx.access_log.enabled()) {
+        if (state_ == State::kBody && log_) {
+            // The head was consumed when the body began: keep the request line copied then.
+            log_->pending = true;
+            log_->status = status;
+            log_->head_length = hw.view().size();
+            log_->body_length = reply.mem.size();
+        } else {
+            begin_log(status, state_ == State::kHead && in_.allocated(), hw.view().size(), reply.mem.size());
+        }
+    }
     keep_alive_ = false;
     linger_after_ = true;
     ++requests_;
@@ -501,6 +517,12 @@ void Connection::begin_log(uint16_t status, bool with_request, uint64_t head_len
     const Request& req = with_request ? req_ : none;
     std::string_view line = req.request_line.in(head), referer = req.referer.in(head), agent = req.user_agent.in(head);
     e.text.clear();
+    try {
+        e.text.reserve(line.size() + referer.size() + agent.size());
+    } catch (const std::bad_alloc&) {
+        e.pending = false;  // no memory: this line is lost, the connection is not
+        return;
+    }
     e.text.append(line).append(referer).append(agent);
     e.request_line_len = static_cast<uint32_t>(line.size());
     e.referer_len = static_cast<uint32_t>(referer.size());

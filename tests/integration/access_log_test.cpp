@@ -409,3 +409,38 @@ TEST_CASE("goaccess parses every line of a combined log written under load", "[l
     CHECK(general("valid_requests") == lines);
     CHECK(general("failed_requests") == 0);
 }
+
+// A response held back for its request body is logged only if it went out: a client that leaves
+// mid-body gets nginx's 400 with nothing sent, and an error answered mid-body keeps the request.
+TEST_CASE("the access log of a request whose body never came: 400 with no bytes, or the error with its request",
+          "[log][json]") {
+    SiteServer s("access_log_format = \"json\"; client_body_timeout = \"300ms\";");
+    {
+        Client gone(s.server.port());
+        gone.send_raw(get("/small.txt", "Content-Length: 100\r\n") + "abcd");
+        CHECK(gone.quiet_for(milliseconds(100)));  // the 200 is held for the body: nothing comes
+        gone.close();
+    }
+    {
+        Client slow(s.server.port());
+        slow.send_raw(get("/index.html", "Content-Length: 100\r\nUser-Agent: slow-body\r\n") + "abcd");
+        CHECK(slow.read_response().status == 408);
+    }
+    s.server.stop_and_check();
+    std::vector<std::string> text = log_lines(s.server.access_log_path());
+    INFO(read_file(s.server.access_log_path()));
+    REQUIRE(text.size() == 2);
+    std::vector<Line> lines;
+    for (const std::string& t : text) lines.push_back(FlatJson::parse(t));
+    // Closes and timeouts may be logged in either order: find each by its URI.
+    const Line& gone = str(lines[0], "uri") == "/small.txt" ? lines[0] : lines[1];
+    const Line& slow = &gone == &lines[0] ? lines[1] : lines[0];
+    CHECK(str(gone, "uri") == "/small.txt");
+    CHECK(num(gone, "status") == 400);
+    CHECK(num(gone, "body_bytes_sent") == 0);
+    CHECK(num(gone, "bytes_sent") == 0);
+    CHECK(str(slow, "method") == "GET");
+    CHECK(str(slow, "uri") == "/index.html");
+    CHECK(str(slow, "user_agent") == "slow-body");
+    CHECK(num(slow, "status") == 408);
+}
