@@ -75,11 +75,12 @@ class Load:
 
 def snippet_for(source, tmp, binary, config):
     text = read(os.path.join(source, "conf/portico.logrotate"))
-    require("/var/log/portico/*.log" in text and "-s reopen" in text, "the snippet rotates and reopens")
+    require("/var/log/portico/*.log" in text and "kill -USR1" in text and "/run/portico/portico.pid" in text,
+            "the snippet rotates and signals the master by its pid file")
     user = pwd.getpwuid(os.getuid()).pw_name
     group = grp.getgrgid(os.getgid()).gr_name
     text = text.replace("/var/log/portico/", tmp + "/logs/")
-    text = text.replace("/usr/sbin/portico", binary).replace("/etc/portico/server.conf", config)
+    text = text.replace("/run/portico/portico.pid", os.path.join(os.path.dirname(config), "portico.pid"))
     # The shipped owner is www-data:adm; here the test's own user, so the test runs anywhere.
     text = re.sub(r"create 0640 \S+ \S+", f"create 0640 {user} {group}", text)
     path = os.path.join(tmp, "portico.logrotate")
