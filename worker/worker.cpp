@@ -427,6 +427,7 @@ bool Worker::take_queued(uint16_t index) {
             case ENFILE:
             case ENOBUFS:
             case ENOMEM:
+                if (files_.release_descriptors(kFilesPerAccept) > 0) continue;  // files before clients
                 if (shed_oldest_idle()) continue;
                 return false;
             default:

@@ -169,7 +169,7 @@ def main():
         return
     if os.geteuid() != 0:
         print("needs root (to bind port 80 and to build the sandbox); skipped")
-        sys.exit(0)
+        sys.exit(77)  # ctest's SKIP_RETURN_CODE: reported as not run, never as passed
     # The writable directory must live outside /tmp (PrivateTmp hides it): an empty mount point
     # under /run, created here and removed at the end; the files stay in /tmp.
     with tempfile.TemporaryDirectory(prefix="portico-sandbox-") as scratch:
