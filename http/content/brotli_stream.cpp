@@ -12,7 +12,8 @@ BrotliStream::BrotliStream(const CompressOptions& options, size_t size_hint) noe
     const auto window = static_cast<uint32_t>(std::clamp(options.brotli_window, 10, 24));
     BrotliEncoderSetParameter(state_, BROTLI_PARAM_QUALITY, quality);
     BrotliEncoderSetParameter(state_, BROTLI_PARAM_LGWIN, window);
-    BrotliEncoderSetParameter(state_, BROTLI_PARAM_MODE, options.text ? BROTLI_MODE_TEXT : BROTLI_MODE_GENERIC);
+    BrotliEncoderSetParameter(state_, BROTLI_PARAM_MODE,
+                              options.text ? BROTLI_MODE_TEXT : BROTLI_MODE_GENERIC);
     if (size_hint > 0)
         BrotliEncoderSetParameter(state_, BROTLI_PARAM_SIZE_HINT,
                                   static_cast<uint32_t>(std::min<size_t>(size_hint, 1u << 30)));

@@ -24,8 +24,8 @@ std::unique_ptr<StreamCompressor> make_for(Coding coding, size_t input_size, Com
 
 }  // namespace
 
-std::optional<std::string> compress_buffer(Coding coding, std::string_view input, const CompressOptions& options,
-                                           size_t max_output) {
+std::optional<std::string> compress_buffer(Coding coding, std::string_view input,
+                                           const CompressOptions& options, size_t max_output) {
     auto compressor = make_for(coding, input.size(), options);
     if (!compressor) return std::nullopt;
     std::string out;

@@ -16,7 +16,8 @@ namespace portico::http::content {
 /// `max_output` bytes (the cache passes the original's size less one: compressing must pay)
 /// or the codec fails. Gives brotli a window no larger than the input needs, so a small file
 /// does not cost a large encoder state.
-std::optional<std::string> compress_buffer(Coding coding, std::string_view input, const CompressOptions& options,
+std::optional<std::string> compress_buffer(Coding coding, std::string_view input,
+                                           const CompressOptions& options,
                                            size_t max_output = std::numeric_limits<size_t>::max());
 
 }  // namespace portico::http::content

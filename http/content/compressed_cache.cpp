@@ -30,7 +30,8 @@ std::string CompressedCache::derive_etag(std::string_view file_etag, Coding codi
     return etag;
 }
 
-std::shared_ptr<const Representation> CompressedCache::find(const FileVersion& version, Coding coding) noexcept {
+std::shared_ptr<const Representation> CompressedCache::find(const FileVersion& version,
+                                                            Coding coding) noexcept {
     const auto it = map_.find(Key{version.dev, version.ino, coding});
     if (it == map_.end() || !(it->second.version == version)) return nullptr;
     lru_.splice(lru_.begin(), lru_, it->second.lru);
@@ -38,7 +39,8 @@ std::shared_ptr<const Representation> CompressedCache::find(const FileVersion& v
 }
 
 std::shared_ptr<const Representation> CompressedCache::get(const FileVersion& version, Coding coding,
-                                                           std::string_view original, std::string_view file_etag) {
+                                                           std::string_view original,
+                                                           std::string_view file_etag) {
     if (auto hit = find(version, coding)) return hit;
     const Key key{version.dev, version.ino, coding};
     if (const auto stale = map_.find(key); stale != map_.end()) erase(stale);  // an older version

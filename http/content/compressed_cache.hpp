@@ -63,11 +63,12 @@ public:
     /// The `coding` representation of `version`, whose bytes are `original` and whose ETag is
     /// `file_etag`. Compresses only when this version is not held already. Never null. A result
     /// larger than the whole cap is returned without being kept.
-    std::shared_ptr<const Representation> get(const FileVersion& version, Coding coding, std::string_view original,
-                                              std::string_view file_etag);
+    std::shared_ptr<const Representation> get(const FileVersion& version, Coding coding,
+                                              std::string_view original, std::string_view file_etag);
 
     /// The representation held for exactly this version, or null: never compresses.
-    [[nodiscard]] std::shared_ptr<const Representation> find(const FileVersion& version, Coding coding) noexcept;
+    [[nodiscard]] std::shared_ptr<const Representation> find(const FileVersion& version,
+                                                             Coding coding) noexcept;
 
     /// The ETag of `coding`'s representation: the file's with "-gzip" or "-br" inside the quotes,
     /// so each representation validates on its own (RFC 9110 §8.8.3) and a 304 or If-Range
@@ -96,7 +97,8 @@ private:
         size_t cost;
     };
 
-    std::shared_ptr<const Representation> make(Coding coding, std::string_view original, std::string_view file_etag);
+    std::shared_ptr<const Representation> make(Coding coding, std::string_view original,
+                                               std::string_view file_etag);
     void erase(std::unordered_map<Key, Slot, KeyHash>::iterator it) noexcept;
     void evict_to(size_t budget) noexcept;
 

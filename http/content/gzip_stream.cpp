@@ -15,7 +15,9 @@ GzipStream::GzipStream(const CompressOptions& options) noexcept {
     ok_ = deflateSetHeader(&z_, &header_) == Z_OK;
 }
 
-GzipStream::~GzipStream() { deflateEnd(&z_); }
+GzipStream::~GzipStream() {
+    deflateEnd(&z_);
+}
 
 StreamStatus GzipStream::process(std::string_view& in, std::span<char>& out, bool finish) noexcept {
     if (!ok_) return StreamStatus::kError;

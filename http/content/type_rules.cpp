@@ -5,12 +5,13 @@
 namespace portico::http::content {
 namespace {
 
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) noexcept {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return lower(x) == lower(y);
-           });
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::string_view trim(std::string_view s) noexcept {
@@ -20,8 +21,8 @@ std::string_view trim(std::string_view s) noexcept {
 }
 
 bool is_charset_type(std::string_view type) noexcept {
-    return (type.size() > 5 && iequals(type.substr(0, 5), "text/")) || iequals(type, "application/javascript") ||
-           iequals(type, "application/json");
+    return (type.size() > 5 && iequals(type.substr(0, 5), "text/")) ||
+           iequals(type, "application/javascript") || iequals(type, "application/json");
 }
 
 // Whether the parameters after the media type already include charset=.
@@ -31,7 +32,8 @@ bool has_charset(std::string_view content_type) noexcept {
         std::string_view param = trim(content_type.substr(semi + 1));
         const size_t next = param.find(';');
         const size_t eq = param.find('=');
-        if (eq != std::string_view::npos && eq < next && iequals(trim(param.substr(0, eq)), "charset")) return true;
+        if (eq != std::string_view::npos && eq < next && iequals(trim(param.substr(0, eq)), "charset"))
+            return true;
         semi = content_type.find(';', semi + 1);
     }
     return false;
@@ -60,7 +62,8 @@ bool TypeRules::type_matches(std::string_view content_type) const noexcept {
 
 std::string TypeRules::with_charset(std::string_view content_type, std::string_view charset) {
     std::string out(content_type);
-    if (charset.empty() || !is_charset_type(media_type(content_type)) || has_charset(content_type)) return out;
+    if (charset.empty() || !is_charset_type(media_type(content_type)) || has_charset(content_type))
+        return out;
     out.append("; charset=").append(charset);
     return out;
 }

@@ -25,9 +25,12 @@ std::string choose(std::string_view header, std::span<const std::string_view> av
     const AcceptEncoding ae(header);
     const Selection s = select_encoding(ae, kPreference, available);
     switch (s.kind) {
-        case Selection::Kind::kIdentity: return "identity";
-        case Selection::Kind::kNotAcceptable: return "406";
-        case Selection::Kind::kEncoded: return std::string(s.coding);
+        case Selection::Kind::kIdentity:
+            return "identity";
+        case Selection::Kind::kNotAcceptable:
+            return "406";
+        case Selection::Kind::kEncoded:
+            return std::string(s.coding);
     }
     return "?";
 }
@@ -45,8 +48,8 @@ TEST_CASE("Accept-Encoding: which representation is served", "[content][accept_e
         {"", "identity", "identity"},  // present but empty: identity only
         {"gzip", "gzip", "gzip"},
         {"br", "br", "identity"},
-        {"gzip, br", "br", "gzip"},  // server prefers br; equal q
-        {"br;q=0.5, gzip;q=0.5", "br", "gzip"},  // a tie goes to the server's order
+        {"gzip, br", "br", "gzip"},                // server prefers br; equal q
+        {"br;q=0.5, gzip;q=0.5", "br", "gzip"},    // a tie goes to the server's order
         {"br;q=0.4, gzip;q=0.5", "gzip", "gzip"},  // a higher q wins over server preference
         {"GZIP", "gzip", "gzip"},
         {"Br", "br", "identity"},
@@ -58,10 +61,10 @@ TEST_CASE("Accept-Encoding: which representation is served", "[content][accept_e
         {"identity;q=0", "406", "406"},  // nothing else listed: nothing acceptable
         {"identity;q=0, gzip", "gzip", "gzip"},
         {"gzip;q=0.5, identity", "identity", "identity"},  // identity listed higher
-        {"gzip, identity;q=0.5", "gzip", "gzip"},           // ...or lower
+        {"gzip, identity;q=0.5", "gzip", "gzip"},          // ...or lower
         {"gzip;q=0", "identity", "identity"},
         {"  gzip ;  q=0.8 ,\tbr;Q=0.9  ", "br", "gzip"},  // OWS anywhere it may be; Q is q
-        {"gzip,,, ,br", "br", "gzip"},                   // empty list elements
+        {"gzip,,, ,br", "br", "gzip"},                    // empty list elements
         {"deflate, gzip;q=1.0, *;q=0.5", "gzip", "gzip"},
         {"gzip;q=1.000", "gzip", "gzip"},
         {"gzip;q=0.001", "gzip", "gzip"},
@@ -99,6 +102,16 @@ TEST_CASE("Accept-Encoding: q-values and identity", "[content][accept_encoding]"
     CHECK(AcceptEncoding("br").quality("gzip") == 0);
     CHECK(AcceptEncoding("br").identity_quality() == -1);
     CHECK(AcceptEncoding("br").identity_acceptable());
+}
+
+TEST_CASE("Accept-Encoding: repeated fields are one list", "[content][accept_encoding]") {
+    // What a caller builds from two Accept-Encoding lines: their values joined with ", ".
+    auto joined = [](std::string a, std::string_view b) { return a.append(", ").append(b); };
+    CHECK(choose(joined("gzip;q=0.2", "br;q=0.1")) == "gzip");
+    CHECK(choose(joined("", "br")) == "br");  // an empty field among them adds nothing
+    CHECK(choose(joined("gzip", "")) == "gzip");
+    CHECK(choose(joined("identity;q=0", "*;q=0")) == "406");
+    CHECK(choose(joined("gzip;q=0", "gzip")) == "identity");  // the first occurrence counts
 }
 
 TEST_CASE("Accept-Encoding: nothing available to encode", "[content][accept_encoding]") {

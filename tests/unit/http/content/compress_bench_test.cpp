@@ -19,8 +19,9 @@ using namespace portico::http::content;
 namespace {
 
 std::string html_page(size_t n) {
-    static const char* words[] = {"portico", "server", "static", "files", "worker", "epoll", "request",
-                                  "header", "keep-alive", "cache", "brotli", "gzip", "the", "and", "of"};
+    static const char* words[] = {"portico", "server",  "static", "files",      "worker",
+                                  "epoll",   "request", "header", "keep-alive", "cache",
+                                  "brotli",  "gzip",    "the",    "and",        "of"};
     std::mt19937 rng(42);
     std::string s = "<!doctype html>\n<html><head><title>portico</title></head><body>\n";
     while (s.size() < n) {
@@ -72,9 +73,10 @@ TEST_CASE("compression throughput, 100 KiB HTML", "[.bench][content]") {
         const size_t size = compress_buffer(c, page, o)->size();
         const double one_shot = mb_per_s(page.size(), [&] { (void)compress_buffer(c, page, o); });
         const double streamed = mb_per_s(page.size(), [&] { (void)stream_once(c, page, o); });
-        std::printf("%-4s %s=5: one-shot %7.1f MB/s, streamed (16 KiB) %7.1f MB/s, %zu -> %zu bytes (%.1f%%)\n",
-                    std::string(coding_name(c)).c_str(), c == Coding::kGzip ? "level" : "quality", one_shot,
-                    streamed, page.size(), size, 100.0 * static_cast<double>(size) / static_cast<double>(page.size()));
+        std::printf(
+            "%-4s %s=5: one-shot %7.1f MB/s, streamed (16 KiB) %7.1f MB/s, %zu -> %zu bytes (%.1f%%)\n",
+            std::string(coding_name(c)).c_str(), c == Coding::kGzip ? "level" : "quality", one_shot, streamed,
+            page.size(), size, 100.0 * static_cast<double>(size) / static_cast<double>(page.size()));
         CHECK(size < page.size());
     }
 }

@@ -17,7 +17,8 @@ namespace {
 
 std::string html(size_t n, char salt) {
     std::string s;
-    while (s.size() < n) s.append("<li><a href=\"/docs/").append(1, salt).append("\">portico docs</a></li>\n");
+    while (s.size() < n)
+        s.append("<li><a href=\"/docs/").append(1, salt).append("\">portico docs</a></li>\n");
     s.resize(n);
     return s;
 }
@@ -43,7 +44,9 @@ std::string gunzip(const std::string& in, size_t expect) {
     return out;
 }
 
-FileVersion version(ino_t ino, off_t size, int64_t mtime) { return FileVersion{1, ino, size, mtime}; }
+FileVersion version(ino_t ino, off_t size, int64_t mtime) {
+    return FileVersion{1, ino, size, mtime};
+}
 
 }  // namespace
 
@@ -76,7 +79,7 @@ TEST_CASE("CompressedCache: a new file version recompresses and the old one is d
     CHECK(cache.compressions() == 2);
     CHECK(gunzip(fresh->bytes, new_body.size()) == new_body);
     CHECK(fresh->etag == "\"v2-gzip\"");
-    CHECK(cache.size() == 1);                    // the old version is gone...
+    CHECK(cache.size() == 1);                         // the old version is gone...
     CHECK(cache.find(v1, Coding::kGzip) == nullptr);  // ...and never served again
     CHECK(cache.bytes() != one_entry);
     // Same size, new mtime is a new version too.
