@@ -23,8 +23,10 @@ namespace {
 // After an error response the write side is shut and input is drained for at most this long, so
 // the client reads the response instead of a reset caused by unread bytes.
 constexpr uint64_t kLingerMs = 5000;
-// One sendfile call moves at most this much, so one big download cannot monopolise the loop.
-constexpr size_t kSendfileChunk = 1u << 20;
+// Most file bytes one connection sends per loop turn. A client that reads as fast as we send
+// never makes sendfile return EAGAIN, so without a bound one download would hold the loop until
+// it ends; past it the connection yields and is resumed after the epoll batch.
+constexpr uint64_t kSendBudget = 1u << 20;
 // On a graceful stop, how long an idle keep-alive connection stays open for a racing request.
 constexpr uint64_t kDrainGraceMs = 1000;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -43,6 +45,7 @@ void Connection::open(Context& ctx, int fd, uint16_t listener) noexcept {
     state_ = State::kIdle;
     keep_alive_ = false;
     readable_ = peer_closed_ = peer_shutdown_ = linger_after_ = head_timer_ = false;
+    resume_queued_ = false;
     requests_ = 0;
     parser_ = RequestParser(ctx.limits);
     ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.client_header_timeout));
@@ -100,6 +103,10 @@ void Connection::close(Context& ctx) noexcept {
     }
     ctx.wheel.unlink(*this);
     idle_unlink(ctx);
+    if (resume_queued_) {
+        std::erase(ctx.resume, this);
+        resume_queued_ = false;
+    }
     drop_response(ctx);
     ctx.pool.release(in_);
     state_ = State::kClosed;
@@ -387,12 +394,18 @@ void Connection::write_out(Context& ctx, std::string_view header) noexcept {
 
 // Returns true when the file range is fully sent; false if waiting for EPOLLOUT or closed.
 bool Connection::send_body_file(Context& ctx) noexcept {
+    uint64_t budget = kSendBudget;
     while (file_left_ > 0) {
+        if (budget == 0) {
+            queue_resume(ctx);
+            return false;
+        }
         auto off = static_cast<off_t>(file_off_);
-        ssize_t n = ::sendfile(fd_, file_->fd, &off, std::min<uint64_t>(file_left_, kSendfileChunk));
+        ssize_t n = ::sendfile(fd_, file_->fd, &off, std::min(file_left_, budget));
         if (n > 0) {
             file_off_ += static_cast<uint64_t>(n);
             file_left_ -= static_cast<uint64_t>(n);
+            budget -= static_cast<uint64_t>(n);
             ctx.counters.bytes_out += static_cast<uint64_t>(n);
             continue;
         }
@@ -407,6 +420,21 @@ bool Connection::send_body_file(Context& ctx) noexcept {
         return false;
     }
     return true;
+}
+
+// The socket is still writable but this turn's budget is spent: let the other connections run
+// first, and continue after the epoll batch.
+void Connection::queue_resume(Context& ctx) noexcept {
+    ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.send_timeout));
+    if (resume_queued_) return;
+    resume_queued_ = true;
+    ctx.resume.push_back(this);
+}
+
+void Connection::on_resume(Context& ctx) noexcept {
+    if (!resume_queued_) return;  // closed, or already resumed by an EPOLLOUT in this batch
+    resume_queued_ = false;
+    on_writable(ctx);
 }
 
 // A body built in per-worker scratch (the status page) would be overwritten by the next request
