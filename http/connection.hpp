@@ -13,6 +13,9 @@
 // connection holds no buffer: the input buffer is taken on the first byte and given back when
 // it empties. Everything it needs per call comes in through Context, so it stores no pointer to it.
 
+#include <sys/types.h>
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -71,6 +74,7 @@ private:
     void respond(Context& ctx, std::string_view head_bytes, const Reply& reply) noexcept;
     void respond_error(Context& ctx, uint16_t status) noexcept;
     void write_out(Context& ctx, std::string_view header) noexcept;
+    ssize_t write_iov(iovec* iov, int cnt) noexcept;
     bool send_body_file(Context& ctx) noexcept;
     void queue_resume(Context& ctx) noexcept;
     // Rare paths, kept out of line so that inlining them does not tax the common one.
