@@ -365,7 +365,8 @@ void Connection::write_out(Context& ctx, std::string_view header) noexcept {
     if (!header.empty()) iov[cnt++] = {const_cast<char*>(header.data()), header.size()};
     if (mem_left_ > 0) iov[cnt++] = {const_cast<char*>(mem_), mem_left_};
     if (cnt > 0) {
-        ssize_t n = write_iov(iov, cnt);
+        // The keep-alive small-file path stays a plain writev; the others may hold the tail back.
+        ssize_t n = file_left_ == 0 && keep_alive_ ? ::writev(fd_, iov, cnt) : write_more(iov, cnt);
         if (n < 0 && !transient(errno)) return close(ctx);
         size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
         ctx.counters.bytes_out += sent;
@@ -397,8 +398,7 @@ void Connection::write_out(Context& ctx, std::string_view header) noexcept {
 // ends) instead of in a small segment of its own, which a client wakes and ACKs for; and the last
 // response on a connection leaves with the FIN that close() or shutdown() adds. Both are pushes
 // that follow in the same loop turn, and later ACK-driven sends ignore the hint, so nothing waits.
-ssize_t Connection::write_iov(iovec* iov, int cnt) noexcept {
-    if (file_left_ == 0 && keep_alive_) return ::writev(fd_, iov, cnt);  // the small-file path
+ssize_t Connection::write_more(iovec* iov, int cnt) noexcept {
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(cnt);

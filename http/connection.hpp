@@ -74,7 +74,7 @@ private:
     void respond(Context& ctx, std::string_view head_bytes, const Reply& reply) noexcept;
     void respond_error(Context& ctx, uint16_t status) noexcept;
     void write_out(Context& ctx, std::string_view header) noexcept;
-    ssize_t write_iov(iovec* iov, int cnt) noexcept;
+    ssize_t write_more(iovec* iov, int cnt) noexcept;
     bool send_body_file(Context& ctx) noexcept;
     void queue_resume(Context& ctx) noexcept;
     // Rare paths, kept out of line so that inlining them does not tax the common one.
