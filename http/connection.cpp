@@ -23,8 +23,10 @@ namespace {
 // After an error response the write side is shut and input is drained for at most this long, so
 // the client reads the response instead of a reset caused by unread bytes.
 constexpr uint64_t kLingerMs = 5000;
-// One sendfile call moves at most this much, so one big download cannot monopolise the loop.
-constexpr size_t kSendfileChunk = 1u << 20;
+// Most file bytes one connection sends per loop turn. A client that reads as fast as we send
+// never makes sendfile return EAGAIN, so without a bound one download would hold the loop until
+// it ends; past it the connection yields and is resumed after the epoll batch.
+constexpr uint64_t kSendBudget = 1u << 20;
 // On a graceful stop, how long an idle keep-alive connection stays open for a racing request.
 constexpr uint64_t kDrainGraceMs = 1000;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -43,6 +45,7 @@ void Connection::open(Context& ctx, int fd, uint16_t listener) noexcept {
     state_ = State::kIdle;
     keep_alive_ = false;
     readable_ = peer_closed_ = peer_shutdown_ = linger_after_ = head_timer_ = false;
+    resume_queued_ = false;
     requests_ = 0;
     parser_ = RequestParser(ctx.limits);
     ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.client_header_timeout));
@@ -100,6 +103,10 @@ void Connection::close(Context& ctx) noexcept {
     }
     ctx.wheel.unlink(*this);
     idle_unlink(ctx);
+    if (resume_queued_) {
+        std::erase(ctx.resume, this);
+        resume_queued_ = false;
+    }
     drop_response(ctx);
     ctx.pool.release(in_);
     state_ = State::kClosed;
@@ -358,7 +365,8 @@ void Connection::write_out(Context& ctx, std::string_view header) noexcept {
     if (!header.empty()) iov[cnt++] = {const_cast<char*>(header.data()), header.size()};
     if (mem_left_ > 0) iov[cnt++] = {const_cast<char*>(mem_), mem_left_};
     if (cnt > 0) {
-        ssize_t n = ::writev(fd_, iov, cnt);
+        // The keep-alive small-file path stays a plain writev; the others may hold the tail back.
+        ssize_t n = file_left_ == 0 && keep_alive_ ? ::writev(fd_, iov, cnt) : write_more(iov, cnt);
         if (n < 0 && !transient(errno)) return close(ctx);
         size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
         ctx.counters.bytes_out += sent;
@@ -385,14 +393,32 @@ void Connection::write_out(Context& ctx, std::string_view header) noexcept {
     finish_response(ctx);
 }
 
+// MSG_MORE keeps the last partial segment back until the next push, at no extra syscall. The
+// header of a file response then leaves with the first file bytes (sendfile pushes when it
+// ends) instead of in a small segment of its own, which a client wakes and ACKs for; and the last
+// response on a connection leaves with the FIN that close() or shutdown() adds. Both are pushes
+// that follow in the same loop turn, and later ACK-driven sends ignore the hint, so nothing waits.
+ssize_t Connection::write_more(iovec* iov, int cnt) noexcept {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(cnt);
+    return ::sendmsg(fd_, &msg, MSG_MORE | MSG_NOSIGNAL);
+}
+
 // Returns true when the file range is fully sent; false if waiting for EPOLLOUT or closed.
 bool Connection::send_body_file(Context& ctx) noexcept {
+    uint64_t budget = kSendBudget;
     while (file_left_ > 0) {
+        if (budget == 0) {
+            queue_resume(ctx);
+            return false;
+        }
         auto off = static_cast<off_t>(file_off_);
-        ssize_t n = ::sendfile(fd_, file_->fd, &off, std::min<uint64_t>(file_left_, kSendfileChunk));
+        ssize_t n = ::sendfile(fd_, file_->fd, &off, std::min(file_left_, budget));
         if (n > 0) {
             file_off_ += static_cast<uint64_t>(n);
             file_left_ -= static_cast<uint64_t>(n);
+            budget -= static_cast<uint64_t>(n);
             ctx.counters.bytes_out += static_cast<uint64_t>(n);
             continue;
         }
@@ -407,6 +433,21 @@ bool Connection::send_body_file(Context& ctx) noexcept {
         return false;
     }
     return true;
+}
+
+// The socket is still writable but this turn's budget is spent: let the other connections run
+// first, and continue after the epoll batch.
+void Connection::queue_resume(Context& ctx) noexcept {
+    ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.send_timeout));
+    if (resume_queued_) return;
+    resume_queued_ = true;
+    ctx.resume.push_back(this);
+}
+
+void Connection::on_resume(Context& ctx) noexcept {
+    if (!resume_queued_) return;  // closed, or already resumed by an EPOLLOUT in this batch
+    resume_queued_ = false;
+    on_writable(ctx);
 }
 
 // A body built in per-worker scratch (the status page) would be overwritten by the next request

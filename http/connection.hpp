@@ -13,6 +13,9 @@
 // connection holds no buffer: the input buffer is taken on the first byte and given back when
 // it empties. Everything it needs per call comes in through Context, so it stores no pointer to it.
 
+#include <sys/types.h>
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -41,6 +44,9 @@ public:
     void on_event(Context& ctx, uint32_t events) noexcept;
     /// Its timer expired (already unlinked).
     void on_timeout(Context& ctx) noexcept;
+    /// The worker calls this, after the epoll batch, for each connection on ctx.resume: it
+    /// stopped sending because its turn's budget ran out, not on EAGAIN, so no edge will come.
+    void on_resume(Context& ctx) noexcept;
     /// A graceful stop began: an idle connection closes now; a busy one finishes its response
     /// (sent with Connection: close) and then closes.
     void drain(Context& ctx) noexcept;
@@ -68,7 +74,9 @@ private:
     void respond(Context& ctx, std::string_view head_bytes, const Reply& reply) noexcept;
     void respond_error(Context& ctx, uint16_t status) noexcept;
     void write_out(Context& ctx, std::string_view header) noexcept;
+    ssize_t write_more(iovec* iov, int cnt) noexcept;
     bool send_body_file(Context& ctx) noexcept;
+    void queue_resume(Context& ctx) noexcept;
     // Rare paths, kept out of line so that inlining them does not tax the common one.
     [[gnu::noinline]] void keep_scratch_body(Context& ctx) noexcept;
     void finish_response(Context& ctx) noexcept;
@@ -91,6 +99,7 @@ private:
     bool linger_after_ = false;    // shut down and drain input once the response is out
     bool head_timer_ = false;      // the header timeout runs for the current request
     bool mem_is_scratch_ = false;  // mem_ points into per-worker scratch (see keep_scratch_body)
+    bool resume_queued_ = false;   // on ctx.resume: yielded with the socket still writable
     // kBody: unsent bytes of "100 Continue" at the front of out_. Set on entering kBody and read
     // only there, so it is never reset. (Here, in the padding before listener_.)
     uint8_t continue_left_ = 0;

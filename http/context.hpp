@@ -70,6 +70,10 @@ struct Context {
     const core::SharedStats* stats = nullptr;  ///< all workers' records, for the status endpoint
     IdleList idle;
     std::vector<Connection*> closing;  ///< closed this iteration; the worker frees them at its end
+    /// Connections that yielded mid-response with the socket still writable (see
+    /// Connection::on_resume); the worker resumes them after each epoll batch, and polls without
+    /// sleeping while any wait. A connection removes itself when it closes.
+    std::vector<Connection*> resume;
     std::vector<char> header_scratch;  ///< where response headers are built before the first write
     std::string path_scratch;          ///< normalised request path
     std::string status_body;           ///< the status endpoint's last document

@@ -267,6 +267,7 @@ int Worker::run() {
 }
 
 int Worker::next_timeout() const {
+    if (!ctx_.resume.empty()) return 0;  // yielded connections wait: poll, do not sleep
     uint64_t until = next_housekeeping_ms_;
     if (resume_accept_ms_ != 0) until = std::min(until, resume_accept_ms_);
     if (ctx_.draining) until = std::min(until, drain_deadline_ms_);
@@ -296,6 +297,7 @@ void Worker::loop_once() {
             dispatch_other(tag);
         }
     }
+    resume_yielded();
     wheel_.run(ctx_.now_ms, [this](core::TimerEntry& e) { static_cast<http::Connection&>(e).on_timeout(ctx_); });
     if (resume_accept_ms_ != 0 && ctx_.now_ms >= resume_accept_ms_) resume_accepting();
     if (ctx_.now_ms >= next_housekeeping_ms_) housekeeping();
@@ -544,6 +546,16 @@ http::Connection* Worker::allocate(int fd) {
     by_fd_[fd] = c;
     ++active_;
     return c;
+}
+
+// Connections that yielded mid-response continue here, after every event of the batch, one
+// budget each. Those that yield again go back on ctx_.resume for the next iteration, so a new
+// request never waits for more than one budget per busy connection.
+void Worker::resume_yielded() {
+    if (ctx_.resume.empty()) return;
+    resuming_.swap(ctx_.resume);
+    for (http::Connection* c : resuming_) c->on_resume(ctx_);
+    resuming_.clear();
 }
 
 void Worker::free_closed() {

@@ -84,6 +84,7 @@ private:
     void pause_accepting(int err);
     void resume_accepting();
     http::Connection* allocate(int fd);
+    void resume_yielded();
     void free_closed();
     void close_all();
     int next_timeout() const;
@@ -105,6 +106,7 @@ private:
         fd_tag_;  // by fd: its connection's epoll tag (the generation bumped per connection)
     std::vector<std::unique_ptr<http::Connection[]>> slabs_;
     std::vector<http::Connection*> free_;
+    std::vector<http::Connection*> resuming_;  // this iteration's share of ctx_.resume
     size_t active_ = 0;
 
     bool stopping_ = false;      // fast stop: leave the loop now
