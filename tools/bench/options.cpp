@@ -46,6 +46,8 @@ Slow clients (run beside the normal load, which then needs -d; see BENCHMARKS.md
   --slow-mss B             a slow reader's TCP_MAXSEG (default 1460; 0: the kernel's)
   --slow-ramp S            open the slow connections over S seconds (default 2)
   --slow-no-reconnect      do not replace a slow connection the server cut
+  --slowloris-persist      after the server's answer or FIN, trickle on (as attack tools
+                           do) until the server lets go of the socket, and report how long
   --baseline               first run the load alone for -d seconds, to compare
   --expect-header-timeout S, --expect-send-timeout S
                            the server's client_header_timeout and send_timeout: a cut
@@ -60,7 +62,7 @@ with --fail-on-error, 2 usage error.
 enum LongOption : int {
     kWarmup = 256, kClose, kPipeline, kBodyFile, kUrls, kTimeout, kRate, kHold, kJson, kFailOnError,
     kSlowloris, kLorisInterval, kSlowReaders, kSlowUrl, kReadRate, kRcvbuf, kMss, kRamp, kNoReconnect,
-    kBaseline, kExpectHeader, kExpectSend, kExpectSlack,
+    kBaseline, kExpectHeader, kExpectSend, kExpectSlack, kPersist,
 };
 // clang-format on
 
@@ -85,6 +87,7 @@ constexpr option kLongOptions[] = {
     {"slow-ramp", required_argument, nullptr, kRamp},
     {"slow-no-reconnect", no_argument, nullptr, kNoReconnect},
     {"baseline", no_argument, nullptr, kBaseline},
+    {"slowloris-persist", no_argument, nullptr, kPersist},
     {"expect-header-timeout", required_argument, nullptr, kExpectHeader},
     {"expect-send-timeout", required_argument, nullptr, kExpectSend},
     {"expect-slack", required_argument, nullptr, kExpectSlack},
@@ -168,6 +171,7 @@ bool apply_slow_option(int opt, const char* arg, SlowOptions& s) {
         case kRamp: s.ramp_sec = parse_seconds("--slow-ramp", arg, true); break;
         case kNoReconnect: s.reconnect = false; break;
         case kBaseline: s.baseline = true; break;
+        case kPersist: s.persist = true; break;
         case kExpectHeader: s.expect_header_sec = parse_seconds("--expect-header-timeout", arg, false); break;
         case kExpectSend: s.expect_send_sec = parse_seconds("--expect-send-timeout", arg, false); break;
         case kExpectSlack: s.expect_slack_sec = parse_seconds("--expect-slack", arg, true); break;

@@ -28,6 +28,7 @@ struct SlowOptions {
     uint32_t mss = 1460;              ///< TCP_MAXSEG of a reader; 0: the kernel's
     double ramp_sec = 2.0;            ///< the slow connections open spread over this long
     bool reconnect = true;            ///< a cut connection is replaced by a new one
+    bool persist = false;             ///< a slowloris ignores the answer and trickles on until reset
     bool baseline = false;            ///< first run the load alone, for -d seconds
     double expect_header_sec = 0;     ///< the server's client_header_timeout, to judge cuts; 0: unknown
     double expect_send_sec = 0;       ///< the server's send_timeout; 0: unknown

@@ -59,8 +59,9 @@ ServerSockets::~ServerSockets() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-bool ServerSockets::established_peers(PortSet& peers) noexcept {
-    peers.reset();
+bool ServerSockets::dump(Peers& peers) noexcept {
+    peers.established.reset();
+    peers.held.reset();
     return valid() && send_request() && read_replies(peers);
 }
 
@@ -71,19 +72,20 @@ bool ServerSockets::send_request() noexcept {
     msg.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     msg.request.sdiag_family = static_cast<uint8_t>(family_);
     msg.request.sdiag_protocol = IPPROTO_TCP;
-    msg.request.idiag_states = 1u << TCP_ESTABLISHED;
+    msg.request.idiag_states = 0xfffu & ~(1u << TCP_LISTEN);  // every state of a connection
     msg.filter = port_filter(port_);
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
     for (;;) {
-        const ssize_t n = ::sendto(fd_, &msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel));
+        const ssize_t n =
+            ::sendto(fd_, &msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel));
         if (n == static_cast<ssize_t>(sizeof(msg))) return true;
         if (n < 0 && errno == EINTR) continue;
         return false;
     }
 }
 
-bool ServerSockets::read_replies(PortSet& peers) noexcept {
+bool ServerSockets::read_replies(Peers& peers) noexcept {
     alignas(nlmsghdr) char buffer[32 * 1024];
     const size_t address_len = family_ == AF_INET ? 4 : 16;
     for (;;) {
@@ -99,7 +101,10 @@ bool ServerSockets::read_replies(PortSet& peers) noexcept {
             // The kernel filtered on the port; the address tells our server from another one
             // on the same port of another address.
             if (std::memcmp(m->id.idiag_src, address_, address_len) != 0) continue;
-            peers.set(ntohs(m->id.idiag_dport));
+            const uint16_t port = ntohs(m->id.idiag_dport);
+            if (m->idiag_state == TCP_ESTABLISHED) peers.established.set(port);
+            // An orphan (closed by the server, still sending or timing out) has no inode.
+            if (m->idiag_inode != 0) peers.held.set(port);
         }
     }
 }

@@ -14,8 +14,16 @@ namespace portico::bench {
 
 class ServerSockets {
 public:
-    /// Peer ports (our connections' local ports) of the server's established sockets.
+    /// A set of peer ports: our connections' local ports.
     using PortSet = std::bitset<65536>;
+
+    /// What the table says of the server's sockets, by peer port.
+    struct Peers {
+        PortSet established;  ///< the server's socket is ESTABLISHED
+        /// The server still holds a descriptor of it (it is not an orphan). A socket reset
+        /// while its descriptor is open leaves the table, so this can miss such a one.
+        PortSet held;
+    };
 
     /// Watches the server at `server`'s address and port. valid() says whether the kernel
     /// let us open the netlink socket.
@@ -26,14 +34,14 @@ public:
 
     [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
 
-    /// Dumps the server's established TCP sockets (local address and port = the server's)
-    /// and sets in `peers` the remote port of each. Returns false when the dump failed;
-    /// `peers` is then incomplete and must not be trusted.
-    bool established_peers(PortSet& peers) noexcept;
+    /// Dumps the server's TCP sockets (local address and port = the server's) and sets the
+    /// remote port of each in `peers`. Returns false when the dump failed; `peers` is then
+    /// incomplete and must not be trusted.
+    bool dump(Peers& peers) noexcept;
 
 private:
     bool send_request() noexcept;
-    bool read_replies(PortSet& peers) noexcept;
+    bool read_replies(Peers& peers) noexcept;
 
     int fd_ = -1;
     int family_ = 0;

@@ -72,13 +72,14 @@ SlowClient::SlowClient(const SlowPlan& plan, const Target& loris_target, const T
     }
     if (plan.loris > 0) {
         loris_table_ = std::make_unique<ServerSockets>(loris_target);
-        loris_peers_ = std::make_unique<ServerSockets::PortSet>();
+        loris_peers_ = std::make_unique<ServerSockets::Peers>();
     }
     if (plan.readers > 0 && (plan.loris == 0 || !same_server(loris_target, reader_target))) {
         reader_table_ = std::make_unique<ServerSockets>(reader_target);
-        reader_peers_ = std::make_unique<ServerSockets::PortSet>();
+        reader_peers_ = std::make_unique<ServerSockets::Peers>();
     }
-    results_.socket_table = (!loris_table_ || loris_table_->valid()) && (!reader_table_ || reader_table_->valid());
+    results_.socket_table =
+        (!loris_table_ || loris_table_->valid()) && (!reader_table_ || reader_table_->valid());
     results_.start_ns = plan.start_ns;
 }
 
@@ -91,7 +92,8 @@ SlowClient::~SlowClient() {
 }
 
 std::string SlowClient::loris_prefix(const Target& target) {
-    return "GET " + target.path + " HTTP/1.1\r\nHost: " + target.host + "\r\nUser-Agent: portico-bench slowloris\r\n";
+    return "GET " + target.path + " HTTP/1.1\r\nHost: " + target.host +
+           "\r\nUser-Agent: portico-bench slowloris\r\n";
 }
 
 char SlowClient::loris_byte(const std::string& prefix, uint64_t k) noexcept {
@@ -154,9 +156,12 @@ void SlowClient::fire_due() noexcept {
 }
 
 void SlowClient::act(Conn& c) noexcept {
-    if (c.state == State::kWaiting) open(c);
-    else if (c.state == State::kOpen && c.kind == Kind::kLoris) send_byte(c);
-    else if (c.state == State::kOpen) read_some(c, plan_.read_bytes);
+    if (c.state == State::kWaiting)
+        open(c);
+    else if (c.state != State::kConnecting && c.kind == Kind::kLoris)
+        send_byte(c);
+    else if (c.state == State::kOpen)
+        read_some(c, plan_.read_bytes);
 }
 
 void SlowClient::open(Conn& c) noexcept {
@@ -170,7 +175,8 @@ void SlowClient::open(Conn& c) noexcept {
     // Before connect, so the window scale and the MSS the server is told follow from them: a
     // loopback MSS of 64 KiB would let the server's kernel take megabytes of the response off
     // its hands at once, and no send timeout could ever apply (see BENCHMARKS.md).
-    if (reader && plan_.rcvbuf > 0) setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &plan_.rcvbuf, sizeof(plan_.rcvbuf));
+    if (reader && plan_.rcvbuf > 0)
+        setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &plan_.rcvbuf, sizeof(plan_.rcvbuf));
     if (reader && plan_.mss > 0) setsockopt(c.fd, IPPROTO_TCP, TCP_MAXSEG, &plan_.mss, sizeof(plan_.mss));
     ++c.generation;
     c.sent = 0;
@@ -193,6 +199,11 @@ void SlowClient::on_event(Conn& c, uint32_t events) noexcept {
     if (c.state == State::kConnecting) {
         if ((events & (EPOLLERR | EPOLLHUP)) != 0) return connect_failed(c);
         if ((events & EPOLLOUT) != 0) on_established(c);
+        return;
+    }
+    if (c.state == State::kHeld) {
+        if ((events & EPOLLERR) != 0) return released(c);
+        if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0) drain_held(c);
         return;
     }
     if (c.state != State::kOpen) return;
@@ -226,7 +237,7 @@ void SlowClient::send_byte(Conn& c) noexcept {
         ++c.sent;
         ++results_.loris.bytes_sent;
     } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        return cut(c, Cut::kReset);
+        return c.state == State::kHeld ? released(c) : cut(c, Cut::kReset);
     }
     schedule(index_of(c), now_ + plan_.loris_interval_ns);
 }
@@ -271,6 +282,27 @@ void SlowClient::read_answer(Conn& c) noexcept {
     }
 }
 
+// A persisting slowloris takes in whatever comes after the cut (the rest of an answer, the FIN)
+// and only stops at a reset: the server has let go.
+void SlowClient::drain_held(Conn& c) noexcept {
+    for (;;) {
+        const ssize_t n = ::read(c.fd, buffer_.get(), kBufferBytes);
+        if (n > 0) {
+            results_.loris.bytes_received += static_cast<uint64_t>(n);
+            continue;
+        }
+        if (n == 0 || errno == EAGAIN || errno == EWOULDBLOCK) return;
+        if (errno != EINTR) return released(c);
+    }
+}
+
+void SlowClient::released(Conn& c) noexcept {
+    SlowKindResults& r = results_of(c);
+    ++r.released;
+    r.held_after.record(static_cast<uint64_t>(std::max<int64_t>(0, now_ - c.cut_ns)) / 1000);
+    release(c);
+}
+
 void SlowClient::connect_failed(Conn& c) noexcept {
     ++results_of(c).connect_failed;
     release(c);
@@ -290,6 +322,12 @@ void SlowClient::cut(Conn& c, Cut how) noexcept {
     const int64_t expected = expected_of(c);
     if (expected > 0 && lived < expected - plan_.slack_ns) ++r.early;
     if (expected > 0 && lived > expected + plan_.slack_ns) ++r.late;
+    if (plan_.persist && c.kind == Kind::kLoris && how != Cut::kReset) {
+        // Its next byte is already scheduled: it trickles on as if nothing had happened.
+        c.state = State::kHeld;
+        c.cut_ns = now_;
+        return drain_held(c);
+    }
     release(c);
 }
 
@@ -297,30 +335,41 @@ void SlowClient::release(Conn& c) noexcept {
     if (c.fd >= 0) ::close(c.fd);  // unread bytes make this a reset, which frees the server's orphan
     c.fd = -1;
     c.state = State::kWaiting;
-    if (plan_.reconnect) schedule(index_of(c), now_ + retry_delay(c));
-    else ++c.due_seq;  // cancels whatever was due
+    if (plan_.reconnect)
+        schedule(index_of(c), now_ + retry_delay(c));
+    else
+        ++c.due_seq;  // cancels whatever was due
 }
 
 void SlowClient::watch_table() noexcept {
-    const bool loris_ok = loris_table_ && loris_table_->established_peers(*loris_peers_);
+    const bool loris_ok = loris_table_ && loris_table_->dump(*loris_peers_);
     bool reader_ok = loris_ok;
-    const ServerSockets::PortSet* reader_peers = loris_peers_.get();
+    const ServerSockets::Peers* reader_peers = loris_peers_.get();
     if (reader_table_) {
-        reader_ok = reader_table_->established_peers(*reader_peers_);
+        reader_ok = reader_table_->dump(*reader_peers_);
         reader_peers = reader_peers_.get();
     }
     for (auto& c : conns_) {
         const bool loris = c.kind == Kind::kLoris;
-        if (c.state != State::kOpen || !(loris ? loris_ok : reader_ok)) continue;
-        if ((loris ? *loris_peers_ : *reader_peers).test(c.local_port)) {
-            c.in_table = true;
-            continue;
+        if ((c.state == State::kOpen || c.state == State::kHeld) && (loris ? loris_ok : reader_ok)) {
+            watch(c, loris ? *loris_peers_ : *reader_peers);
         }
-        // Never seen there: the table may not show this server at all; trust the socket only.
-        if (!c.in_table) continue;
-        if (loris) read_answer(c);  // an answer may be waiting: count it as one
-        if (c.state == State::kOpen) cut(c, Cut::kTable);
     }
+}
+
+void SlowClient::watch(Conn& c, const ServerSockets::Peers& peers) noexcept {
+    if (c.state == State::kHeld) {
+        if (c.in_table && !peers.held.test(c.local_port)) released(c);
+        return;
+    }
+    if (peers.established.test(c.local_port)) {
+        c.in_table = true;
+        return;
+    }
+    // Never seen there: the table may not show this server at all; trust the socket only.
+    if (!c.in_table) return;
+    if (c.kind == Kind::kLoris) read_answer(c);  // an answer may be waiting: count it as one
+    if (c.state == State::kOpen) cut(c, Cut::kTable);
 }
 
 void SlowClient::check_ready() noexcept {
@@ -344,6 +393,7 @@ void SlowClient::finish() noexcept {
             const int64_t expected = expected_of(c);
             if (expected > 0 && age > expected + plan_.slack_ns) ++r.late;
         }
+        if (c.state == State::kHeld) ++results_of(c).held_at_end;
         if (c.fd >= 0) ::close(c.fd);
         c.fd = -1;
         c.state = State::kWaiting;

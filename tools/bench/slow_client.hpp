@@ -41,6 +41,7 @@ struct SlowPlan {
     int64_t expect_reader_ns = 0;  ///< 0: unknown
     int64_t slack_ns = 1'000'000'000;
     bool reconnect = true;
+    bool persist = false;  ///< a cut slowloris trickles on until the server lets go
 };
 
 class SlowClient {
@@ -65,18 +66,20 @@ public:
 
 private:
     enum class Kind : uint8_t { kLoris, kReader };
-    enum class State : uint8_t { kWaiting, kConnecting, kOpen };
+    // kHeld: a persisting slowloris after its cut, until the server lets go of the socket.
+    enum class State : uint8_t { kWaiting, kConnecting, kOpen, kHeld };
     enum class Cut : uint8_t { kFin, kReset, kAnswered, kTable };
 
     struct Conn {
         ResponseParser parser;  // readers: to notice a response that completes
         int64_t established_ns = 0;
-        uint64_t sent = 0;      // loris: head bytes sent
+        int64_t cut_ns = 0;
+        uint64_t sent = 0;  // loris: head bytes sent
         int fd = -1;
         uint32_t due_seq = 0;     // matches the one live heap entry
         uint32_t generation = 0;  // bumped per socket, to spot stale epoll events
         uint16_t local_port = 0;
-        uint16_t status = 0;      // loris: the status of a response that came instead
+        uint16_t status = 0;  // loris: the status of a response that came instead
         Kind kind = Kind::kLoris;
         State state = State::kWaiting;
         bool in_table = false;  // seen among the server's established sockets
@@ -99,8 +102,11 @@ private:
     void read_answer(Conn& c) noexcept;
     void connect_failed(Conn& c) noexcept;
     void cut(Conn& c, Cut how) noexcept;
+    void drain_held(Conn& c) noexcept;
+    void released(Conn& c) noexcept;
     void release(Conn& c) noexcept;
     void watch_table() noexcept;
+    void watch(Conn& c, const ServerSockets::Peers& peers) noexcept;
     void check_ready() noexcept;
     void finish() noexcept;
     [[nodiscard]] int wait(epoll_event* events, int max) noexcept;
@@ -118,8 +124,8 @@ private:
     std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
     std::unique_ptr<ServerSockets> loris_table_;
     std::unique_ptr<ServerSockets> reader_table_;  // null when it is the same server
-    std::unique_ptr<ServerSockets::PortSet> loris_peers_;
-    std::unique_ptr<ServerSockets::PortSet> reader_peers_;
+    std::unique_ptr<ServerSockets::Peers> loris_peers_;
+    std::unique_ptr<ServerSockets::Peers> reader_peers_;
     std::unique_ptr<char[]> buffer_;
     SlowResults results_;
     int epoll_fd_ = -1;

@@ -7,6 +7,10 @@
 //   open ---> established ---> ... (trickling, or reading slowly) ... ---> cut by the server
 //                  |                                                  \--> still open at the end
 //                  +-- the clock of "cut after" and "age at end" starts here
+//
+//   with --slowloris-persist, a slowloris goes on after the cut:
+//   cut ---> ... (trickling on, as attack tools do) ... ---> released: the server let go of its
+//                                                            socket (closed or reset it)
 
 #include "latency_histogram.hpp"
 
@@ -28,17 +32,20 @@ struct SlowKindResults {
     uint64_t open_at_end = 0;     ///< still up when the run ended
     uint64_t early = 0;           ///< cut sooner than expected - slack
     uint64_t late = 0;            ///< cut later than expected + slack, or open at the end past it
+    uint64_t released = 0;        ///< --slowloris-persist: the server let go after the cut
+    uint64_t held_at_end = 0;     ///< --slowloris-persist: cut, and still held at the end
     uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
     LatencyHistogram cut_after;   ///< µs from established to the cut
     LatencyHistogram age_at_end;  ///< µs from established to the end, of those open at the end
+    LatencyHistogram held_after;  ///< µs from the cut to the release
 };
 
 struct SlowResults {
     SlowKindResults loris;
     SlowKindResults readers;
-    int64_t start_ns = 0;  ///< CLOCK_MONOTONIC when the first slow connection opened
-    int64_t end_ns = 0;    ///< when the slow clients stopped
+    int64_t start_ns = 0;       ///< CLOCK_MONOTONIC when the first slow connection opened
+    int64_t end_ns = 0;         ///< when the slow clients stopped
     bool socket_table = false;  ///< the server's sockets could be watched (sock_diag)
 };
 

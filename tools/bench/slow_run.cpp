@@ -24,7 +24,9 @@ constexpr int64_t kStartLeadNs = 10'000'000;
 // Beyond the ramp, how long the slow clients may take to report that they are up.
 constexpr int kReadyGraceMs = 15'000;
 
-int64_t seconds_to_ns(double seconds) { return static_cast<int64_t>(std::llround(seconds * 1e9)); }
+int64_t seconds_to_ns(double seconds) {
+    return static_cast<int64_t>(std::llround(seconds * 1e9));
+}
 
 std::runtime_error failure(const std::string& what) {
     return std::runtime_error(what + ": " + std::strerror(errno));
@@ -40,7 +42,8 @@ void note(const char* text) {
 SlowRun::SlowRun(const Options& options)
     : options_(options),
       loris_target_(parse_target(options.urls.front())),
-      reader_target_(parse_target(options.slow.reader_url.empty() ? options.urls.front() : options.slow.reader_url)) {
+      reader_target_(
+          parse_target(options.slow.reader_url.empty() ? options.urls.front() : options.slow.reader_url)) {
     reader_request_ = "GET " + reader_target_.path + " HTTP/1.1\r\nHost: " + reader_target_.host +
                       "\r\nUser-Agent: portico-bench slow reader\r\n\r\n";
 }
@@ -103,6 +106,7 @@ void SlowRun::run_slow_child(int ready_fd, int results_fd, pid_t parent) {
     plan.expect_reader_ns = seconds_to_ns(s.expect_send_sec);
     plan.slack_ns = seconds_to_ns(s.expect_slack_sec);
     plan.reconnect = s.reconnect;
+    plan.persist = s.persist;
     int status = 1;
     try {
         SlowClient client(plan, loris_target_, reader_target_, reader_request_, ready_fd);
@@ -160,7 +164,8 @@ SlowResults SlowRun::stop_slow_clients() {
     while (waitpid(child_, &status, 0) < 0 && errno == EINTR) {
     }
     child_ = -1;
-    if (got != sizeof(results)) throw std::runtime_error("the slow-client process ended without reporting results");
+    if (got != sizeof(results))
+        throw std::runtime_error("the slow-client process ended without reporting results");
     return results;
 }
 

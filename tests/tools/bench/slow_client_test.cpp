@@ -1,10 +1,10 @@
 // The slow-client mode's parts (options, the trickled head, the socket-table watch) and the
 // real binary against an in-test server that never times anything out.
 
+#include "slow_client.hpp"
 #include "bench_process.hpp"
 #include "options.hpp"
 #include "server_sockets.hpp"
-#include "slow_client.hpp"
 #include "slow_json.hpp"
 #include "target.hpp"
 #include "test_server.hpp"
@@ -79,11 +79,33 @@ TEST_CASE("slow options: defaults and values", "[bench][slow]") {
     CHECK(plain.slow.mss == 1460);
     CHECK(plain.slow.reconnect);
 
-    const Options o = parse({"--slowloris", "2000", "--slowloris-interval", "3", "--slow-readers", "500",
-                             "--slow-url", "http://127.0.0.1:8080/big", "--slow-read-rate", "2048", "--slow-rcvbuf",
-                             "0", "--slow-mss", "0", "--slow-ramp", "0", "--slow-no-reconnect", "--baseline",
-                             "--expect-header-timeout", "10", "--expect-send-timeout", "20", "--expect-slack", "0.5",
-                             "-d", "30", "http://127.0.0.1:8080/"});
+    const Options o = parse({"--slowloris",
+                             "2000",
+                             "--slowloris-interval",
+                             "3",
+                             "--slow-readers",
+                             "500",
+                             "--slow-url",
+                             "http://127.0.0.1:8080/big",
+                             "--slow-read-rate",
+                             "2048",
+                             "--slow-rcvbuf",
+                             "0",
+                             "--slow-mss",
+                             "0",
+                             "--slow-ramp",
+                             "0",
+                             "--slow-no-reconnect",
+                             "--baseline",
+                             "--expect-header-timeout",
+                             "10",
+                             "--expect-send-timeout",
+                             "20",
+                             "--expect-slack",
+                             "0.5",
+                             "-d",
+                             "30",
+                             "http://127.0.0.1:8080/"});
     CHECK(o.slow.enabled());
     CHECK(o.slow.loris == 2000);
     CHECK(o.slow.loris_interval_sec == 3.0);
@@ -125,35 +147,63 @@ TEST_CASE("the slowloris head is a valid start that never ends", "[bench][slow]"
     CHECK(head.find("\r\nX-Slow: 1\r\nX-Slow: 1\r\n") != std::string::npos);
 }
 
-TEST_CASE("the server's socket table shows its established sockets and not those it closed", "[bench][slow]") {
+TEST_CASE("the server's socket table tells established, shut down and let go apart", "[bench][slow]") {
     LoopbackPair pair;
     REQUIRE(pair.accepted >= 0);
+    const uint16_t port = pair.client_port();
     ServerSockets table(parse_target("http://127.0.0.1:" + std::to_string(pair.port) + "/"));
     REQUIRE(table.valid());
-    ServerSockets::PortSet peers;
-    REQUIRE(table.established_peers(peers));
-    CHECK(peers.count() == 1);
-    CHECK(peers.test(pair.client_port()));
-    // The server's side closes: its socket leaves ESTABLISHED although the client has not
-    // read anything yet.
+    ServerSockets::Peers peers;
+    REQUIRE(table.dump(peers));
+    CHECK(peers.established.count() == 1);
+    CHECK(peers.established.test(port));
+    CHECK(peers.held.test(port));
+    // The server shuts its side down (as after a 408): no longer established, still held,
+    // although the client has not read anything.
+    REQUIRE(::shutdown(pair.accepted, SHUT_WR) == 0);
+    REQUIRE(table.dump(peers));
+    CHECK_FALSE(peers.established.test(port));
+    CHECK(peers.held.test(port));
+    // It closes the descriptor: an orphan, let go.
     ::close(pair.accepted);
     pair.accepted = -1;
-    REQUIRE(table.established_peers(peers));
-    CHECK(peers.none());
-    // Another address on the same port is another server.
-    ServerSockets other(parse_target("http://127.0.0.2:" + std::to_string(pair.port) + "/"));
+    REQUIRE(table.dump(peers));
+    CHECK(peers.established.none());
+    CHECK(peers.held.none());
+    // A server on another address is not this one, even on the same port number.
     LoopbackPair second;
-    ServerSockets second_table(parse_target("http://127.0.0.2:" + std::to_string(second.port) + "/"));
-    REQUIRE(second_table.established_peers(peers));
-    CHECK(peers.none());
+    ServerSockets elsewhere(parse_target("http://127.0.0.2:" + std::to_string(second.port) + "/"));
+    REQUIRE(elsewhere.dump(peers));
+    CHECK(peers.established.none());
 }
 
 TEST_CASE("a server that never times out is reported late, and --fail-on-error fails", "[bench][slow]") {
     TestServer server(Behaviour::kStall);
-    const auto run = run_bench({"--slowloris", "6", "--slowloris-interval", "0.2", "--slow-readers", "2", "--slow-ramp",
-                                "0.1", "--expect-header-timeout", "0.3", "--expect-send-timeout", "0.3",
-                                "--expect-slack", "0.2", "-d", "1.5", "-c", "1", "-p", "1", "--timeout", "0.5",
-                                "--fail-on-error", "--json", server.url()},
+    const auto run = run_bench({"--slowloris",
+                                "6",
+                                "--slowloris-interval",
+                                "0.2",
+                                "--slow-readers",
+                                "2",
+                                "--slow-ramp",
+                                "0.1",
+                                "--expect-header-timeout",
+                                "0.3",
+                                "--expect-send-timeout",
+                                "0.3",
+                                "--expect-slack",
+                                "0.2",
+                                "-d",
+                                "1.5",
+                                "-c",
+                                "1",
+                                "-p",
+                                "1",
+                                "--timeout",
+                                "0.5",
+                                "--fail-on-error",
+                                "--json",
+                                server.url()},
                                60);
     INFO("exit " << run.exit_code << "\nstdout: " << run.out << "\nstderr: " << run.err);
     CHECK(run.exit_code == 1);

@@ -34,10 +34,34 @@ TEST_CASE("slow clients against the real portico are cut by its timeouts", "[ben
     PorticoProcess server(binary, "client_header_timeout = 1; send_timeout = 1;");
     // The slack is wide so that a loaded machine does not fail the test; "early" needs none:
     // a slow machine only makes cuts later.
-    const auto run = run_bench({"--slowloris", "20", "--slowloris-interval", "0.25", "--slow-readers", "4",
-                                "--slow-url", server.url("/large.bin"), "--slow-ramp", "0.2", "--baseline",
-                                "--expect-header-timeout", "1", "--expect-send-timeout", "1", "--expect-slack", "2",
-                                "-d", "3", "-c", "2", "-p", "1", "--rate", "100", "--json", server.url("/index.html")},
+    const auto run = run_bench({"--slowloris",
+                                "20",
+                                "--slowloris-interval",
+                                "0.25",
+                                "--slowloris-persist",
+                                "--slow-readers",
+                                "4",
+                                "--slow-url",
+                                server.url("/large.bin"),
+                                "--slow-ramp",
+                                "0.2",
+                                "--baseline",
+                                "--expect-header-timeout",
+                                "1",
+                                "--expect-send-timeout",
+                                "1",
+                                "--expect-slack",
+                                "2",
+                                "-d",
+                                "3",
+                                "-c",
+                                "2",
+                                "-p",
+                                "1",
+                                "--rate",
+                                "100",
+                                "--json",
+                                server.url("/index.html")},
                                90);
     INFO("exit " << run.exit_code << "\nstdout: " << run.out << "\nstderr: " << run.err << "\nserver log:\n"
                  << server.logs());
@@ -59,6 +83,8 @@ TEST_CASE("slow clients against the real portico are cut by its timeouts", "[ben
     CHECK(json_number(loris, "early") == 0);
     CHECK(json_number(loris, "late") == 0);
     CHECK(json_number(json_object(loris, "cut_after_sec"), "min") >= 0.95);
+    // Persisting, each cut slowloris was either let go by the server or still held at the end.
+    CHECK(json_number(loris, "released") + json_number(loris, "held_at_end") == json_number(loris, "cut"));
 
     // Every slow reader was cut by send_timeout although it never saw the server's FIN.
     const std::string readers = json_object(run.out, "slow_readers");
