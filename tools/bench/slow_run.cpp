@@ -57,6 +57,7 @@ SlowRunResults SlowRun::run() {
         out.has_baseline = true;
         if (Runner::stop_requested != 0) return out;
     }
+    note("the slow clients start");
     start_slow_clients();
     wait_until_ready();
     note("the slow clients are up: the load again, beside them");
