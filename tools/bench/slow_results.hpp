@@ -27,7 +27,7 @@ struct SlowKindResults {
     uint64_t answered = 0;        ///< of those cut: a response head came first (a 408, say)
     uint64_t answered_408 = 0;    ///< of those answered: with status 408
     uint64_t reset = 0;           ///< of those cut: the client saw ECONNRESET/EPIPE
-    uint64_t seen_closing = 0;    ///< of those cut: seen first in the server's socket table
+    uint64_t seen_closing = 0;    ///< of those cut: seen in the server's socket table (readers)
     uint64_t completed = 0;       ///< a slow reader received its whole response (not expected)
     uint64_t open_at_end = 0;     ///< still up when the run ended
     uint64_t early = 0;           ///< cut sooner than expected - slack
