@@ -3,6 +3,8 @@
 #include "options.hpp"
 #include "report.hpp"
 #include "runner.hpp"
+#include "slow_report.hpp"
+#include "slow_run.hpp"
 
 #include <sys/resource.h>
 
@@ -40,6 +42,20 @@ int usage_error(const char* message) {
     return 2;
 }
 
+// The slow-client mode: the load with and without slow clients (see slow_run.hpp).
+int run_slow(const portico::bench::Options& options) {
+    using namespace portico::bench;
+    SlowRun run(options);
+    install_signal_handlers();
+    raise_fd_limit();
+    const SlowRunResults results = run.run();
+    if (options.json) print_slow_json_report(stdout, results, options);
+    else print_slow_text_report(stdout, results, options);
+    const bool failed = results.loaded.failed() > 0 || (results.has_baseline && results.baseline.failed() > 0) ||
+                        results.slow.loris.late > 0 || results.slow.readers.late > 0;
+    return options.fail_on_error && failed ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -55,6 +71,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     try {
+        if (options.slow.enabled()) return run_slow(options);
         Runner runner(options);
         install_signal_handlers();
         raise_fd_limit();

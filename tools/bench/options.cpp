@@ -36,6 +36,23 @@ Load generator for HTTP/1.1 servers: forks client processes, each with its own e
   --fail-on-error    exit 1 when any request failed (transport error or non-2xx/3xx)
   -h, --help         this text
 
+Slow clients (run beside the normal load, which then needs -d; see BENCHMARKS.md):
+  --slowloris N            N connections that trickle an endless request head
+  --slowloris-interval S   one byte per connection every S seconds (default 2)
+  --slow-readers N         N connections that request --slow-url and read it slowly
+  --slow-url URL           what the slow readers download (default: the first URL)
+  --slow-read-rate B       bytes a slow reader reads per second (default 1024)
+  --slow-rcvbuf B          a slow reader's SO_RCVBUF (default 16384; 0: the kernel's)
+  --slow-mss B             a slow reader's TCP_MAXSEG (default 1460; 0: the kernel's)
+  --slow-ramp S            open the slow connections over S seconds (default 2)
+  --slow-no-reconnect      do not replace a slow connection the server cut
+  --slowloris-persist      after the server's answer or FIN, trickle on (as attack tools
+                           do) until the server lets go of the socket, and report how long
+  --baseline               first run the load alone for -d seconds, to compare
+  --expect-header-timeout S, --expect-send-timeout S
+                           the server's client_header_timeout and send_timeout: a cut
+                           more than --expect-slack S (default 1) from them is early or late
+
 URLs: http://HOST[:PORT][/PATH] with HOST numeric (127.0.0.1, [::1]) or localhost.
 Connections take the URLs in turn. Exit status: 0 ok, 1 failed run or failed requests
 with --fail-on-error, 2 usage error.
@@ -44,6 +61,8 @@ with --fail-on-error, 2 usage error.
 // clang-format off
 enum LongOption : int {
     kWarmup = 256, kClose, kPipeline, kBodyFile, kUrls, kTimeout, kRate, kHold, kJson, kFailOnError,
+    kSlowloris, kLorisInterval, kSlowReaders, kSlowUrl, kReadRate, kRcvbuf, kMss, kRamp, kNoReconnect,
+    kBaseline, kExpectHeader, kExpectSend, kExpectSlack, kPersist,
 };
 // clang-format on
 
@@ -58,6 +77,20 @@ constexpr option kLongOptions[] = {
     {"hold", no_argument, nullptr, kHold},
     {"json", no_argument, nullptr, kJson},
     {"fail-on-error", no_argument, nullptr, kFailOnError},
+    {"slowloris", required_argument, nullptr, kSlowloris},
+    {"slowloris-interval", required_argument, nullptr, kLorisInterval},
+    {"slow-readers", required_argument, nullptr, kSlowReaders},
+    {"slow-url", required_argument, nullptr, kSlowUrl},
+    {"slow-read-rate", required_argument, nullptr, kReadRate},
+    {"slow-rcvbuf", required_argument, nullptr, kRcvbuf},
+    {"slow-mss", required_argument, nullptr, kMss},
+    {"slow-ramp", required_argument, nullptr, kRamp},
+    {"slow-no-reconnect", no_argument, nullptr, kNoReconnect},
+    {"baseline", no_argument, nullptr, kBaseline},
+    {"slowloris-persist", no_argument, nullptr, kPersist},
+    {"expect-header-timeout", required_argument, nullptr, kExpectHeader},
+    {"expect-send-timeout", required_argument, nullptr, kExpectSend},
+    {"expect-slack", required_argument, nullptr, kExpectSlack},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -121,7 +154,34 @@ void check_header(const std::string& header) {
     }
 }
 
+uint32_t parse_u32(std::string_view what, const char* text, uint64_t min, uint64_t max) {
+    return static_cast<uint32_t>(parse_count(what, text, min, max));
+}
+
+// The slow-client options; false when `opt` is not one of them.
+bool apply_slow_option(int opt, const char* arg, SlowOptions& s) {
+    switch (opt) {
+        case kSlowloris: s.loris = parse_u32("--slowloris", arg, 0, 100'000); break;
+        case kLorisInterval: s.loris_interval_sec = parse_seconds("--slowloris-interval", arg, false); break;
+        case kSlowReaders: s.readers = parse_u32("--slow-readers", arg, 0, 100'000); break;
+        case kSlowUrl: s.reader_url = arg; break;
+        case kReadRate: s.read_rate = parse_u32("--slow-read-rate", arg, 1, 1u << 30); break;
+        case kRcvbuf: s.rcvbuf = parse_u32("--slow-rcvbuf", arg, 0, 1u << 30); break;
+        case kMss: s.mss = parse_u32("--slow-mss", arg, 0, 65535); break;
+        case kRamp: s.ramp_sec = parse_seconds("--slow-ramp", arg, true); break;
+        case kNoReconnect: s.reconnect = false; break;
+        case kBaseline: s.baseline = true; break;
+        case kPersist: s.persist = true; break;
+        case kExpectHeader: s.expect_header_sec = parse_seconds("--expect-header-timeout", arg, false); break;
+        case kExpectSend: s.expect_send_sec = parse_seconds("--expect-send-timeout", arg, false); break;
+        case kExpectSlack: s.expect_slack_sec = parse_seconds("--expect-slack", arg, true); break;
+        default: return false;
+    }
+    return true;
+}
+
 void apply_option(int opt, const char* arg, Options& o) {
+    if (apply_slow_option(opt, arg, o.slow)) return;
     switch (opt) {
         case 'c': o.connections = static_cast<uint32_t>(parse_count("-c", arg, 1, 1'000'000)); break;
         case 'p': o.processes = static_cast<uint32_t>(parse_count("-p", arg, 1, 1024)); break;
@@ -144,6 +204,19 @@ void apply_option(int opt, const char* arg, Options& o) {
     }
 }
 
+void check_slow(const Options& o) {
+    const SlowOptions& s = o.slow;
+    if (!s.enabled()) {
+        if (s.baseline || !s.reader_url.empty()) {
+            throw UsageError("--baseline and --slow-url go with --slowloris or --slow-readers");
+        }
+        return;
+    }
+    // The slow clients are stopped when the load ends, so the load must end on time.
+    if (o.total_requests != 0 || o.hold) throw UsageError("the slow-client mode wants -d, not -n or --hold");
+    if (s.mss != 0 && s.mss < 88) throw UsageError("--slow-mss wants 88 or more (or 0)");
+}
+
 void check_combinations(const Options& o, bool duration_given) {
     if (o.urls.empty()) throw UsageError("no URL given");
     if (!is_token(o.method)) throw UsageError("-m wants a method name, not '" + o.method + "'");
@@ -153,6 +226,7 @@ void check_combinations(const Options& o, bool duration_given) {
     if (o.hold && (o.total_requests != 0 || o.rate > 0 || o.close || o.pipeline > 1)) {
         throw UsageError("--hold goes only with -c, -p, -d and the request options");
     }
+    check_slow(o);
 }
 
 }  // namespace

@@ -61,13 +61,15 @@ int remaining_ms(Clock::time_point deadline) {
 
 }  // namespace
 
-PorticoProcess::PorticoProcess(const std::string& binary) {
+PorticoProcess::PorticoProcess(const std::string& binary, const std::string& http_settings)
+    : http_settings_(http_settings) {
     char templ[] = "/tmp/portico-bench-test-XXXXXX";
     if (::mkdtemp(templ) == nullptr) throw std::runtime_error("mkdtemp() failed");
     dir_ = templ;
     std::filesystem::create_directory(dir_ + "/www");
     write_text(dir_ + "/www/index.html", std::string(kIndexBytes, 'i'));
     write_text(dir_ + "/www/big.bin", std::string(kBigBytes, 'b'));
+    write_text(dir_ + "/www/large.bin", std::string(kLargeBytes, 'l'));
     for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
         if (start(binary)) return;
     }
@@ -94,7 +96,7 @@ bool PorticoProcess::start(const std::string& binary) {
     write_text(dir_ + "/portico.conf",
                "worker_processes = 1;\nmaster_process = false;\nerror_log = \"" + dir_ +
                    "/error.log\";\n"
-                   "log_level = \"info\";\nhttp = { access_log = \"off\"; };\n"
+                   "log_level = \"info\";\nhttp = { access_log = \"off\"; " + http_settings_ + " };\n"
                    "servers = ( { listen = [\"127.0.0.1:" +
                    std::to_string(port_) + "\"]; root = \"" + dir_ + "/www\"; } );\n");
     ::unlink((dir_ + "/error.log").c_str());

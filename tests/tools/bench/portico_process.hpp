@@ -15,10 +15,12 @@ public:
     /// Bytes of the files in the site's root.
     static constexpr size_t kIndexBytes = 612;
     static constexpr size_t kBigBytes = 100 * 1024;
+    static constexpr size_t kLargeBytes = 1024 * 1024;
 
-    /// Starts `binary` with one worker serving index.html and big.bin; throws std::runtime_error
-    /// (with the server's output) if it does not come up within a few seconds.
-    explicit PorticoProcess(const std::string& binary);
+    /// Starts `binary` with one worker serving index.html, big.bin and large.bin; throws
+    /// std::runtime_error (with the server's output) if it does not come up within a few
+    /// seconds. `http_settings` goes inside the config's http group ("send_timeout = 1;").
+    explicit PorticoProcess(const std::string& binary, const std::string& http_settings = "");
     ~PorticoProcess();
     PorticoProcess(const PorticoProcess&) = delete;
     PorticoProcess& operator=(const PorticoProcess&) = delete;
@@ -33,6 +35,7 @@ private:
     bool start(const std::string& binary);
 
     std::string dir_;
+    std::string http_settings_;
     pid_t pid_ = -1;
     int pidfd_ = -1;
     uint16_t port_ = 0;
