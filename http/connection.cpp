@@ -23,6 +23,9 @@ namespace {
 // After an error response the write side is shut and input is drained for at most this long, so
 // the client reads the response instead of a reset caused by unread bytes.
 constexpr uint64_t kLingerMs = 5000;
+// After a 408 on a timeout the client has shown it is slow or gone (a slowloris keeps trickling):
+// the answer gets a short linger only, so such connections do not hold descriptors 5 s longer.
+constexpr uint64_t kTimedOutLingerMs = 1000;
 // Most file bytes one connection sends per loop turn. A client that reads as fast as we send
 // never makes sendfile return EAGAIN, so without a bound one download would hold the loop until
 // it ends; past it the connection yields and is resumed after the epoll batch.
@@ -44,7 +47,7 @@ void Connection::open(Context& ctx, int fd, uint16_t listener) noexcept {
     listener_ = listener;
     state_ = State::kIdle;
     keep_alive_ = false;
-    readable_ = peer_closed_ = peer_shutdown_ = linger_after_ = head_timer_ = false;
+    readable_ = peer_closed_ = peer_shutdown_ = linger_after_ = head_timer_ = timed_out_ = false;
     resume_queued_ = false;
     requests_ = 0;
     parser_ = RequestParser(ctx.limits);
@@ -68,9 +71,12 @@ void Connection::on_event(Context& ctx, uint32_t events) noexcept {
 void Connection::on_timeout(Context& ctx) noexcept {
     switch (state_) {
         case State::kHead:
-            if (in_.readable() > 0) return respond_error(ctx, 408);
-            return close(ctx);
-        case State::kBody: return respond_error(ctx, 408);
+            if (in_.readable() == 0) return close(ctx);
+            timed_out_ = true;
+            return respond_error(ctx, 408);
+        case State::kBody:
+            timed_out_ = true;
+            return respond_error(ctx, 408);
         case State::kWrite:
             spdlog::info("client timed out sending response to fd {}", fd_);
             return close(ctx);
@@ -527,7 +533,7 @@ void Connection::start_linger(Context& ctx) noexcept {
     state_ = State::kLinger;
     ::shutdown(fd_, SHUT_WR);
     in_.clear();
-    ctx.wheel.link(*this, ctx.now_ms + kLingerMs);
+    ctx.wheel.link(*this, ctx.now_ms + (timed_out_ ? kTimedOutLingerMs : kLingerMs));
     if (peer_closed_) close(ctx);
 }
 

@@ -100,6 +100,7 @@ private:
     bool head_timer_ = false;      // the header timeout runs for the current request
     bool mem_is_scratch_ = false;  // mem_ points into per-worker scratch (see keep_scratch_body)
     bool resume_queued_ = false;   // on ctx.resume: yielded with the socket still writable
+    bool timed_out_ = false;       // answered 408 on a timeout: linger briefly (see start_linger)
     // kBody: unsent bytes of "100 Continue" at the front of out_. Set on entering kBody and read
     // only there, so it is never reset. (Here, in the padding before listener_.)
     uint8_t continue_left_ = 0;

@@ -30,8 +30,9 @@ constexpr uint64_t kHugeSize = 512ull << 20;
 // The bound on the small request's wait. With one turn per MiB it is answered in well under a
 // millisecond on an idle machine and took at most 92 ms here at load averages of 5-9 on 2 cores;
 // without the bound on each turn it waited 5-1700 ms, often until the whole file was out. The precise figure
-// is a benchmark's (compare-nginx --tests fairness), this is only a guard with room for a loaded machine.
-constexpr milliseconds kGenerousBound{500};
+// is a benchmark's (compare-nginx --tests fairness), this is only a guard with room for a loaded machine;
+// the checks that the download is still under way are the ones that catch the defect.
+constexpr milliseconds kGenerousBound{1500};  // a parallel full suite here once took 1.14 s
 
 /// Drains one response of a known body length from `fd` as fast as the kernel can hand it over:
 /// recv() with MSG_TRUNC discards TCP data without copying it, so this reader outruns the server

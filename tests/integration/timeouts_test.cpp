@@ -2,6 +2,8 @@
 // never early: each test asserts a lower bound of 0.8x the setting (client and server clocks
 // start a hair apart) and a generous upper bound.
 
+#include <sys/socket.h>
+
 #include <catch2/catch.hpp>
 
 #include "tests/integration/harness.hpp"
@@ -45,6 +47,25 @@ TEST_CASE("client_header_timeout", "[timeout]") {
         c.expect_closed();
         CHECK(took >= kAtLeast);
         CHECK(took < kAtMost);
+    }
+    SECTION("a client that keeps trickling after its 408 is let go within about a second") {
+        // A slowloris does not stop at the answer. The server lingers after an error so that a
+        // client's unread bytes cannot reset the answer away, but after a timeout only briefly
+        // (1 s, not the 5 s of other errors), so trickling clients hold no descriptors longer.
+        Client c(s.server.port());
+        c.send_raw("GET /index.html HTTP/1.1\r\nHost: a.te");
+        REQUIRE(c.read_response().status == 408);
+        c.expect_closed();  // the server's write side is shut; it still reads what we send
+        auto answered = Clock::now();
+        bool refused = false;
+        while (!refused && since(answered) < milliseconds(8000)) {
+            refused = ::send(c.fd(), "x", 1, MSG_NOSIGNAL) < 0;  // EPIPE/ECONNRESET once it closed
+            if (!refused) pace_retry();
+        }
+        milliseconds held = since(answered);
+        INFO("the server let the connection go " << held.count() << " ms after its 408");
+        CHECK(refused);
+        CHECK(held < milliseconds(3000));
     }
     SECTION("a head dribbled slower than the timeout allows as a whole gets 408") {
         // The timeout covers the whole head, not the gap between bytes (slowloris).
