@@ -13,20 +13,13 @@
 #include "http/routing/expires.hpp"
 #include "http/routing/location_matcher.hpp"
 #include "http/routing/return_action.hpp"
+#include "http/routing/try_files.hpp"
 #include "http/routing/value_template.hpp"
 
 namespace portico::conf {
 
-struct ErrorPage {
-    uint16_t code = 0;
-    std::string uri;  ///< the page, served by an internal redirect with the original status
-};
-
-struct TryFiles {
-    std::vector<http::routing::ValueTemplate> candidates;  ///< "$uri", "$uri/": tried in order
-    std::optional<http::routing::ValueTemplate> uri;       ///< the last entry as an internal redirect,
-    uint16_t code = 0;                                     ///< or as "=CODE" (then uri is empty)
-};
+using http::routing::ErrorPage;
+using http::routing::TryFiles;
 
 enum class Dotfiles : uint8_t { kDeny, kAllow };
 
