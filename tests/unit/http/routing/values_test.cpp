@@ -61,6 +61,11 @@ TEST_CASE("expires: nginx's header lines", "[routing][expires]") {
     CHECK(Expires::parse("1w2d3h4m5s", problem)->seconds() == ((7 + 2) * 24 + 3) * 3600 + 4 * 60 + 5);
 }
 
+TEST_CASE("expires and add_headers apply to nginx's list of codes", "[routing][expires]") {
+    for (uint16_t code : {200, 201, 204, 206, 301, 302, 303, 304, 307, 308}) CHECK(route_headers_apply(code));
+    for (uint16_t code : {100, 202, 300, 400, 403, 404, 416, 500, 503}) CHECK_FALSE(route_headers_apply(code));
+}
+
 TEST_CASE("expires: bad values are refused", "[routing][expires]") {
     for (const char* bad : {"", "30x", "d", "1h30", "--1", "1.5h", "11y", "99999999999999999999", "Max", "30 d"}) {
         INFO(bad);
