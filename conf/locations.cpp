@@ -22,14 +22,16 @@ const std::array<OtherGroup, 1> kNotInLocation{{
 void check_alias(const GroupReader& g, const MatchSpec& spec, RouteSettings& settings) {
     if (!settings.alias) return;
     if (!spec.is_prefix()) {
-        g.fail("alias", "is only allowed in a prefix location (\"/files/\" or \"^~ /files/\"); "
-                        "use root in exact and regex locations");
+        g.fail("alias",
+               "is only allowed in a prefix location (\"/files/\" or \"^~ /files/\"); "
+               "use root in exact and regex locations");
     }
     if (settings.root) g.fail("alias", "a location sets either root or alias, not both");
     std::string written = g.string("alias", "");
     bool alias_slash = written.ends_with('/'), prefix_slash = spec.text.ends_with('/');
     if (alias_slash != prefix_slash) {
-        g.fail("alias", fmt::format("'{}' and the match '{}' must both end with '/' or neither", written, spec.text));
+        g.fail("alias",
+               fmt::format("'{}' and the match '{}' must both end with '/' or neither", written, spec.text));
     }
     if (alias_slash && *settings.alias != "/") settings.alias->push_back('/');
 }
@@ -89,8 +91,9 @@ void resolve_routing(Config& config) {
 }
 
 void refuse_unwired_routing(const Config& config) {
-    constexpr std::string_view kWhy = "not yet supported: portico does not route by location yet, and would "
-                                      "otherwise ignore this; remove it (see issue 8)";
+    constexpr std::string_view kWhy =
+        "not yet supported: portico does not route by location yet, and would "
+        "otherwise ignore this; remove it (see issue 8)";
     auto refuse = [&](const std::string& where) {
         if (!where.empty()) throw ConfigError(fmt::format("{}: {}", where, kWhy));
     };

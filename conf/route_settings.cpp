@@ -53,7 +53,8 @@ std::vector<std::string> read_index_files(const GroupReader& g) {
     for (const auto& element : g.elements("index")) {
         std::string file = g.string_of(element);
         if (file.empty() || file == "." || file == ".." || file.find('/') != std::string::npos) {
-            g.fail_at(*element.setting, element.name, fmt::format("'{}' is not a file name (no '/', '.' or '..')", file));
+            g.fail_at(*element.setting, element.name,
+                      fmt::format("'{}' is not a file name (no '/', '.' or '..')", file));
         }
         files.push_back(std::move(file));
     }
@@ -72,8 +73,9 @@ ValueTemplate compile_template(const GroupReader& g, const Element& e, const std
 TryFiles read_try_files(const GroupReader& g) {
     auto elements = g.elements("try_files");
     if (elements.size() < 2) {
-        g.fail("try_files", "needs at least two entries: files to try, then a URI or \"=CODE\", "
-                            "e.g. [ \"$uri\", \"$uri/\", \"/index.html\" ]");
+        g.fail("try_files",
+               "needs at least two entries: files to try, then a URI or \"=CODE\", "
+               "e.g. [ \"$uri\", \"$uri/\", \"/index.html\" ]");
     }
     TryFiles t;
     for (size_t i = 0; i + 1 < elements.size(); ++i) {
@@ -84,13 +86,17 @@ TryFiles read_try_files(const GroupReader& g) {
     const Element& last = elements.back();
     std::string text = g.string_of(last);
     if (text.starts_with("=")) {
-        bool digits = text.size() == 4 && std::all_of(text.begin() + 1, text.end(), [](char c) { return c >= '0' && c <= '9'; });
+        bool digits = text.size() == 4 &&
+                      std::all_of(text.begin() + 1, text.end(), [](char c) { return c >= '0' && c <= '9'; });
         int code = digits ? std::stoi(text.substr(1)) : 0;
-        if (code < 200 || code > 599) g.fail_at(*last.setting, last.name, fmt::format("'{}' is not \"=CODE\" with a code from 200 to 599", text));
+        if (code < 200 || code > 599)
+            g.fail_at(*last.setting, last.name,
+                      fmt::format("'{}' is not \"=CODE\" with a code from 200 to 599", text));
         t.code = static_cast<uint16_t>(code);
     } else if (!text.starts_with("/") && !text.starts_with("$")) {
-        g.fail_at(*last.setting, last.name,
-                  fmt::format("'{}': the last entry is a URI (\"/index.html\") or \"=CODE\" (\"=404\")", text));
+        g.fail_at(
+            *last.setting, last.name,
+            fmt::format("'{}': the last entry is a URI (\"/index.html\") or \"=CODE\" (\"=404\")", text));
     } else {
         t.uri = compile_template(g, last, text);
     }
@@ -108,10 +114,13 @@ ReturnAction read_return(const GroupReader& g) {
 void read_one_error_page(const GroupReader& g, const Element& e, std::vector<ErrorPage>& pages) {
     std::string text = g.string_of(e);
     size_t uri_at = text.rfind(' ');
-    std::string_view uri = uri_at == std::string::npos ? std::string_view() : std::string_view(text).substr(uri_at + 1);
+    std::string_view uri =
+        uri_at == std::string::npos ? std::string_view() : std::string_view(text).substr(uri_at + 1);
     if (uri.empty() || uri.front() != '/' || uri.find_first_of("?#%$") != std::string_view::npos) {
-        g.fail_at(*e.setting, e.name, fmt::format("'{}' is not \"CODE... /page\", e.g. \"500 502 503 504 /50x.html\" "
-                                                  "(the page is a path, without '?', '#', '%' or variables)", text));
+        g.fail_at(*e.setting, e.name,
+                  fmt::format("'{}' is not \"CODE... /page\", e.g. \"500 502 503 504 /50x.html\" "
+                              "(the page is a path, without '?', '#', '%' or variables)",
+                              text));
     }
     std::string_view codes = std::string_view(text).substr(0, uri_at);
     size_t before = pages.size();
@@ -120,11 +129,14 @@ void read_one_error_page(const GroupReader& g, const Element& e, std::vector<Err
         std::string_view code = codes.substr(start, end - start);
         start = end + 1;
         if (code.empty()) continue;
-        bool digits = code.size() == 3 && std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; });
+        bool digits = code.size() == 3 &&
+                      std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; });
         int value = digits ? std::stoi(std::string(code)) : 0;
-        if (value < 300 || value > 599) g.fail_at(*e.setting, e.name, fmt::format("'{}' is not a status code from 300 to 599", code));
+        if (value < 300 || value > 599)
+            g.fail_at(*e.setting, e.name, fmt::format("'{}' is not a status code from 300 to 599", code));
         auto same = [&](const ErrorPage& p) { return p.code == value; };
-        if (std::any_of(pages.begin(), pages.end(), same)) g.fail_at(*e.setting, e.name, fmt::format("code {} already has an error page", value));
+        if (std::any_of(pages.begin(), pages.end(), same))
+            g.fail_at(*e.setting, e.name, fmt::format("code {} already has an error page", value));
         pages.push_back({static_cast<uint16_t>(value), std::string(uri)});
     }
     if (pages.size() == before) g.fail_at(*e.setting, e.name, fmt::format("'{}' names no status code", text));
@@ -143,7 +155,8 @@ std::string read_add_headers(const GroupReader& g) {
         std::string text = g.string_of(element);
         size_t colon = text.find(':');
         std::string_view name = std::string_view(text).substr(0, colon);
-        std::string_view value = colon == std::string::npos ? std::string_view() : std::string_view(text).substr(colon + 1);
+        std::string_view value =
+            colon == std::string::npos ? std::string_view() : std::string_view(text).substr(colon + 1);
         while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
         while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
         bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), token_char);
@@ -151,12 +164,15 @@ std::string read_add_headers(const GroupReader& g) {
             return c == '\t' || (static_cast<unsigned char>(c) >= ' ' && c != 0x7f);
         });
         if (!name_ok || !value_ok) {
-            g.fail_at(*element.setting, element.name, fmt::format("'{}' is not \"Name: value\" (a token, then a "
-                                                                  "value without control characters)", text));
+            g.fail_at(*element.setting, element.name,
+                      fmt::format("'{}' is not \"Name: value\" (a token, then a "
+                                  "value without control characters)",
+                                  text));
         }
         std::string lower = lower_copy(name);
         if (std::find(kReservedHeaders.begin(), kReservedHeaders.end(), lower) != kReservedHeaders.end()) {
-            g.fail_at(*element.setting, element.name, fmt::format("'{}' is written by the server itself", name));
+            g.fail_at(*element.setting, element.name,
+                      fmt::format("'{}' is written by the server itself", name));
         }
         lines += fmt::format("{}: {}\r\n", name, value);
     }
@@ -181,7 +197,8 @@ AccessList read_access(const GroupReader& g) {
 
 Dotfiles read_dotfiles(const GroupReader& g) {
     std::string value = g.string("dotfiles", "deny");
-    if (value != "deny" && value != "allow") g.fail("dotfiles", fmt::format("must be \"deny\" or \"allow\" (got '{}')", value));
+    if (value != "deny" && value != "allow")
+        g.fail("dotfiles", fmt::format("must be \"deny\" or \"allow\" (got '{}')", value));
     return value == "allow" ? Dotfiles::kAllow : Dotfiles::kDeny;
 }
 
@@ -210,8 +227,8 @@ RouteSettings read_route_settings(const GroupReader& g, RouteLevel level, const 
     if (g.find("expires")) r.expires = read_expires(g);
     if (g.find("access")) r.access = read_access(g);
     if (g.find("dotfiles")) r.dotfiles = read_dotfiles(g);
-    constexpr std::array kWritten{"root"sv, "alias"sv, "index"sv, "try_files"sv, "return"sv, "error_pages"sv,
-                                  "add_headers"sv, "expires"sv, "access"sv, "dotfiles"sv};
+    constexpr std::array kWritten{"root"sv,        "alias"sv,       "index"sv,   "try_files"sv, "return"sv,
+                                  "error_pages"sv, "add_headers"sv, "expires"sv, "access"sv,    "dotfiles"sv};
     for (std::string_view key : kWritten) {
         bool counts = location || (key != "root" && key != "index");  // a server's root is not new
         if (counts && g.find(key) != nullptr) {

@@ -20,7 +20,9 @@ Address from_bytes(const uint8_t (&b)[16]) noexcept {
     return a;
 }
 
-Address from_ipv4(uint32_t host_order) noexcept { return Address{0, kMappedPrefix | host_order}; }
+Address from_ipv4(uint32_t host_order) noexcept {
+    return Address{0, kMappedPrefix | host_order};
+}
 
 // The mask of the first `bits` of 128.
 Address prefix_mask(unsigned bits) noexcept {
@@ -56,7 +58,8 @@ std::optional<Address> Address::from_sockaddr(const sockaddr* sa) noexcept {
     if (sa->sa_family == AF_INET) {
         return from_ipv4(ntohl(reinterpret_cast<const sockaddr_in*>(sa)->sin_addr.s_addr));
     }
-    if (sa->sa_family == AF_INET6) return from_bytes(reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr.s6_addr);
+    if (sa->sa_family == AF_INET6)
+        return from_bytes(reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr.s6_addr);
     return std::nullopt;
 }
 
@@ -80,9 +83,11 @@ bool AccessList::add(std::string_view rule, std::string& problem) {
     auto net = Address::parse(host);
     bool v4 = host.find(':') == std::string_view::npos;
     unsigned bits = 128;
-    if (net && slash != std::string_view::npos && !parse_bits(what.substr(slash + 1), v4 ? 32 : 128, bits)) net.reset();
+    if (net && slash != std::string_view::npos && !parse_bits(what.substr(slash + 1), v4 ? 32 : 128, bits))
+        net.reset();
     if (!net) {
-        problem = fmt::format("'{}' is not \"all\", an address or a CIDR (\"10.0.0.0/8\", \"2001:db8::/32\")", what);
+        problem = fmt::format("'{}' is not \"all\", an address or a CIDR (\"10.0.0.0/8\", \"2001:db8::/32\")",
+                              what);
         return false;
     }
     if (v4 && slash != std::string_view::npos) bits += 96;

@@ -12,20 +12,29 @@ namespace {
 constexpr int64_t kMaxSeconds = int64_t{10} * 365 * 24 * 3600;
 
 // nginx's fixed values for the two keywords.
-constexpr std::string_view kEpochLines = "Expires: Thu, 01 Jan 1970 00:00:01 GMT\r\nCache-Control: no-cache\r\n";
+constexpr std::string_view kEpochLines =
+    "Expires: Thu, 01 Jan 1970 00:00:01 GMT\r\nCache-Control: no-cache\r\n";
 constexpr std::string_view kMaxLines =
     "Expires: Thu, 31 Dec 2037 23:55:55 GMT\r\nCache-Control: max-age=315360000\r\n";
 
 int64_t unit_seconds(char unit) noexcept {
     switch (unit) {
-        case 'y': return 365 * 24 * 3600;
-        case 'M': return 30 * 24 * 3600;
-        case 'w': return 7 * 24 * 3600;
-        case 'd': return 24 * 3600;
-        case 'h': return 3600;
-        case 'm': return 60;
-        case 's': return 1;
-        default: return 0;
+        case 'y':
+            return 365 * 24 * 3600;
+        case 'M':
+            return 30 * 24 * 3600;
+        case 'w':
+            return 7 * 24 * 3600;
+        case 'd':
+            return 24 * 3600;
+        case 'h':
+            return 3600;
+        case 'm':
+            return 60;
+        case 's':
+            return 1;
+        default:
+            return 0;
     }
 }
 
@@ -83,10 +92,16 @@ std::optional<Expires> Expires::parse(std::string_view text, std::string& proble
 size_t Expires::write(time_t now, char* out, size_t cap) const noexcept {
     std::string_view fixed;
     switch (kind_) {
-        case Kind::kOff: return 0;
-        case Kind::kEpoch: fixed = kEpochLines; break;
-        case Kind::kMax: fixed = kMaxLines; break;
-        case Kind::kAfter: break;
+        case Kind::kOff:
+            return 0;
+        case Kind::kEpoch:
+            fixed = kEpochLines;
+            break;
+        case Kind::kMax:
+            fixed = kMaxLines;
+            break;
+        case Kind::kAfter:
+            break;
     }
     if (!fixed.empty()) {
         if (fixed.size() > cap) return std::string_view::npos;

@@ -15,9 +15,19 @@ namespace portico::http::routing {
 /// add_header's "always"), the successful, redirect and not-modified codes, never errors.
 constexpr bool route_headers_apply(uint16_t status) noexcept {
     switch (status) {
-        case 200: case 201: case 204: case 206: case 301: case 302: case 303: case 304: case 307: case 308:
+        case 200:
+        case 201:
+        case 204:
+        case 206:
+        case 301:
+        case 302:
+        case 303:
+        case 304:
+        case 307:
+        case 308:
             return true;
-        default: return false;
+        default:
+            return false;
     }
 }
 

@@ -47,8 +47,8 @@ std::optional<MatchSpec> MatchSpec::parse(std::string_view match, std::string& p
         return std::nullopt;
     }
     if (!spec.is_regex() && text.front() != '/') {
-        problem = fmt::format("'{}' must be \"= /path\", \"/prefix\", \"^~ /prefix\", \"~ regex\" or \"~* regex\"",
-                              match);
+        problem = fmt::format(
+            "'{}' must be \"= /path\", \"/prefix\", \"^~ /prefix\", \"~ regex\" or \"~* regex\"", match);
         return std::nullopt;
     }
     spec.text = std::string(text);

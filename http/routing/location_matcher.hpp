@@ -60,7 +60,9 @@ public:
     /// both must outlive their use.
     Result match(std::string_view path, MatchData& md) const noexcept;
 
-    [[nodiscard]] bool empty() const noexcept { return exact_.empty() && prefixes_.empty() && regexes_.empty(); }
+    [[nodiscard]] bool empty() const noexcept {
+        return exact_.empty() && prefixes_.empty() && regexes_.empty();
+    }
     [[nodiscard]] bool has_regexes() const noexcept { return !regexes_.empty(); }
 
 private:

@@ -20,7 +20,9 @@ MatchData::MatchData() : data_(pcre2_match_data_create(kMaxCaptures, nullptr)) {
     if (data_ == nullptr) throw std::bad_alloc();
 }
 
-MatchData::~MatchData() { pcre2_match_data_free(data_); }
+MatchData::~MatchData() {
+    pcre2_match_data_free(data_);
+}
 
 Regex::Regex(pcre2_code* code, std::string pattern) noexcept : code_(code), pattern_(std::move(pattern)) {
     // Without JIT (a platform PCRE2 has no JIT for) the interpreter still matches, only slower.
@@ -28,7 +30,9 @@ Regex::Regex(pcre2_code* code, std::string pattern) noexcept : code_(code), patt
     pcre2_pattern_info(code_, PCRE2_INFO_CAPTURECOUNT, &groups_);
 }
 
-Regex::~Regex() { pcre2_code_free(code_); }
+Regex::~Regex() {
+    pcre2_code_free(code_);
+}
 
 std::unique_ptr<Regex> Regex::compile(std::string_view pattern, bool caseless, std::string& problem) {
     int error = 0;

@@ -6,7 +6,8 @@ namespace portico::http::routing {
 
 std::optional<ReturnAction> ReturnAction::parse(std::string_view text, std::string& problem) {
     constexpr std::string_view kForm =
-        "expected \"CODE URL\" (301, 302, 303, 307, 308) or \"CODE text\", e.g. \"301 https://$host$request_uri\"";
+        "expected \"CODE URL\" (301, 302, 303, 307, 308) or \"CODE text\", e.g. \"301 "
+        "https://$host$request_uri\"";
     size_t digits = 0;
     while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
     if (digits != 3 || (text.size() > 3 && text[3] != ' ')) {

@@ -16,9 +16,12 @@ struct Named {
 };
 
 constexpr std::array kVariables{
-    Named{"scheme", Source::kScheme},         Named{"host", Source::kHost},
-    Named{"request_uri", Source::kRequestUri}, Named{"uri", Source::kUri},
-    Named{"args", Source::kArgs},             Named{"remote_addr", Source::kRemoteAddr},
+    Named{"scheme", Source::kScheme},
+    Named{"host", Source::kHost},
+    Named{"request_uri", Source::kRequestUri},
+    Named{"uri", Source::kUri},
+    Named{"args", Source::kArgs},
+    Named{"remote_addr", Source::kRemoteAddr},
     Named{"server_port", Source::kServerPort},
 };
 
@@ -28,15 +31,24 @@ bool name_char(char c) noexcept {
 
 std::string_view value_of(const ValueTemplate::Piece& p, const RequestVars& v) noexcept {
     switch (p.source) {
-        case Source::kScheme: return v.scheme;
-        case Source::kHost: return v.host;
-        case Source::kRequestUri: return v.request_uri;
-        case Source::kUri: return v.uri;
-        case Source::kArgs: return v.args;
-        case Source::kRemoteAddr: return v.remote_addr;
-        case Source::kServerPort: return v.server_port;
-        case Source::kCapture: return v.captures.group(p.capture);
-        case Source::kLiteral: break;
+        case Source::kScheme:
+            return v.scheme;
+        case Source::kHost:
+            return v.host;
+        case Source::kRequestUri:
+            return v.request_uri;
+        case Source::kUri:
+            return v.uri;
+        case Source::kArgs:
+            return v.args;
+        case Source::kRemoteAddr:
+            return v.remote_addr;
+        case Source::kServerPort:
+            return v.server_port;
+        case Source::kCapture:
+            return v.captures.group(p.capture);
+        case Source::kLiteral:
+            break;
     }
     return {};
 }
@@ -63,9 +75,10 @@ size_t read_reference(std::string_view text, size_t at, ValueTemplate::Piece& pi
             return end - at + (braced ? 1 : 0);
         }
     }
-    problem = fmt::format("unknown variable '${}'; known are $scheme $host $request_uri $uri $args $remote_addr "
-                          "$server_port $1..$9",
-                          name);
+    problem = fmt::format(
+        "unknown variable '${}'; known are $scheme $host $request_uri $uri $args $remote_addr "
+        "$server_port $1..$9",
+        name);
     return 0;
 }
 
@@ -106,8 +119,9 @@ std::optional<ValueTemplate> ValueTemplate::compile(std::string_view text, std::
 size_t ValueTemplate::expand(const RequestVars& vars, char* out, size_t cap) const noexcept {
     size_t used = 0;
     for (const Piece& p : pieces_) {
-        std::string_view bytes = p.source == Source::kLiteral ? std::string_view(literals_).substr(p.offset, p.length)
-                                                              : value_of(p, vars);
+        std::string_view bytes = p.source == Source::kLiteral
+                                     ? std::string_view(literals_).substr(p.offset, p.length)
+                                     : value_of(p, vars);
         if (bytes.size() > cap - used) return std::string_view::npos;
         if (!bytes.empty()) std::memcpy(out + used, bytes.data(), bytes.size());
         used += bytes.size();

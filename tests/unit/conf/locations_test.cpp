@@ -3,8 +3,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <libconfig.h++>
 #include <unistd.h>
+#include <libconfig.h++>
 
 #include <cstdlib>
 #include <filesystem>
@@ -49,7 +49,8 @@ Config routed(const TempDir& dir, const std::string& text) {
     detail::GroupReader top(parsed.getRoot(), "", dir.conf(), dir.path());
     Config c;
     if (const libconfig::Setting* http = top.find("http")) {
-        c.http.route = detail::read_route_settings(top.nested(*http, "http"), detail::RouteLevel::kHttp, dir.path());
+        c.http.route =
+            detail::read_route_settings(top.nested(*http, "http"), detail::RouteLevel::kHttp, dir.path());
     }
     c.servers = detail::read_servers(top, dir.path());
     detail::resolve_routing(c);
@@ -68,7 +69,8 @@ std::string error_of(const TempDir& dir, const std::string& text) {
 
 // A server on line 1 whose locations list starts on line 2, one location per line.
 std::string with_locations(const std::string& locations) {
-    return "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\";\nlocations = (\n" + locations + "\n); } );\n";
+    return "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\";\nlocations = (\n" + locations +
+           "\n); } );\n";
 }
 
 uint32_t match(const ServerConfig& server, const char* path) {
@@ -209,7 +211,8 @@ TEST_CASE("a location inherits from its server, and a server from http", "[conf]
 
 TEST_CASE("a config without routing settings loads as before, with no matcher", "[conf][locations]") {
     TempDir dir;
-    Config c = load_config_from_string("servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\"; } );\n", dir.conf());
+    Config c = load_config_from_string("servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\"; } );\n",
+                                       dir.conf());
     CHECK_FALSE(c.servers[0].matcher);
     CHECK(c.http.route.first_written.empty());
     CHECK(c.servers[0].route.first_written.empty());
@@ -222,10 +225,13 @@ TEST_CASE("routing settings are refused, at their line, while requests are not r
     CHECK(error_of(dir, with_locations("{ match = \"/\"; }")) ==
           f + ":3: setting 'servers[0].locations[0].match': not yet supported: portico does not route by "
               "location yet, and would otherwise ignore this; remove it (see issue 8)");
-    CHECK_THAT(error_of(dir, "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\";\nexpires = \"1d\"; } );\n"),
-               Contains(f + ":2: setting 'servers[0].expires': not yet supported"));
-    CHECK_THAT(error_of(dir, "http = {\naccess = \"deny all\"; };\n"
-                             "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\"; } );\n"),
+    CHECK_THAT(
+        error_of(dir,
+                 "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\";\nexpires = \"1d\"; } );\n"),
+        Contains(f + ":2: setting 'servers[0].expires': not yet supported"));
+    CHECK_THAT(error_of(dir,
+                        "http = {\naccess = \"deny all\"; };\n"
+                        "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\"; } );\n"),
                Contains(f + ":2: setting 'http.access': not yet supported"));
     // The issue's example is valid: its only problem is the refusal.
     CHECK_THAT(error_of(dir, kIssueExample), Contains("not yet supported"));
@@ -240,24 +246,30 @@ TEST_CASE("bad locations name the file, the line and the setting", "[conf][locat
     };
     const Case cases[] = {
         {"{ match = \"/\"; },\n{ match = \"~ ^/(a\"; }",
-         "4: setting 'servers[0].locations[1].match': regex '^/(a' does not compile: missing closing parenthesis "
+         "4: setting 'servers[0].locations[1].match': regex '^/(a' does not compile: missing closing "
+         "parenthesis "
          "at offset 4"},
         {"{ match = \"/\"; return = \"301 https://$hots/\"; }",
          "3: setting 'servers[0].locations[0].return': unknown variable '$hots'; known are $scheme $host "
          "$request_uri $uri $args $remote_addr $server_port $1..$9"},
         {"{ match = \"/\"; try_files = [ \"$uri\", \"/$file\" ]; }",
-         "3: setting 'servers[0].locations[0].try_files[1]': unknown variable '$file'; known are $scheme $host "
+         "3: setting 'servers[0].locations[0].try_files[1]': unknown variable '$file'; known are $scheme "
+         "$host "
          "$request_uri $uri $args $remote_addr $server_port $1..$9"},
         {"{ match = \"/\"; return = \"https://example.test/\"; }",
-         "3: setting 'servers[0].locations[0].return': 'https://example.test/' does not start with a three-digit "
+         "3: setting 'servers[0].locations[0].return': 'https://example.test/' does not start with a "
+         "three-digit "
          "status code; expected \"CODE URL\" (301, 302, 303, 307, 308) or \"CODE text\", e.g. \"301 "
          "https://$host$request_uri\""},
         {"{ match = \"/\"; return = \"302\"; }",
-         "3: setting 'servers[0].locations[0].return': a 302 redirect needs a URL: \"302 https://$host$request_uri\""},
+         "3: setting 'servers[0].locations[0].return': a 302 redirect needs a URL: \"302 "
+         "https://$host$request_uri\""},
         {"{ match = \"~ \\\\.txt$\"; alias = \"/srv/\"; }",
-         "3: setting 'servers[0].locations[0].alias': is only allowed in a prefix location (\"/files/\" or \"^~ "
+         "3: setting 'servers[0].locations[0].alias': is only allowed in a prefix location (\"/files/\" or "
+         "\"^~ "
          "/files/\"); use root in exact and regex locations"},
-        {"{ match = \"= /a\"; alias = \"/srv/a\"; }", "3: setting 'servers[0].locations[0].alias': is only allowed"},
+        {"{ match = \"= /a\"; alias = \"/srv/a\"; }",
+         "3: setting 'servers[0].locations[0].alias': is only allowed"},
         {"{ match = \"= /a\"; },\n{ match = \"/b/\"; },\n{ match = \"= /a\"; }",
          "5: setting 'servers[0].locations[2].match': exact match '/a' is already used by another location"},
         {"{ match = \"/b/\"; },\n{ match = \"^~ /b/\"; }",
@@ -265,20 +277,26 @@ TEST_CASE("bad locations name the file, the line and the setting", "[conf][locat
         {"{ match = \"/f/\"; alias = \"/srv/f/\"; root = \"site\"; }",
          "3: setting 'servers[0].locations[0].alias': a location sets either root or alias, not both"},
         {"{ match = \"/f\"; alias = \"/srv/f/\"; }",
-         "3: setting 'servers[0].locations[0].alias': '/srv/f/' and the match '/f' must both end with '/' or neither"},
+         "3: setting 'servers[0].locations[0].alias': '/srv/f/' and the match '/f' must both end with '/' or "
+         "neither"},
         {"{ match = \"relative\"; }",
-         "3: setting 'servers[0].locations[0].match': 'relative' must be \"= /path\", \"/prefix\", \"^~ /prefix\", "
+         "3: setting 'servers[0].locations[0].match': 'relative' must be \"= /path\", \"/prefix\", \"^~ "
+         "/prefix\", "
          "\"~ regex\" or \"~* regex\""},
         {"{ root = \"site\"; }",
-         "3: setting 'servers[0].locations[0].match': missing; every location needs one, e.g. match = \"/assets/\";"},
+         "3: setting 'servers[0].locations[0].match': missing; every location needs one, e.g. match = "
+         "\"/assets/\";"},
         {"{ match = \"/\"; listen = \"127.0.0.1:1\"; }",
-         "3: setting 'servers[0].locations[0].listen': unknown setting here; it belongs in the server, outside "
+         "3: setting 'servers[0].locations[0].listen': unknown setting here; it belongs in the server, "
+         "outside "
          "'locations'"},
         {"{ match = \"/\"; expire = \"1d\"; }",
          "3: setting 'servers[0].locations[0].expire': unknown setting; did you mean 'expires'?"},
-        {"{ match = \"/\"; expires = \"1 day\"; }", "3: setting 'servers[0].locations[0].expires': '1 day' is not"},
+        {"{ match = \"/\"; expires = \"1 day\"; }",
+         "3: setting 'servers[0].locations[0].expires': '1 day' is not"},
         {"{ match = \"/\"; access = [ \"allow 10.0.0.0/8\", \"allow 10.0.0.0/40\" ]; }",
-         "3: setting 'servers[0].locations[0].access[1]': '10.0.0.0/40' is not \"all\", an address or a CIDR"},
+         "3: setting 'servers[0].locations[0].access[1]': '10.0.0.0/40' is not \"all\", an address or a "
+         "CIDR"},
         {"{ match = \"/\"; error_pages = [ \"404\" ]; }",
          "3: setting 'servers[0].locations[0].error_pages[0]': '404' is not \"CODE... /page\""},
         {"{ match = \"/\"; error_pages = [ \"404 /a.html\", \"500 404 /b.html\" ]; }",
@@ -286,16 +304,19 @@ TEST_CASE("bad locations name the file, the line and the setting", "[conf][locat
         {"{ match = \"/\"; error_pages = [ \"200 /a.html\" ]; }",
          "3: setting 'servers[0].locations[0].error_pages[0]': '200' is not a status code from 300 to 599"},
         {"{ match = \"/\"; add_headers = [ \"X-Ok: 1\", \"Content-Length: 5\" ]; }",
-         "3: setting 'servers[0].locations[0].add_headers[1]': 'Content-Length' is written by the server itself"},
+         "3: setting 'servers[0].locations[0].add_headers[1]': 'Content-Length' is written by the server "
+         "itself"},
         {"{ match = \"/\"; add_headers = \"Bad Name: x\"; }",
          "3: setting 'servers[0].locations[0].add_headers': 'Bad Name: x' is not \"Name: value\""},
         {"{ match = \"/\"; add_headers = \"X-Empty:\"; }",
          "3: setting 'servers[0].locations[0].add_headers': 'X-Empty:' is not \"Name: value\""},
         {"{ match = \"/\"; dotfiles = \"yes\"; }",
          "3: setting 'servers[0].locations[0].dotfiles': must be \"deny\" or \"allow\" (got 'yes')"},
-        {"{ match = \"/\"; try_files = \"$uri\"; }", "3: setting 'servers[0].locations[0].try_files': needs at least two"},
+        {"{ match = \"/\"; try_files = \"$uri\"; }",
+         "3: setting 'servers[0].locations[0].try_files': needs at least two"},
         {"{ match = \"/\"; try_files = [ \"$uri\", \"=40\" ]; }",
-         "3: setting 'servers[0].locations[0].try_files[1]': '=40' is not \"=CODE\" with a code from 200 to 599"},
+         "3: setting 'servers[0].locations[0].try_files[1]': '=40' is not \"=CODE\" with a code from 200 to "
+         "599"},
         {"{ match = \"/\"; try_files = [ \"$uri\", \"index.html\" ]; }",
          "3: setting 'servers[0].locations[0].try_files[1]': 'index.html': the last entry is a URI"},
         {"{ match = \"/\"; root = \"missing\"; }",
@@ -315,18 +336,29 @@ TEST_CASE("bad locations name the file, the line and the setting", "[conf][locat
 TEST_CASE("bad routing settings on a server or in http are errors too", "[conf][locations]") {
     TempDir dir;
     const std::string f = dir.conf();
-    CHECK(error_of(dir, "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\";\nalias = \"/srv/\"; } );\n") ==
-          f + ":2: setting 'servers[0].alias': unknown setting here; it belongs inside one of the server's 'locations'");
-    CHECK(error_of(dir, "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\";\nreturn = \"99 x\"; } );\n") ==
-          f + ":2: setting 'servers[0].return': '99 x' does not start with a three-digit status code; expected "
-              "\"CODE URL\" (301, 302, 303, 307, 308) or \"CODE text\", e.g. \"301 https://$host$request_uri\"");
-    CHECK(error_of(dir, "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\";\nlocations = 1; } );\n") ==
-          f + ":2: setting 'servers[0].locations': expected a list of groups: locations = ( { match = \"/\"; ... }, "
-              "... );");
-    CHECK_THAT(error_of(dir, "http = {\nexpires = \"soon\"; };\n"
-                             "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\"; } );\n"),
+    CHECK(
+        error_of(dir,
+                 "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\";\nalias = \"/srv/\"; } );\n") ==
+        f + ":2: setting 'servers[0].alias': unknown setting here; it belongs inside one of the server's "
+            "'locations'");
+    CHECK(
+        error_of(dir,
+                 "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\";\nreturn = \"99 x\"; } );\n") ==
+        f + ":2: setting 'servers[0].return': '99 x' does not start with a three-digit status code; expected "
+            "\"CODE URL\" (301, 302, 303, 307, 308) or \"CODE text\", e.g. \"301 "
+            "https://$host$request_uri\"");
+    CHECK(
+        error_of(dir, "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\";\nlocations = 1; } );\n") ==
+        f + ":2: setting 'servers[0].locations': expected a list of groups: locations = ( { match = \"/\"; "
+            "... }, "
+            "... );");
+    CHECK_THAT(error_of(dir,
+                        "http = {\nexpires = \"soon\"; };\n"
+                        "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\"; } );\n"),
                Catch::Matchers::StartsWith(f + ":2: setting 'http.expires': 'soon' is not"));
-    CHECK(error_of(dir, "http = {\nreturn = \"200 x\"; };\n"
-                        "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\"; } );\n") ==
-          f + ":2: setting 'http.return': unknown setting here; it belongs inside each server of the 'servers' list");
+    CHECK(error_of(dir,
+                   "http = {\nreturn = \"200 x\"; };\n"
+                   "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\"; } );\n") ==
+          f + ":2: setting 'http.return': unknown setting here; it belongs inside each server of the "
+              "'servers' list");
 }

@@ -48,18 +48,21 @@ TEST_CASE("nginx's documented example: configurations A to E", "[routing][matche
     // A: = /   B: /   C: /documents/   D: ^~ /images/   E: ~* \.(gif|jpg|jpeg)$
     std::vector<std::string> locations{"= /", "/", "/documents/", "^~ /images/", "~* \\.(gif|jpg|jpeg)$"};
     check(locations, {
-                         {"/", 0},                        // A
-                         {"/index.html", 1},              // B
-                         {"/documents/document.html", 2}, // C
-                         {"/images/1.gif", 3},            // D: ^~ stops the regex search
-                         {"/documents/1.jpg", 4},         // E: a regex beats the longest prefix
-                         {"/documents/1.JPG", 4},         // ~* ignores case
+                         {"/", 0},                         // A
+                         {"/index.html", 1},               // B
+                         {"/documents/document.html", 2},  // C
+                         {"/images/1.gif", 3},             // D: ^~ stops the regex search
+                         {"/documents/1.jpg", 4},          // E: a regex beats the longest prefix
+                         {"/documents/1.JPG", 4},          // ~* ignores case
                      });
 }
 
 TEST_CASE("the file order of the locations does not matter except among regexes", "[routing][matcher]") {
     std::vector<std::string> locations{"~* \\.(gif|jpg|jpeg)$", "^~ /images/", "/documents/", "/", "= /"};
-    check(locations, {{"/", 4}, {"/index.html", 3}, {"/documents/document.html", 2}, {"/images/1.gif", 1},
+    check(locations, {{"/", 4},
+                      {"/index.html", 3},
+                      {"/documents/document.html", 2},
+                      {"/images/1.gif", 1},
                       {"/documents/1.jpg", 0}});
 }
 
@@ -69,13 +72,15 @@ TEST_CASE("regexes are tried in file order and the first match wins", "[routing]
 }
 
 TEST_CASE("the longest prefix wins, whichever order they were written in", "[routing][matcher]") {
-    check({"/a/", "/a/b/c/", "/a/b/", "/"}, {{"/a/b/c/d", 1}, {"/a/b/x", 2}, {"/a/x", 0}, {"/b", 3}, {"/a", 3}});
+    check({"/a/", "/a/b/c/", "/a/b/", "/"},
+          {{"/a/b/c/d", 1}, {"/a/b/x", 2}, {"/a/x", 0}, {"/b", 3}, {"/a", 3}});
     // A ^~ prefix that is not the longest does not stop the regexes.
     check({"^~ /a/", "/a/b/", "~ \\.txt$"}, {{"/a/b/x.txt", 2}, {"/a/x.txt", 0}, {"/a/b/x", 1}});
 }
 
 TEST_CASE("an exact match wins only on the whole path", "[routing][matcher]") {
-    check({"= /healthz", "/health", "~ z$"}, {{"/healthz", 0}, {"/healthz/", 1}, {"/healthzz", 2}, {"/healthy", 1}});
+    check({"= /healthz", "/health", "~ z$"},
+          {{"/healthz", 0}, {"/healthz/", 1}, {"/healthzz", 2}, {"/healthy", 1}});
     // A prefix equal to the whole path is still a prefix: the regexes are tried first.
     check({"/x.php", "~ \\.php$"}, {{"/x.php", 1}});
 }
@@ -123,11 +128,12 @@ TEST_CASE("match texts in nginx's forms", "[routing][matcher]") {
         MatchKind kind;
         const char* rest;
     };
-    for (const Form& f : {Form{"= /x", MatchKind::kExact, "/x"}, Form{"=/x", MatchKind::kExact, "/x"},
-                          Form{"/p/", MatchKind::kPrefix, "/p/"}, Form{"^~ /p/", MatchKind::kPrefixNoRegex, "/p/"},
-                          Form{"~ \\.php$", MatchKind::kRegex, "\\.php$"},
-                          Form{"~* \\.JPG$", MatchKind::kRegexCaseless, "\\.JPG$"},
-                          Form{"~*\\.jpg$", MatchKind::kRegexCaseless, "\\.jpg$"}}) {
+    for (const Form& f :
+         {Form{"= /x", MatchKind::kExact, "/x"}, Form{"=/x", MatchKind::kExact, "/x"},
+          Form{"/p/", MatchKind::kPrefix, "/p/"}, Form{"^~ /p/", MatchKind::kPrefixNoRegex, "/p/"},
+          Form{"~ \\.php$", MatchKind::kRegex, "\\.php$"},
+          Form{"~* \\.JPG$", MatchKind::kRegexCaseless, "\\.JPG$"},
+          Form{"~*\\.jpg$", MatchKind::kRegexCaseless, "\\.jpg$"}}) {
         INFO(f.text);
         std::string problem;
         auto spec = MatchSpec::parse(f.text, problem);

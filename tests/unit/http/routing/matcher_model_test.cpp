@@ -128,7 +128,8 @@ TEST_CASE("the matcher agrees with a reference model of nginx's rules", "[routin
             if (got.id != expected) {
                 std::string set;
                 for (const auto& l : model) set.append("[").append(l.spec.text).append("] ");
-                FAIL_CHECK("path " << p << " locations " << set << " got " << got.id << " expected " << expected);
+                FAIL_CHECK("path " << p << " locations " << set << " got " << got.id << " expected "
+                                   << expected);
             }
             ++checked;
         });

@@ -22,30 +22,61 @@ void* operator new(size_t size) {
     if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
     throw std::bad_alloc();
 }
-void* operator new[](size_t size) { return operator new(size); }
+void* operator new[](size_t size) {
+    return operator new(size);
+}
 // Every form that pairs with a plain delete, so no block is freed by another allocator's delete
 // (ASan checks that pairing).
 void* operator new(size_t size, const std::nothrow_t&) noexcept {
     ++g_allocations;
     return std::malloc(size == 0 ? 1 : size);
 }
-void* operator new[](size_t size, const std::nothrow_t& tag) noexcept { return operator new(size, tag); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void* operator new[](size_t size, const std::nothrow_t& tag) noexcept {
+    return operator new(size, tag);
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, size_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+    std::free(p);
+}
 
 using namespace portico::http::routing;
 
 TEST_CASE("routing a request allocates nothing", "[routing][allocation]") {
     // Twenty locations, prefixes and regexes, as the benchmark of issue 8 uses.
-    const char* matches[] = {"= /",           "= /healthz",      "/",           "/api/",          "/api/v1/",
-                             "/api/v2/",      "^~ /assets/",     "/static/",    "/docs/",         "/docs/old/",
-                             "/admin/",       "/files/",         "/blog/",      "~ ^/users/(\\d+)$",
-                             "~* \\.(bak|sql)$", "~ \\.php$",    "~ ^/app/",    "~* \\.(png|jpe?g|gif)$",
-                             "~ /feed$",      "~ ^/(\\w+)/(\\w+)/(\\w+)\\.html$"};
+    const char* matches[] = {"= /",
+                             "= /healthz",
+                             "/",
+                             "/api/",
+                             "/api/v1/",
+                             "/api/v2/",
+                             "^~ /assets/",
+                             "/static/",
+                             "/docs/",
+                             "/docs/old/",
+                             "/admin/",
+                             "/files/",
+                             "/blog/",
+                             "~ ^/users/(\\d+)$",
+                             "~* \\.(bak|sql)$",
+                             "~ \\.php$",
+                             "~ ^/app/",
+                             "~* \\.(png|jpe?g|gif)$",
+                             "~ /feed$",
+                             "~ ^/(\\w+)/(\\w+)/(\\w+)\\.html$"};
     LocationMatcher m;
     for (uint32_t i = 0; i < std::size(matches); ++i) {
         std::string problem;
@@ -62,8 +93,8 @@ TEST_CASE("routing a request allocates nothing", "[routing][allocation]") {
     REQUIRE(access.add("deny all", problem));
     REQUIRE((ret && expires));
     MatchData md;
-    const std::string paths[] = {"/", "/healthz", "/api/v1/x", "/assets/a.png", "/users/42", "/a/b/c.html",
-                                 "/docs/old/x.SQL", "/nothing/here"};
+    const std::string paths[] = {"/",         "/healthz",    "/api/v1/x",       "/assets/a.png",
+                                 "/users/42", "/a/b/c.html", "/docs/old/x.SQL", "/nothing/here"};
     m.match("/users/1", md);  // any lazy set-up inside PCRE2 happens here, before counting
 
     size_t before = g_allocations;

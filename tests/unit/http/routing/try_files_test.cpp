@@ -89,7 +89,8 @@ TEST_CASE("try_files: =CODE, a fallback with args, captures", "[routing][try_fil
     CHECK(out.kind == Kind::kStatus);
     CHECK(out.code == 404);
 
-    out = run_try_files(make({"$uri"}, "/index.php?$args&from=$uri"), vars_for("/x"), disk, scratch, sizeof scratch);
+    out = run_try_files(make({"$uri"}, "/index.php?$args&from=$uri"), vars_for("/x"), disk, scratch,
+                        sizeof scratch);
     CHECK(out.kind == Kind::kRedirect);
     CHECK(out.uri == "/index.php");
     CHECK(out.args == "q=1&from=/x");
@@ -105,7 +106,8 @@ TEST_CASE("try_files: =CODE, a fallback with args, captures", "[routing][try_fil
     CHECK(out.uri == "/users/ann.html");
 }
 
-TEST_CASE("try_files: expansions that are no normalised path are skipped or refused", "[routing][try_files]") {
+TEST_CASE("try_files: expansions that are no normalised path are skipped or refused",
+          "[routing][try_files]") {
     char scratch[256];
     FakeDisk disk({{"/etc/passwd", Found::kFile}, {"/../etc/passwd", Found::kFile}});
     LocationMatcher m;

@@ -50,11 +50,11 @@ TEST_CASE("every variable expands", "[routing][template]") {
         const char* text;
         const char* expected;
     };
-    for (const Case& c : {Case{"$scheme://$host:$server_port$request_uri", "http://example.test:8080/old/a%20b?x=1"},
-                          Case{"$uri|$args|$remote_addr", "/old/a b|x=1|::1"},
-                          Case{"${host}suffix", "example.testsuffix"}, Case{"plain text", "plain text"},
-                          Case{"", ""}, Case{"$host$host", "example.testexample.test"},
-                          Case{"a-$args-", "a-x=1-"}}) {
+    for (const Case& c :
+         {Case{"$scheme://$host:$server_port$request_uri", "http://example.test:8080/old/a%20b?x=1"},
+          Case{"$uri|$args|$remote_addr", "/old/a b|x=1|::1"}, Case{"${host}suffix", "example.testsuffix"},
+          Case{"plain text", "plain text"}, Case{"", ""}, Case{"$host$host", "example.testexample.test"},
+          Case{"a-$args-", "a-x=1-"}}) {
         INFO(c.text);
         CHECK(expand(c.text, v) == c.expected);
     }
@@ -70,7 +70,7 @@ TEST_CASE("captures $1..$9 come from the regex location that matched", "[routing
     RequestVars v = sample_vars();
     v.captures = m.match("/u/ann/42", md).captures;
     CHECK(expand("/users/$1?id=$2", v) == "/users/ann?id=42");
-    CHECK(expand("$10", v) == "ann0");     // one digit, as nginx reads it
+    CHECK(expand("$10", v) == "ann0");       // one digit, as nginx reads it
     CHECK(expand("[$3][$9]", v) == "[][]");  // groups that do not exist are empty
     v.captures = {};
     CHECK(expand("[$1]", v) == "[]");  // no regex matched

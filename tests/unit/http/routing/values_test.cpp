@@ -47,12 +47,15 @@ bool allows(const AccessList& list, const char* peer) {
 
 TEST_CASE("expires: nginx's header lines", "[routing][expires]") {
     constexpr time_t kNow = 784111777;  // Sun, 06 Nov 1994 08:49:37 GMT
-    CHECK(lines("30d", kNow) == "Expires: Tue, 06 Dec 1994 08:49:37 GMT\r\nCache-Control: max-age=2592000\r\n");
-    CHECK(lines("1h30m", kNow) == "Expires: Sun, 06 Nov 1994 10:19:37 GMT\r\nCache-Control: max-age=5400\r\n");
+    CHECK(lines("30d", kNow) ==
+          "Expires: Tue, 06 Dec 1994 08:49:37 GMT\r\nCache-Control: max-age=2592000\r\n");
+    CHECK(lines("1h30m", kNow) ==
+          "Expires: Sun, 06 Nov 1994 10:19:37 GMT\r\nCache-Control: max-age=5400\r\n");
     CHECK(lines("90", kNow) == "Expires: Sun, 06 Nov 1994 08:51:07 GMT\r\nCache-Control: max-age=90\r\n");
     CHECK(lines("0", kNow) == "Expires: Sun, 06 Nov 1994 08:49:37 GMT\r\nCache-Control: max-age=0\r\n");
     CHECK(lines("-1", kNow) == "Expires: Sun, 06 Nov 1994 08:49:36 GMT\r\nCache-Control: no-cache\r\n");
-    CHECK(lines("max", kNow) == "Expires: Thu, 31 Dec 2037 23:55:55 GMT\r\nCache-Control: max-age=315360000\r\n");
+    CHECK(lines("max", kNow) ==
+          "Expires: Thu, 31 Dec 2037 23:55:55 GMT\r\nCache-Control: max-age=315360000\r\n");
     CHECK(lines("epoch", kNow) == "Expires: Thu, 01 Jan 1970 00:00:01 GMT\r\nCache-Control: no-cache\r\n");
     CHECK(lines("off", kNow).empty());
     std::string problem;
@@ -63,11 +66,13 @@ TEST_CASE("expires: nginx's header lines", "[routing][expires]") {
 
 TEST_CASE("expires and add_headers apply to nginx's list of codes", "[routing][expires]") {
     for (uint16_t code : {200, 201, 204, 206, 301, 302, 303, 304, 307, 308}) CHECK(route_headers_apply(code));
-    for (uint16_t code : {100, 202, 300, 400, 403, 404, 416, 500, 503}) CHECK_FALSE(route_headers_apply(code));
+    for (uint16_t code : {100, 202, 300, 400, 403, 404, 416, 500, 503})
+        CHECK_FALSE(route_headers_apply(code));
 }
 
 TEST_CASE("expires: bad values are refused", "[routing][expires]") {
-    for (const char* bad : {"", "30x", "d", "1h30", "--1", "1.5h", "11y", "99999999999999999999", "Max", "30 d"}) {
+    for (const char* bad :
+         {"", "30x", "d", "1h30", "--1", "1.5h", "11y", "99999999999999999999", "Max", "30 d"}) {
         INFO(bad);
         std::string problem;
         CHECK_FALSE(Expires::parse(bad, problem));
@@ -107,8 +112,8 @@ TEST_CASE("access: no rule matching allows, and all / prefix edges", "[routing][
     CHECK(allows(rules({"deny 192.0.2.0/24"}), "192.0.3.1"));
     CHECK_FALSE(allows(rules({"deny all"}), "::"));
     CHECK_FALSE(allows(rules({"deny 0.0.0.0/0"}), "203.0.113.9"));
-    CHECK(allows(rules({"deny 0.0.0.0/0"}), "2001:db8::1"));  // an IPv4 rule is not about IPv6 clients
-    CHECK_FALSE(allows(rules({"deny ::/0"}), "203.0.113.9"));  // but ::/0 is every address
+    CHECK(allows(rules({"deny 0.0.0.0/0"}), "2001:db8::1"));        // an IPv4 rule is not about IPv6 clients
+    CHECK_FALSE(allows(rules({"deny ::/0"}), "203.0.113.9"));       // but ::/0 is every address
     CHECK_FALSE(allows(rules({"deny 10.1.2.3/8"}), "10.200.0.1"));  // host bits ignored, as nginx
     CHECK_FALSE(allows(rules({"deny 2001:db8::1/127"}), "2001:db8::"));
     CHECK(allows(rules({"deny 2001:db8::1/128"}), "2001:db8::"));
@@ -135,9 +140,9 @@ TEST_CASE("access: an IPv4 client on a dual-stack socket matches IPv4 rules", "[
 }
 
 TEST_CASE("access: bad rules are refused", "[routing][access]") {
-    for (const char* bad : {"permit all", "allow", "deny ", "allow 10.0.0.0/33", "allow ::/129", "allow 10.0.0/8",
-                            "allow 10.0.0.0/", "allow 10.0.0.0/x", "allow localhost", "ALLOW all", "allow all,",
-                            "allow 1.2.3.4/-1"}) {
+    for (const char* bad : {"permit all", "allow", "deny ", "allow 10.0.0.0/33", "allow ::/129",
+                            "allow 10.0.0/8", "allow 10.0.0.0/", "allow 10.0.0.0/x", "allow localhost",
+                            "ALLOW all", "allow all,", "allow 1.2.3.4/-1"}) {
         INFO(bad);
         AccessList list;
         std::string problem;
@@ -153,8 +158,9 @@ TEST_CASE("dotfiles: hidden segments are refused, /.well-known/ is not", "[routi
         INFO(hidden);
         CHECK(is_hidden_path(hidden));
     }
-    for (const char* visible : {"/", "/index.html", "/a.b/c", "/a/b.", "/a/b/", "/.well-known/acme-challenge/t",
-                                "/.well-known", "/.well-known/", "/x/y.z/"}) {
+    for (const char* visible :
+         {"/", "/index.html", "/a.b/c", "/a/b.", "/a/b/", "/.well-known/acme-challenge/t", "/.well-known",
+          "/.well-known/", "/x/y.z/"}) {
         INFO(visible);
         CHECK_FALSE(is_hidden_path(visible));
     }
