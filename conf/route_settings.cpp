@@ -47,6 +47,13 @@ std::string read_directory(const GroupReader& g, std::string_view key, const std
     return path;
 }
 
+// Not checked on disk, unlike root: an alias may name a directory that appears later.
+std::string read_alias(const GroupReader& g, const std::filesystem::path& dir) {
+    std::string value = g.string("alias", "");
+    if (value.empty()) g.fail("alias", "must not be empty");  // "" would resolve to the config's directory
+    return resolve_path(dir, value);
+}
+
 // A location's index: plain file names, as the server's.
 std::vector<std::string> read_index_files(const GroupReader& g) {
     std::vector<std::string> files;
@@ -218,7 +225,7 @@ RouteSettings read_route_settings(const GroupReader& g, RouteLevel level, const 
     RouteSettings r;
     bool location = level == RouteLevel::kLocation, http = level == RouteLevel::kHttp;
     if (location && g.find("root")) r.root = read_directory(g, "root", dir);
-    if (location && g.find("alias")) r.alias = resolve_path(dir, g.string("alias", ""));
+    if (location && g.find("alias")) r.alias = read_alias(g, dir);
     if (location && g.find("index")) r.index = read_index_files(g);
     if (!http && g.find("try_files")) r.try_files = read_try_files(g);
     if (!http && g.find("return")) r.return_action = read_return(g);

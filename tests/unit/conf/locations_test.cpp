@@ -279,6 +279,8 @@ TEST_CASE("bad locations name the file, the line and the setting", "[conf][locat
         {"{ match = \"/f\"; alias = \"/srv/f/\"; }",
          "3: setting 'servers[0].locations[0].alias': '/srv/f/' and the match '/f' must both end with '/' or "
          "neither"},
+        {"{ match = \"/f/\"; alias = \"\"; }",
+         "3: setting 'servers[0].locations[0].alias': must not be empty"},
         {"{ match = \"relative\"; }",
          "3: setting 'servers[0].locations[0].match': 'relative' must be \"= /path\", \"/prefix\", \"^~ "
          "/prefix\", "
