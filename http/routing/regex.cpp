@@ -16,12 +16,19 @@ std::string_view Captures::group(uint32_t n) const noexcept {
     return subject.substr(start, end - start);
 }
 
-MatchData::MatchData() : data_(pcre2_match_data_create(kMaxCaptures, nullptr)) {
-    if (data_ == nullptr) throw std::bad_alloc();
+MatchData::MatchData()
+    : data_(pcre2_match_data_create(kMaxCaptures, nullptr)), context_(pcre2_match_context_create(nullptr)) {
+    if (data_ == nullptr || context_ == nullptr) {
+        pcre2_match_data_free(data_);
+        pcre2_match_context_free(context_);
+        throw std::bad_alloc();
+    }
+    pcre2_set_match_limit(context_, kMatchLimit);
 }
 
 MatchData::~MatchData() {
     pcre2_match_data_free(data_);
+    pcre2_match_context_free(context_);
 }
 
 Regex::Regex(pcre2_code* code, std::string pattern) noexcept : code_(code), pattern_(std::move(pattern)) {
@@ -51,8 +58,8 @@ std::unique_ptr<Regex> Regex::compile(std::string_view pattern, bool caseless, s
 
 int Regex::match(std::string_view subject, MatchData& md, Captures& out) const noexcept {
     auto text = reinterpret_cast<PCRE2_SPTR>(subject.data());
-    int rc = jit_ ? pcre2_jit_match(code_, text, subject.size(), 0, 0, md.get(), nullptr)
-                  : pcre2_match(code_, text, subject.size(), 0, 0, md.get(), nullptr);
+    int rc = jit_ ? pcre2_jit_match(code_, text, subject.size(), 0, 0, md.get(), md.context())
+                  : pcre2_match(code_, text, subject.size(), 0, 0, md.get(), md.context());
     if (rc == PCRE2_ERROR_NOMATCH) return 0;
     if (rc < 0) return -1;
     out.subject = subject;

@@ -10,6 +10,7 @@
 
 struct pcre2_real_code_8;
 struct pcre2_real_match_data_8;
+struct pcre2_real_match_context_8;
 
 namespace portico::http::routing {
 
@@ -26,7 +27,13 @@ struct Captures {
     [[nodiscard]] std::string_view group(uint32_t n) const noexcept;
 };
 
-/// Match data for one worker: room for kMaxCaptures groups, allocated once. Not copyable.
+/// The most backtracking steps one match may take. A pattern like "^(\w+\s?)*$" can take
+/// exponential time on a crafted path; past this bound the match fails (and the request gets a
+/// 500) instead of holding the worker's loop. Ordinary location regexes use a few dozen steps.
+inline constexpr uint32_t kMatchLimit = 100'000;
+
+/// Match data for one worker: room for kMaxCaptures groups and the match limit, allocated once.
+/// Not copyable.
 class MatchData {
 public:
     MatchData();
@@ -35,9 +42,11 @@ public:
     MatchData& operator=(const MatchData&) = delete;
 
     [[nodiscard]] pcre2_real_match_data_8* get() const noexcept { return data_; }
+    [[nodiscard]] pcre2_real_match_context_8* context() const noexcept { return context_; }
 
 private:
     pcre2_real_match_data_8* data_;
+    pcre2_real_match_context_8* context_;
 };
 
 class Regex {

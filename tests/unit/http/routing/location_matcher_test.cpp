@@ -185,3 +185,20 @@ TEST_CASE("a regex runs with the JIT where PCRE2 has it", "[routing][matcher]") 
     // Debian's libpcre2 is built with JIT on amd64; the fallback would only be slower.
     WARN("JIT: " << (re->jit() ? "on" : "off"));
 }
+
+TEST_CASE("a catastrophic regex stops at the match limit and reports an error", "[routing][matcher]") {
+    // Exponential backtracking on a path of a's that ends in '!'. Sixteen a's take more than
+    // kMatchLimit steps but fewer than PCRE2's default limit of ten million, so this fails only
+    // with our limit in force: the match gives up and the caller answers 500. (Each further 'a'
+    // doubles the work; from about 18 even the default limit trips.)
+    LocationMatcher m = build({"~ ^/(\\w+\\w?)*$", "/"});
+    MatchData md;
+    std::string path = "/" + std::string(16, 'a') + "!";
+    auto r = m.match(path, md);
+    CHECK(r.error);
+    CHECK(r.id == LocationMatcher::Result::kNone);
+    // An ordinary path still matches with the same pattern.
+    r = m.match("/abc", md);
+    CHECK_FALSE(r.error);
+    CHECK(r.id == 0);
+}
