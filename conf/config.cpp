@@ -162,6 +162,7 @@ HttpConfig read_http_group(const GroupReader& http, const fs::path& dir) {
                                        std::numeric_limits<uint64_t>::max());
     read_header_buffers(http, h);
     h.open_file_cache = detail::read_open_file_cache(http);
+    h.route = detail::read_route_settings(http, detail::RouteLevel::kHttp, dir);
     return h;
 }
 
@@ -209,9 +210,11 @@ Config read_config(const Setting& root, const std::string& file, const fs::path&
         top.integer("worker_rlimit_nofile", kDefaults.worker_rlimit_nofile, 0, kMaxRlimitNofile);
     c.http = read_http(top, dir);
     c.servers = detail::read_servers(top, dir);
+    detail::resolve_routing(c);
     if (!accept_tls) {
         detail::refuse_unserved_tls(top);  // after every check, so -t reports TLS problems first
     }
+    detail::refuse_unwired_routing(c);  // until the static handler routes by location
     return c;
 }
 

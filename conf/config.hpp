@@ -6,11 +6,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "conf/route.hpp"
 #include "core/tls/settings.hpp"
 
 namespace portico::conf {
@@ -44,6 +46,11 @@ struct ServerConfig {
     std::string status_path;
     /// The `tls` group, checked (files readable, keys matching); set when the server has one.
     std::optional<core::tls::Settings> tls;
+    RouteSettings route;                   ///< its own, then http's; root and index are the two above
+    std::vector<LocationConfig> locations;  ///< in file order; the matcher's ids index this
+    /// Compiled once per config generation and shared by the workers forked with it; null when the
+    /// server has no locations, so a plain server pays nothing for routing.
+    std::shared_ptr<const http::routing::LocationMatcher> matcher;
 };
 
 /// How the access log writes a line: nginx's combined format, or one JSON object.
@@ -71,6 +78,7 @@ struct HttpConfig {
     uint32_t client_header_buffer_size = 0;
     uint32_t large_client_header_buffer_size = 0;  ///< the most a request head may take
     OpenFileCacheConfig open_file_cache;
+    RouteSettings route;  ///< what every server inherits (error_pages, add_headers, expires, access, dotfiles)
 };
 
 struct Config {

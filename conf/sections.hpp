@@ -34,6 +34,7 @@ inline constexpr std::array kTopLevelKeys{
 };
 
 inline constexpr std::array kHttpKeys{
+    "error_pages"sv, "add_headers"sv, "expires"sv, "access"sv, "dotfiles"sv,  // routing, see conf/route.hpp
     "mime_types"sv,
     "default_type"sv,
     "access_log"sv,
@@ -51,8 +52,17 @@ inline constexpr std::array kHttpKeys{
 
 inline constexpr std::array kOpenFileCacheKeys{"max"sv, "valid"sv, "in_memory_max"sv, "memory"sv};
 
-inline constexpr std::array kServerKeys{"listen"sv,      "server_name"sv, "root"sv,
-                                        "index"sv,       "status_path"sv, "tls"sv};
+inline constexpr std::array kServerKeys{"listen"sv, "server_name"sv, "root"sv, "index"sv, "status_path"sv, "tls"sv,
+                                       // routing, see conf/route.hpp
+                                       "locations"sv, "try_files"sv, "return"sv, "error_pages"sv,
+                                       "add_headers"sv, "expires"sv, "access"sv, "dotfiles"sv};
+
+inline constexpr std::array kLocationKeys{"match"sv,       "root"sv,        "alias"sv,   "index"sv,
+                                         "try_files"sv,   "return"sv,      "error_pages"sv,
+                                         "add_headers"sv, "expires"sv,     "access"sv,  "dotfiles"sv};
+
+/// Which level a group of routing settings belongs to; each holds a different subset.
+enum class RouteLevel : uint8_t { kHttp, kServer, kLocation };
 
 /// `path` made absolute against `dir` (the config file's directory) and lexically normalised,
 /// without a trailing slash unless it is "/".
@@ -68,5 +78,25 @@ OpenFileCacheConfig read_open_file_cache(const GroupReader& http);
 /// Reads and checks the `servers` list of the top-level group. Relative roots are resolved
 /// against `dir`. Throws ConfigError.
 std::vector<ServerConfig> read_servers(const GroupReader& top, const std::filesystem::path& dir);
+
+/// "FILE:LINE: setting 'NAME'" for `key` of `g` (its group's line when absent): where a later
+/// message about the setting should point.
+std::string where_is(const GroupReader& g, std::string_view key);
+
+/// Reads the routing settings `level` may hold from `g` (conf/route_settings.cpp). The caller has
+/// rejected unknown keys; root and index are read here only for a location. Throws ConfigError.
+RouteSettings read_route_settings(const GroupReader& g, RouteLevel level, const std::filesystem::path& dir);
+
+/// Reads a server's own routing settings and its `locations` list, and compiles the list's
+/// matcher (conf/locations.cpp). Throws ConfigError for a bad match, a regex that does not
+/// compile, a duplicate location, or a setting the location's kind does not allow.
+void read_server_routing(const GroupReader& g, const std::filesystem::path& dir, ServerConfig& server);
+
+/// Fills in what each level leaves unset: http -> server -> location.
+void resolve_routing(Config& config);
+
+/// Throws at the first routing setting the config writes, while the request path does not act
+/// on them yet: a config that says `locations` must not be served as if it did not.
+void refuse_unwired_routing(const Config& config);
 
 }  // namespace portico::conf::detail

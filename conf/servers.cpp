@@ -21,9 +21,10 @@ namespace {
 
 using libconfig::Setting;
 
-const std::array<OtherGroup, 2> kNotInServer{{
+const std::array<OtherGroup, 3> kNotInServer{{
     {kTopLevelKeys, "at the top level, outside 'servers'"},
     {kHttpKeys, "inside the 'http' group"},
+    {kLocationKeys, "inside one of the server's 'locations'"},
 }};
 
 // Who already answers for a name on an address: (address, name) -> index of the server.
@@ -207,6 +208,7 @@ ServerConfig read_server(const GroupReader& g, const std::filesystem::path& dir)
     server.status_path = read_status_path(g);
     bool has_ssl = std::any_of(server.listen.begin(), server.listen.end(), [](const auto& a) { return a.ssl; });
     server.tls = read_tls(g, dir, has_ssl);
+    read_server_routing(g, dir, server);
     return server;
 }
 

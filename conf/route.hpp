@@ -1,0 +1,55 @@
+#pragma once
+// The routing part of the configuration: what a location (and, for what they do not set, its
+// server and the http group) says about answering a request. Values arrive here parsed and
+// compiled (templates, regexes, access rules), so a worker does no parsing per request.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/routing/access_list.hpp"
+#include "http/routing/expires.hpp"
+#include "http/routing/location_matcher.hpp"
+#include "http/routing/return_action.hpp"
+#include "http/routing/try_files.hpp"
+#include "http/routing/value_template.hpp"
+
+namespace portico::conf {
+
+using http::routing::ErrorPage;
+using http::routing::TryFiles;
+
+enum class Dotfiles : uint8_t { kDeny, kAllow };
+
+/// The settings of issue 8's section 3 as one level wrote them; an empty optional is "not set
+/// here", filled from the enclosing level by inherit(). A list setting set on a level replaces
+/// the inherited list whole, as in nginx.
+struct RouteSettings {
+    std::optional<std::string> root;   ///< absolute, no trailing slash
+    std::optional<std::string> alias;  ///< absolute; ends with '/' exactly when the prefix does
+    std::optional<std::vector<std::string>> index;
+    std::optional<TryFiles> try_files;
+    std::optional<http::routing::ReturnAction> return_action;
+    std::optional<std::vector<ErrorPage>> error_pages;
+    std::optional<std::string> add_headers;  ///< "Name: value\r\n" lines, ready to append to a head
+    std::optional<http::routing::Expires> expires;
+    std::optional<http::routing::AccessList> access;
+    std::optional<Dotfiles> dotfiles;
+    /// "FILE:LINE: setting 'NAME'" of the first of these settings the level wrote, or empty. Lets
+    /// the loader point at a setting after the fact (see refuse_unwired_routing).
+    std::string first_written;
+
+    /// Takes every setting this level leaves unset from `parent`. alias is never inherited.
+    void inherit(const RouteSettings& parent);
+};
+
+struct LocationConfig {
+    std::string match;  ///< as written: "^~ /assets/"
+    std::string where;  ///< "FILE:LINE: setting 'servers[0].locations[2].match'", for messages
+    http::routing::MatchSpec spec;
+    RouteSettings settings;  ///< after inheritance from its server (and so from http)
+};
+
+}  // namespace portico::conf
