@@ -41,7 +41,11 @@ bool split_target(std::string_view t, Target& out) noexcept {
         size_t slash = t.find_first_of("/?");
         out.host = t.substr(0, slash);
         t = slash == std::string_view::npos ? std::string_view("/") : t.substr(slash);
-        if (t.front() == '?') return false;  // "http://h?q": no path at all
+        if (t.front() == '?') {  // "http://h?q": the path is empty (RFC 3986 3.3), which is "/"
+            out.path = "/";
+            out.query = t.substr(0, t.find('#'));
+            return true;
+        }
     }
     if (t.empty() || t.front() != '/') return false;
     size_t q = t.find_first_of("?#");
