@@ -33,10 +33,15 @@ void expect(bool ok, const char* what) {
 
 bool tchar(unsigned char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c != 0 && std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos);
+           (c != 0 &&
+            std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos);
 }
-bool ws(unsigned char c) { return c == ' ' || c == '\t'; }
-bool vchar_or_obs(unsigned char c) { return c > 0x20 && c != 0x7f; }
+bool ws(unsigned char c) {
+    return c == ' ' || c == '\t';
+}
+bool vchar_or_obs(unsigned char c) {
+    return c > 0x20 && c != 0x7f;
+}
 int hex(unsigned char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -215,13 +220,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const Outcome whole = decode(in, {size});
     const Reference ref = reference(in);
     switch (ref.verdict) {
-    case Verdict::kDone:
-        expect(whole.result == ParseResult::kDone, "a valid body was not decoded");
-        expect(whole.consumed == ref.consumed, "consumed differs from the reference");
-        expect(whole.body == ref.body, "data bytes differ from the reference");
-        break;
-    case Verdict::kInvalid: expect(whole.result == ParseResult::kError, "an invalid body was accepted"); break;
-    case Verdict::kUnfinished: expect(whole.result != ParseResult::kDone, "an unfinished body was done"); break;
+        case Verdict::kDone:
+            expect(whole.result == ParseResult::kDone, "a valid body was not decoded");
+            expect(whole.consumed == ref.consumed, "consumed differs from the reference");
+            expect(whole.body == ref.body, "data bytes differ from the reference");
+            break;
+        case Verdict::kInvalid:
+            expect(whole.result == ParseResult::kError, "an invalid body was accepted");
+            break;
+        case Verdict::kUnfinished:
+            expect(whole.result != ParseResult::kDone, "an unfinished body was done");
+            break;
     }
     if (size > 1) {
         const uint64_t h = hash(data, size);

@@ -27,7 +27,9 @@ std::string_view strip(std::string_view s) {
     return s.substr(a, s.find_last_not_of(" \t") - a + 1);
 }
 
-std::string_view opaque(std::string_view tag) { return tag.substr(0, 2) == "W/" ? tag.substr(2) : tag; }
+std::string_view opaque(std::string_view tag) {
+    return tag.substr(0, 2) == "W/" ? tag.substr(2) : tag;
+}
 
 /// entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE (RFC 9110 8.8.3).
 bool well_formed(std::string_view tag) {

@@ -82,7 +82,8 @@ struct World {
         expect(mkdtemp(pattern) != nullptr, "mkdtemp failed");
         dir = pattern;
         make_roots();
-        config = std::make_unique<conf::Config>(conf::load_config_from_string(config_text(), dir + "/fuzz.conf"));
+        config =
+            std::make_unique<conf::Config>(conf::load_config_from_string(config_text(), dir + "/fuzz.conf"));
         wheel = std::make_unique<core::TimerWheel>(0);
         pool = std::make_unique<core::BufferPool>();
         mime = std::make_unique<http::MimeTypes>(config->http.mime_types, config->http.default_type);
@@ -162,7 +163,8 @@ class Session {
 public:
     explicit Session(World& w) : w_(w), ctx_(*w.ctx) {
         int fds[2];
-        expect(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0, "socketpair failed");
+        expect(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0,
+               "socketpair failed");
         server_fd_ = fds[0];
         client_fd_ = fds[1];
         conn_.open(ctx_, server_fd_, 0);
@@ -193,7 +195,8 @@ public:
     void tick() {
         ctx_.now_ms += kTickMs;
         ctx_.date.refresh();
-        w_.wheel->run(ctx_.now_ms, [this](core::TimerEntry& e) { static_cast<http::Connection&>(e).on_timeout(ctx_); });
+        w_.wheel->run(ctx_.now_ms,
+                      [this](core::TimerEntry& e) { static_cast<http::Connection&>(e).on_timeout(ctx_); });
         free_closed();
         expect(w_.wheel->validate(), "timing wheel invalid");
         read_back();
@@ -302,7 +305,8 @@ size_t parse_response_head(std::string_view s, Head& h) {
         std::string_view value = field.substr(colon + 1);
         expect(value.substr(0, 1) == " ", "field without a space after the colon");
         value.remove_prefix(1);
-        for (char c : value) expect(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f, "control byte in a field");
+        for (char c : value)
+            expect(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f, "control byte in a field");
         expect(h.fields.emplace(name, value).second, "a field sent twice");
     }
     return end + 4;
@@ -322,7 +326,8 @@ void check_body(World& w, const Head& h, std::string_view body) {
     const size_t dash = spec.find('-'), slash = spec.find('/');
     uint64_t first = 0, last = 0, size = 0;
     expect(dash != std::string_view::npos && slash != std::string_view::npos && dash < slash &&
-               parse_uint(spec.substr(0, dash), first) && parse_uint(spec.substr(dash + 1, slash - dash - 1), last) &&
+               parse_uint(spec.substr(0, dash), first) &&
+               parse_uint(spec.substr(dash + 1, slash - dash - 1), last) &&
                parse_uint(spec.substr(slash + 1), size),
            "bad Content-Range");
     const auto f = w.files_by_size.find(size);

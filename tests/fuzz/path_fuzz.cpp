@@ -76,8 +76,10 @@ void check_result(std::string_view path, std::string_view result) {
         size_t end = decoded.find('/', at);
         if (end == std::string::npos) end = decoded.size();
         const std::string_view seg(decoded.data() + at, end - at);
-        if (seg == "..") --depth;
-        else if (!seg.empty() && seg != ".") ++depth;
+        if (seg == "..")
+            --depth;
+        else if (!seg.empty() && seg != ".")
+            ++depth;
         expect(depth >= 0, "a path that climbs above the root was accepted");
         at = end + 1;
     }
