@@ -216,7 +216,19 @@ constexpr uint8_t kMaxLeadingEmptyLines = 8;
 
 // ---- head ------------------------------------------------------------------------------------
 
-void RequestParser::reset() noexcept { *this = RequestParser(limits_); }
+// Field by field rather than `*this = RequestParser(limits_)`: this runs once per keep-alive
+// request, and the chunked decoder, the largest part, is rebuilt by finish_head() only for a
+// chunked body. A new member must be cleared here too.
+void RequestParser::reset() noexcept {
+    pos_ = mark_ = name_end_ = value_start_ = value_end_ = head_length_ = 0;
+    flags_ = 0;
+    error_status_ = 0;
+    state_ = HeadState::kStart;
+    empty_lines_ = version_index_ = 0;
+    body_state_ = BodyState::kIdle;
+    body_left_ = body_bytes_ = 0;
+    error_reason_ = "";
+}
 
 ParseResult RequestParser::fail(uint16_t status, const char* reason) noexcept {
     state_ = HeadState::kError;
@@ -323,8 +335,12 @@ bool RequestParser::on_request_target(const char* buf, Request& req) noexcept {
     if (t.front() == '/') return true;
     // asterisk-form exists only for a server-wide OPTIONS (RFC 9112 3.2.4).
     if (t == "*") return req.method == Method::kOptions || reject(400, "'*' target without OPTIONS");
-    // absolute-form (RFC 9112 3.2.2): an http(s) URI with an authority; authority-form
-    // (CONNECT) is not served here.
+    return check_absolute_form(t);
+}
+
+// absolute-form (RFC 9112 3.2.2): an http(s) URI with an authority; authority-form (CONNECT) is
+// not served here. Out of line, so that origin-form, nearly every request, pays nothing for it.
+[[gnu::cold, gnu::noinline]] bool RequestParser::check_absolute_form(std::string_view t) noexcept {
     for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
         if (!istarts_with(t, scheme)) continue;
         // The authority ends at the path, at the query (RFC 3986 3.2: the path is then empty,
@@ -517,6 +533,7 @@ ParseResult RequestParser::finish_head(Request& req) noexcept {
     state_ = HeadState::kDone;
     if (req.chunked) {
         body_state_ = BodyState::kChunked;
+        chunked_ = ChunkedDecoder(limits_.max_body);
     } else if (req.content_length > 0) {
         body_state_ = BodyState::kLength;
         body_left_ = static_cast<uint64_t>(req.content_length);

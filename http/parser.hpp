@@ -61,8 +61,7 @@ struct Request {
 
 class RequestParser {
 public:
-    explicit RequestParser(const ParserLimits& limits = {}) noexcept
-        : limits_(limits), chunked_(limits.max_body) {}
+    explicit RequestParser(const ParserLimits& limits = {}) noexcept : limits_(limits) {}
 
     /// Forgets everything; ready for the next request. Cheap.
     void reset() noexcept;
@@ -96,6 +95,7 @@ private:
 
     ParseResult parse_request_line(const char* buf, uint32_t end, Request& req) noexcept;
     bool on_request_target(const char* buf, Request& req) noexcept;
+    bool check_absolute_form(std::string_view target) noexcept;
     bool on_request_line(const char* buf, Request& req) noexcept;
     ParseResult parse_fields(const char* buf, uint32_t end, Request& req) noexcept;
     bool on_field(const char* buf, Request& req) noexcept;
@@ -126,7 +126,8 @@ private:
     BodyState body_state_{};
     uint64_t body_left_ = 0;   // bytes left of a Content-Length body
     uint64_t body_bytes_ = 0;
-    ChunkedDecoder chunked_;   // the framing of a chunked body
+    ChunkedDecoder chunked_;   // the framing of a chunked body; set up by finish_head()
+    // reset() clears the members above one by one (all but limits_ and chunked_).
     const char* error_reason_ = "";
 };
 
