@@ -8,9 +8,9 @@
 #include <utility>
 
 // Strict HTTP/1.1 request parsing (RFC 9112). The head is parsed in two phases, the request
-// line and the field lines, each a loop over bytes with a switch on the saved state; the body is
-// a third phase, chunked framing. Each phase can stop at any byte and pick up there on the next
-// call, which is what makes every split of the input give the same answer.
+// line and the field lines, each a loop over bytes with a switch on the saved state; a chunked
+// body's framing is ChunkedDecoder's (http/chunked.cpp). Each phase can stop at any byte and pick
+// up there on the next call, which is what makes every split of the input give the same answer.
 
 namespace portico::http {
 
@@ -35,21 +35,9 @@ enum class RequestParser::HeadState : uint8_t {
 };
 
 enum class RequestParser::BodyState : uint8_t {
-    kIdle,       // the head is not done yet
-    kLength,     // Content-Length bytes left in body_left_
-    kSizeFirst,  // at the first hex digit of a chunk size
-    kSize,
-    kSizeWs,  // BWS after the size: only ';' may follow
-    kExt,     // inside chunk extensions
-    kSizeLf,  // CR of the chunk-size line seen
-    kData,    // body_left_ bytes of chunk data left
-    kDataCr,
-    kDataLf,
-    kTrailerStart,  // at the start of a trailer line or of the final empty line
-    kTrailerName,
-    kTrailerValue,
-    kTrailerLf,
-    kFinalLf,  // CR of the final empty line seen
+    kIdle,     // the head is not done yet
+    kLength,   // Content-Length bytes left in body_left_
+    kChunked,  // chunked_ decodes the framing
     kDone,
     kError,
 };
@@ -61,18 +49,15 @@ namespace {
 constexpr uint8_t kTchar = 1 << 0;       // token character
 constexpr uint8_t kTargetChar = 1 << 1;  // visible ASCII, 0x21-0x7E
 constexpr uint8_t kValueChar = 1 << 2;   // VCHAR or obs-text: field value without SP/HTAB
-constexpr uint8_t kHexDigit = 1 << 3;
-constexpr uint8_t kHostChar = 1 << 4;   // reg-name: unreserved, pct-encoded, sub-delims
+constexpr uint8_t kHostChar = 1 << 3;   // reg-name: unreserved, pct-encoded, sub-delims
 
 constexpr std::array<uint8_t, 256> kByteClass = [] {
     std::array<uint8_t, 256> t{};
     for (int c = 0x21; c <= 0x7e; ++c) t[c] |= kTargetChar | kValueChar;
     for (int c = 0x80; c <= 0xff; ++c) t[c] |= kValueChar;
-    for (int c = '0'; c <= '9'; ++c) t[c] |= kTchar | kHexDigit;
+    for (int c = '0'; c <= '9'; ++c) t[c] |= kTchar;
     for (int c = 'a'; c <= 'z'; ++c) t[c] |= kTchar;
     for (int c = 'A'; c <= 'Z'; ++c) t[c] |= kTchar;
-    for (int c = 'a'; c <= 'f'; ++c) t[c] |= kHexDigit;
-    for (int c = 'A'; c <= 'F'; ++c) t[c] |= kHexDigit;
     for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<uint8_t>(c)] |= kTchar;
     for (int c = '0'; c <= '9'; ++c) t[c] |= kHostChar;
     for (int c = 'a'; c <= 'z'; ++c) t[c] |= kHostChar;
@@ -112,10 +97,6 @@ constexpr bool valid_host(std::string_view h) noexcept {
     for (++i; i < h.size(); ++i)
         if (!is_digit(static_cast<uint8_t>(h[i]))) return false;
     return true;
-}
-
-constexpr uint8_t hex_value(uint8_t c) noexcept {
-    return static_cast<uint8_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
 }
 
 /// First index in [from, end) whose byte is not in `cls`, or end.
@@ -230,18 +211,24 @@ enum Flag : uint16_t {
 
 // A client gets a few stray CRLFs before a request (RFC 9112 2.2), not an endless stream.
 constexpr uint8_t kMaxLeadingEmptyLines = 8;
-// The chunk-size line (size and extensions) and the trailer section carry nothing we use; these
-// bounds keep an endless line from tying up a connection that is well within max_body.
-constexpr uint32_t kMaxChunkLineBytes = 4096;
-constexpr uint32_t kMaxTrailerBytes = 16384;
-// 16 hex digits hold any uint64_t, so the size cannot overflow while it is read.
-constexpr uint8_t kMaxSizeDigits = 16;
 
 }  // namespace
 
 // ---- head ------------------------------------------------------------------------------------
 
-void RequestParser::reset() noexcept { *this = RequestParser(limits_); }
+// Field by field rather than `*this = RequestParser(limits_)`: this runs once per keep-alive
+// request, and the chunked decoder, the largest part, is rebuilt by finish_head() only for a
+// chunked body. A new member must be cleared here too.
+void RequestParser::reset() noexcept {
+    pos_ = mark_ = name_end_ = value_start_ = value_end_ = head_length_ = 0;
+    flags_ = 0;
+    error_status_ = 0;
+    state_ = HeadState::kStart;
+    empty_lines_ = version_index_ = 0;
+    body_state_ = BodyState::kIdle;
+    body_left_ = body_bytes_ = 0;
+    error_reason_ = "";
+}
 
 ParseResult RequestParser::fail(uint16_t status, const char* reason) noexcept {
     state_ = HeadState::kError;
@@ -348,9 +335,24 @@ bool RequestParser::on_request_target(const char* buf, Request& req) noexcept {
     if (t.front() == '/') return true;
     // asterisk-form exists only for a server-wide OPTIONS (RFC 9112 3.2.4).
     if (t == "*") return req.method == Method::kOptions || reject(400, "'*' target without OPTIONS");
-    // absolute-form needs an authority; authority-form (CONNECT) is not served here.
-    for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")})
-        if (istarts_with(t, scheme) && t.size() > scheme.size() && t[scheme.size()] != '/') return true;
+    return check_absolute_form(t);
+}
+
+// absolute-form (RFC 9112 3.2.2): an http(s) URI with an authority; authority-form (CONNECT) is
+// not served here. Out of line, so that origin-form, nearly every request, pays nothing for it.
+[[gnu::cold, gnu::noinline]] bool RequestParser::check_absolute_form(std::string_view t) noexcept {
+    for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+        if (!istarts_with(t, scheme)) continue;
+        // The authority ends at the path, at the query (RFC 3986 3.2: the path is then empty,
+        // which means "/"), or at the end of the target.
+        const std::string_view rest = t.substr(scheme.size());
+        const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+        // An http URI with an empty host is invalid (RFC 9110 4.2.1), and userinfo ('@') is
+        // refused with the other bytes a Host cannot hold (RFC 9110 4.2.4).
+        if (authority.empty() || authority.front() == ':' || !valid_host(authority))
+            return reject(400, "invalid authority in absolute-form target");
+        return true;
+    }
     return reject(400, "invalid request-target form");
 }
 
@@ -530,7 +532,8 @@ ParseResult RequestParser::finish_head(Request& req) noexcept {
     req.keep_alive = !(flags_ & kConnectionClose) && (http11 || (flags_ & kConnectionKeepAlive));
     state_ = HeadState::kDone;
     if (req.chunked) {
-        body_state_ = BodyState::kSizeFirst;
+        body_state_ = BodyState::kChunked;
+        chunked_ = ChunkedDecoder(limits_.max_body);
     } else if (req.content_length > 0) {
         body_state_ = BodyState::kLength;
         body_left_ = static_cast<uint64_t>(req.content_length);
@@ -557,135 +560,17 @@ ParseResult RequestParser::parse_body(const char* data, size_t len, size_t& cons
         body_state_ = BodyState::kDone;
         return ParseResult::kDone;
     }
-    default: return parse_chunked(data, len, consumed);
+    case BodyState::kChunked: return parse_chunked(data, len, consumed);
     }
+    return fail(400, "internal: bad body state");
 }
 
 ParseResult RequestParser::parse_chunked(const char* data, size_t len, size_t& consumed) noexcept {
-    size_t i = 0;
-    while (i < len) {
-        if (body_state_ == BodyState::kData) {
-            const auto n = static_cast<size_t>(std::min<uint64_t>(len - i, body_left_));
-            body_left_ -= n;
-            body_bytes_ += n;
-            i += n;
-            if (body_left_ == 0) body_state_ = BodyState::kDataCr;
-            continue;
-        }
-        const auto c = static_cast<uint8_t>(data[i++]);
-        switch (body_state_) {
-        case BodyState::kSizeFirst:
-            if (!has(c, kHexDigit)) return fail(400, "invalid chunk size");
-            body_left_ = hex_value(c);
-            size_digits_ = 1;
-            line_bytes_ = 1;
-            body_state_ = BodyState::kSize;
-            break;
-        case BodyState::kSize:
-            if (has(c, kHexDigit)) {
-                if (++size_digits_ > kMaxSizeDigits) return fail(400, "chunk size too long");
-                body_left_ = body_left_ << 4 | hex_value(c);
-                break;
-            }
-            if (!end_chunk_size(c)) return ParseResult::kError;
-            break;
-        case BodyState::kSizeWs:
-            // BWS is only allowed before an extension (RFC 9112 7.1.1).
-            if (++line_bytes_ > kMaxChunkLineBytes) return fail(400, "chunk size line too long");
-            if (c == ';')
-                body_state_ = BodyState::kExt;
-            else if (!is_ows(c))
-                return fail(400, "invalid chunk size line");
-            break;
-        case BodyState::kExt:
-            // Extensions are skipped, so they are checked only for bytes that cannot be there.
-            if (++line_bytes_ > kMaxChunkLineBytes) return fail(400, "chunk size line too long");
-            if (c == '\r')
-                body_state_ = BodyState::kSizeLf;
-            else if (!has(c, kValueChar) && !is_ows(c))
-                return fail(400, c == '\n' ? "bare LF in chunk extension" : "invalid chunk extension");
-            break;
-        case BodyState::kSizeLf:
-            if (c != '\n') return fail(400, "bare CR in chunk size line");
-            line_bytes_ = 0;
-            body_state_ = body_left_ == 0 ? BodyState::kTrailerStart : BodyState::kData;
-            break;
-        case BodyState::kDataCr:
-            if (c != '\r') return fail(400, "no CRLF after chunk data");
-            body_state_ = BodyState::kDataLf;
-            break;
-        case BodyState::kDataLf:
-            if (c != '\n') return fail(400, "no CRLF after chunk data");
-            body_state_ = BodyState::kSizeFirst;
-            break;
-        default:
-            if (!count_trailer_byte()) return ParseResult::kError;
-            if (!parse_trailer_byte(c)) return ParseResult::kError;
-            if (body_state_ == BodyState::kDone) {
-                consumed = i;
-                return ParseResult::kDone;
-            }
-            break;
-        }
-    }
-    consumed = len;
-    return ParseResult::kNeedMore;
-}
-
-bool RequestParser::end_chunk_size(uint8_t c) noexcept {
-    // The whole size is known before any of its data arrives, so the limit is checked here.
-    if (body_left_ > std::numeric_limits<uint64_t>::max() - body_bytes_)
-        return reject(400, "chunked body size overflow");
-    if (limits_.max_body != 0 && body_bytes_ + body_left_ > limits_.max_body)
-        return reject(413, "chunked body over the limit");
-    if (c == '\r')
-        body_state_ = BodyState::kSizeLf;
-    else if (c == ';')
-        body_state_ = BodyState::kExt;
-    else if (is_ows(c))
-        body_state_ = BodyState::kSizeWs;
-    else
-        return reject(400, c == '\n' ? "bare LF after chunk size" : "invalid chunk size");
-    return true;
-}
-
-bool RequestParser::count_trailer_byte() noexcept {
-    if (++line_bytes_ > kMaxTrailerBytes) return reject(431, "trailer section too large");
-    return true;
-}
-
-bool RequestParser::parse_trailer_byte(uint8_t c) noexcept {
-    // Trailer fields follow the header-field rules, but none of them is acted on.
-    switch (body_state_) {
-    case BodyState::kTrailerStart:
-        if (c == '\r')
-            body_state_ = BodyState::kFinalLf;
-        else if (is_ows(c))
-            return reject(400, "obsolete line folding in trailer");
-        else if (has(c, kTchar))
-            body_state_ = BodyState::kTrailerName;
-        else
-            return reject(400, c == '\n' ? "bare LF in trailer" : "invalid trailer field name");
-        return true;
-    case BodyState::kTrailerName:
-        if (c == ':')
-            body_state_ = BodyState::kTrailerValue;
-        else if (!has(c, kTchar))
-            return reject(400, "invalid trailer field name");
-        return true;
-    case BodyState::kTrailerValue:
-        if (c == '\r')
-            body_state_ = BodyState::kTrailerLf;
-        else if (!has(c, kValueChar) && !is_ows(c))
-            return reject(400, c == '\n' ? "bare LF in trailer" : "invalid trailer field value");
-        return true;
-    case BodyState::kTrailerLf:
-    case BodyState::kFinalLf:
-        if (c != '\n') return reject(400, "bare CR in trailer");
-        body_state_ = body_state_ == BodyState::kFinalLf ? BodyState::kDone : BodyState::kTrailerStart;
-        return true;
-    default: return reject(400, "internal: bad body state");
-    }
+    const ParseResult r = chunked_.parse(data, len, consumed);
+    body_bytes_ = chunked_.body_bytes();
+    if (r == ParseResult::kError) return fail(chunked_.error_status(), chunked_.error_reason());
+    if (r == ParseResult::kDone) body_state_ = BodyState::kDone;
+    return r;
 }
 
 }  // namespace portico::http

@@ -12,9 +12,10 @@
 #include <cstdint>
 #include <string_view>
 
-namespace portico::http {
+#include "http/chunked.hpp"
+#include "http/parse_result.hpp"
 
-enum class ParseResult : uint8_t { kDone, kNeedMore, kError };
+namespace portico::http {
 
 enum class Method : uint8_t { kGet, kHead, kPost, kPut, kDelete, kOptions, kTrace, kPatch, kConnect };
 
@@ -94,6 +95,7 @@ private:
 
     ParseResult parse_request_line(const char* buf, uint32_t end, Request& req) noexcept;
     bool on_request_target(const char* buf, Request& req) noexcept;
+    bool check_absolute_form(std::string_view target) noexcept;
     bool on_request_line(const char* buf, Request& req) noexcept;
     ParseResult parse_fields(const char* buf, uint32_t end, Request& req) noexcept;
     bool on_field(const char* buf, Request& req) noexcept;
@@ -103,9 +105,6 @@ private:
     void on_expect(std::string_view value) noexcept;
     ParseResult finish_head(Request& req) noexcept;
     ParseResult parse_chunked(const char* data, size_t len, size_t& consumed) noexcept;
-    bool end_chunk_size(uint8_t c) noexcept;
-    bool count_trailer_byte() noexcept;
-    bool parse_trailer_byte(uint8_t c) noexcept;
     ParseResult fail(uint16_t status, const char* reason) noexcept;  // enters kError
     bool reject(uint16_t status, const char* reason) noexcept;       // fail(), returns false
 
@@ -125,10 +124,10 @@ private:
     uint8_t version_index_ = 0;  // bytes of "HTTP/d.d" matched
     // Body: a body call gets only new bytes, so everything it needs lives here.
     BodyState body_state_{};
-    uint8_t size_digits_ = 0;  // hex digits of the current chunk size
-    uint32_t line_bytes_ = 0;  // bytes in the chunk-size line, or in the whole trailer section
-    uint64_t body_left_ = 0;   // bytes left in the current chunk / Content-Length body
+    uint64_t body_left_ = 0;   // bytes left of a Content-Length body
     uint64_t body_bytes_ = 0;
+    ChunkedDecoder chunked_;   // the framing of a chunked body; set up by finish_head()
+    // reset() clears the members above one by one (all but limits_ and chunked_).
     const char* error_reason_ = "";
 };
 

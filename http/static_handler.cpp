@@ -3,6 +3,7 @@
 #include <array>
 
 #include "core/strings.hpp"
+#include "http/conditional.hpp"
 #include "http/path.hpp"
 #include "http/status.hpp"
 #include "http/status_page.hpp"
@@ -16,17 +17,6 @@ std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
     return s;
-}
-
-bool parse_u64(std::string_view s, uint64_t& out) noexcept {
-    if (s.empty() || s.size() > 19) return false;
-    uint64_t v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return false;
-        v = v * 10 + static_cast<uint64_t>(c - '0');
-    }
-    out = v;
-    return true;
 }
 
 /// Host without port, for matching server_name: "Example.com:8080" -> "Example.com".
@@ -45,13 +35,21 @@ struct Target {
     std::string_view query;  // with its '?', or empty
 };
 
+// "http://h?q": the path is empty (RFC 3986 3.3), which is "/". Out of line and cold, so that
+// origin-form targets pay nothing for it.
+[[gnu::cold, gnu::noinline]] bool query_only(std::string_view t, Target& out) noexcept {
+    out.path = "/";
+    out.query = t.substr(0, t.find('#'));
+    return true;
+}
+
 bool split_target(std::string_view t, Target& out) noexcept {
     if (t.size() > 7 && (core::iequals(t.substr(0, 7), "http://") || core::iequals(t.substr(0, 8), "https://"))) {
         t.remove_prefix(t[4] == ':' ? 7 : 8);
         size_t slash = t.find_first_of("/?");
         out.host = t.substr(0, slash);
         t = slash == std::string_view::npos ? std::string_view("/") : t.substr(slash);
-        if (t.front() == '?') return false;  // "http://h?q": no path at all
+        if (t.front() == '?') return query_only(t, out);
     }
     if (t.empty() || t.front() != '/') return false;
     size_t q = t.find_first_of("?#");
@@ -79,7 +77,7 @@ void validators(HeaderWriter& hw, const CachedFile& f) noexcept {
 }
 
 bool not_modified(const Request& req, const char* head, const CachedFile& f) noexcept {
-    if (!req.if_none_match.empty()) return detail::etag_list_matches(req.if_none_match.in(head), f.etag);
+    if (!req.if_none_match.empty()) return etag_list_matches(req.if_none_match.in(head), f.etag);
     time_t since;
     if (!req.if_modified_since.empty() && core::parse_http_date(req.if_modified_since.in(head), since))
         return f.mtime.tv_sec <= since;
@@ -88,11 +86,7 @@ bool not_modified(const Request& req, const char* head, const CachedFile& f) noe
 
 // If-Range: the Range applies only if the validator still matches (a strong ETag, or the exact date).
 bool if_range_holds(const Request& req, const char* head, const CachedFile& f) noexcept {
-    if (req.if_range.empty()) return true;
-    std::string_view v = trim(req.if_range.in(head));
-    if (!v.empty() && (v.front() == '"' || v.starts_with("W/"))) return v == f.etag;
-    time_t t;
-    return core::parse_http_date(v, t) && t == f.mtime.tv_sec;
+    return req.if_range.empty() || if_range_matches(req.if_range.in(head), f.etag, f.mtime.tv_sec);
 }
 
 void body_slice(const CachedFile& f, uint64_t first, uint64_t length, Reply& reply) noexcept {
@@ -117,7 +111,7 @@ void serve_file(Context& ctx, const Request& req, const char* head, CachedFile& 
     uint64_t first = 0, last = 0;
     int range = req.range.empty() || head_only || !if_range_holds(req, head, f)
                     ? 0
-                    : detail::parse_range(req.range.in(head), f.size, first, last);
+                    : parse_range(req.range.in(head), f.size, first, last);
     if (range < 0) {
         char extra[64];
         HeaderWriter cr(extra, sizeof extra);
@@ -275,45 +269,4 @@ void handle_static(Context& ctx, const Request& req, std::string_view head_bytes
     }
 }
 
-namespace detail {
-
-int parse_range(std::string_view value, uint64_t size, uint64_t& first, uint64_t& last) noexcept {
-    value = trim(value);
-    if (!value.starts_with("bytes=")) return 0;  // an unknown unit: ignore the header
-    std::string_view spec = trim(value.substr(6));
-    if (spec.find(',') != std::string_view::npos) return 0;  // several ranges: answer with the whole file
-    size_t dash = spec.find('-');
-    if (dash == std::string_view::npos) return 0;
-    std::string_view a = trim(spec.substr(0, dash)), b = trim(spec.substr(dash + 1));
-    uint64_t x = 0, y = 0;
-    if (a.empty()) {  // suffix: the last y bytes
-        if (!parse_u64(b, y)) return 0;
-        if (y == 0 || size == 0) return -1;
-        first = y >= size ? 0 : size - y;
-        last = size - 1;
-        return 1;
-    }
-    if (!parse_u64(a, x)) return 0;
-    if (!b.empty() && (!parse_u64(b, y) || y < x)) return 0;
-    if (x >= size) return -1;
-    first = x;
-    last = b.empty() || y >= size ? size - 1 : y;
-    return 1;
-}
-
-bool etag_list_matches(std::string_view list, std::string_view etag) noexcept {
-    auto weak = [](std::string_view s) { return s.starts_with("W/") ? s.substr(2) : s; };
-    list = trim(list);
-    if (list == "*") return true;
-    while (!list.empty()) {
-        size_t comma = list.find(',');
-        std::string_view item = trim(list.substr(0, comma));
-        if (weak(item) == weak(etag)) return true;
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
-    }
-    return false;
-}
-
-}  // namespace detail
 }  // namespace portico::http

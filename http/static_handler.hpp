@@ -31,12 +31,4 @@ void handle_static(Context& ctx, const Request& req, std::string_view head, uint
 void build_error(Context& ctx, uint16_t status, bool head_only, std::string_view extra, HeaderWriter& hw,
                  Reply& reply);
 
-namespace detail {
-/// A single byte range resolved against `size`: 1 = [first, last], 0 = ignore the header (serve
-/// 200), -1 = unsatisfiable (416). Exposed for tests.
-int parse_range(std::string_view value, uint64_t size, uint64_t& first, uint64_t& last) noexcept;
-/// True if an If-None-Match value matches `etag` (weak comparison; "*" matches).
-bool etag_list_matches(std::string_view list, std::string_view etag) noexcept;
-}  // namespace detail
-
 }  // namespace portico::http

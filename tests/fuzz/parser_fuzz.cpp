@@ -1,11 +1,12 @@
 // libFuzzer target for the request parser and the path normaliser.
 //
 // The input is a byte stream as a client would send it. It is parsed whole, then again with the
-// bytes arriving in two and three pieces (split points drawn from a hash of the input), and, when
-// short, byte by byte. Every way must give the same outcome, and every call must keep the
-// parser's promises (consumed <= len, head_length <= len, a known error status, spans inside
-// the head, limits honoured). Each call's bytes sit in a heap block of exactly that size, so
-// AddressSanitizer catches a read one byte too far. A broken promise aborts with a message.
+// bytes arriving in two and three pieces (split points drawn from a hash of the input), when
+// short byte by byte, and by a parser that parsed it once and was reset(). Every way must give
+// the same outcome, and every call must keep the parser's promises (consumed <= len,
+// head_length <= len, a known error status, spans inside the head, limits honoured). Each
+// call's bytes sit in a heap block of exactly that size, so AddressSanitizer catches a read one
+// byte too far. A broken promise aborts with a message.
 
 #include "http/parser.hpp"
 #include "http/path.hpp"
@@ -101,8 +102,10 @@ bool allowed_status(uint16_t s) {
 }
 
 /// Feeds `in` with bytes arriving up to each of `ends` (ascending, the last in.size()).
-Outcome feed(std::string_view in, const std::vector<size_t>& ends, const ParserLimits& limits) {
-    RequestParser parser(limits);
+Outcome feed(std::string_view in, const std::vector<size_t>& ends, const ParserLimits& limits,
+             RequestParser* reused = nullptr) {
+    RequestParser fresh(limits);
+    RequestParser& parser = reused ? *reused : fresh;
     Request req;
     Outcome o;
     size_t k = 0;
@@ -184,6 +187,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const ParserLimits& limits = kLimits[h & 1];
 
     const Outcome whole = feed(in, {size}, limits);
+    // A parser that already saw a request, then reset() (as a keep-alive connection does it),
+    // must behave like a new one.
+    {
+        RequestParser reused(limits);
+        feed(in, {size}, limits, &reused);
+        reused.reset();
+        expect(feed(in, {size}, limits, &reused) == whole, "reset() parser differs from a new one");
+    }
     if (size > 1) {
         const size_t a = 1 + (h >> 8) % (size - 1);
         const size_t b = 1 + (h >> 32) % (size - 1);

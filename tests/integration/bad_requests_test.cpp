@@ -89,6 +89,14 @@ std::vector<BadCase> bad_400() {
          "GET / HTTP/1.1\r\n" + kHost + te + "\r\n5\r\nhelloX\r\n0\r\n\r\n", 400},
         {"chunk size line ended by a bare LF",
          "GET / HTTP/1.1\r\n" + kHost + te + "\r\n5\nhello\r\n0\r\n\r\n", 400},
+        // RFC 9112 7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+        {"an empty chunk extension", "GET / HTTP/1.1\r\n" + kHost + te + "\r\n2;\r\nab\r\n0\r\n\r\n", 400},
+        {"an unbalanced quote in a chunk extension",
+         "GET / HTTP/1.1\r\n" + kHost + te + "\r\n5;ilo=\"ve\r\nhello\r\n0\r\n\r\n", 400},
+        {"a chunk extension that ends in whitespace",
+         "GET / HTTP/1.1\r\n" + kHost + te + "\r\n5;a=b \r\nhello\r\n0\r\n\r\n", 400},
+        {"userinfo in an absolute-form target", "GET http://u@a.test/ HTTP/1.1\r\n" + kHost + "\r\n", 400},
+        {"an absolute-form target without a host", "GET http://:80/ HTTP/1.1\r\n" + kHost + "\r\n", 400},
         {"chunked body of a POST with a bad size",
          "POST / HTTP/1.1\r\n" + kHost + te + "\r\n5\r\nhello\r\nq\r\n\r\n", 400},
     };
@@ -185,6 +193,9 @@ TEST_CASE("what RFC 9112 allows is accepted", "[bad][lenient]") {
          get("/small.txt", "Transfer-Encoding: Chunked\r\n") + "3\r\nabc\r\n0\r\n\r\n"},
         {"a chunk size in upper-case hex with an extension",
          get("/small.txt", "Transfer-Encoding: chunked\r\n") + "A;name=\"v\"\r\n0123456789\r\n0\r\n\r\n"},
+        {"chunk extensions with BWS, a quoted-pair and obs-text",
+         get("/small.txt", "Transfer-Encoding: chunked\r\n") +
+             "3 ; a = \"x\\\"y;\xe9\" ;b\r\nabc\r\n0;c=d\r\n\r\n"},
         {"Content-Length: 0", get("/small.txt", "Content-Length: 0\r\n")},
         {"an empty Host", "GET /small.txt HTTP/1.1\r\nHost:\r\n\r\n"},
     };
@@ -209,5 +220,21 @@ TEST_CASE("a Host with an invalid value gets 400", "[bad][400]") {
             expect_rejected(s.server.port(), request, 400);
         }
     }
+    s.server.stop_and_check();
+}
+
+// RFC 3986 3.3: an authority followed directly by a query has an empty path, which is "/".
+TEST_CASE("an absolute-form target with a query right after the authority is served as /", "[bad][lenient]") {
+    SiteServer s;
+    Client c(s.server.port());
+    for (const char* target : {"http://a.test?hail=all", "http://a.test:1234?hail=all", "HTTP://a.test?"}) {
+        INFO(target);
+        c.send_raw("GET " + std::string(target) + " HTTP/1.1\r\nHost: a.test\r\n\r\n");
+        Response r = c.read_response();
+        CHECK(r.status == 200);
+        CHECK(r.body == s.site.index_html);
+        CHECK_FALSE(r.has("Connection"));
+    }
+    c.close();
     s.server.stop_and_check();
 }
