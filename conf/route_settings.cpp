@@ -54,20 +54,6 @@ std::string read_alias(const GroupReader& g, const std::filesystem::path& dir) {
     return resolve_path(dir, value);
 }
 
-// A location's index: plain file names, as the server's.
-std::vector<std::string> read_index_files(const GroupReader& g) {
-    std::vector<std::string> files;
-    for (const auto& element : g.elements("index")) {
-        std::string file = g.string_of(element);
-        if (file.empty() || file == "." || file == ".." || file.find('/') != std::string::npos) {
-            g.fail_at(*element.setting, element.name,
-                      fmt::format("'{}' is not a file name (no '/', '.' or '..')", file));
-        }
-        files.push_back(std::move(file));
-    }
-    if (files.empty()) g.fail("index", "must name at least one file");
-    return files;
-}
 
 ValueTemplate compile_template(const GroupReader& g, const Element& e, const std::string& text) {
     std::string problem;
@@ -210,6 +196,20 @@ Dotfiles read_dotfiles(const GroupReader& g) {
 }
 
 }  // namespace
+
+std::vector<std::string> read_index_files(const GroupReader& g) {
+    std::vector<std::string> files;
+    for (const auto& element : g.elements("index")) {
+        std::string file = g.string_of(element);
+        if (file.empty() || file == "." || file == ".." || file.find('/') != std::string::npos) {
+            g.fail_at(*element.setting, element.name,
+                      fmt::format("'{}' is not a file name (no '/', '.' or '..')", file));
+        }
+        files.push_back(std::move(file));
+    }
+    if (files.empty()) g.fail("index", "must name at least one file");
+    return files;
+}
 
 std::string where_is(const GroupReader& g, std::string_view key) {
     try {

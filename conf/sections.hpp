@@ -83,6 +83,10 @@ std::vector<ServerConfig> read_servers(const GroupReader& top, const std::filesy
 /// message about the setting should point.
 std::string where_is(const GroupReader& g, std::string_view key);
 
+/// A server's or a location's `index`: plain file names (no '/', '.' or '..'), at least one,
+/// since they are joined to a directory inside the root. Throws ConfigError.
+std::vector<std::string> read_index_files(const GroupReader& g);
+
 /// Reads the routing settings `level` may hold from `g` (conf/route_settings.cpp). The caller has
 /// rejected unknown keys; root and index are read here only for a location. Throws ConfigError.
 RouteSettings read_route_settings(const GroupReader& g, RouteLevel level, const std::filesystem::path& dir);

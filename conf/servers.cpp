@@ -113,24 +113,10 @@ std::string read_root(const GroupReader& g, const std::filesystem::path& dir) {
     return path;
 }
 
-// Index entries are joined to a directory inside root, so they must be plain file names.
+// A server without `index` gets the default; one with it, exactly what it names.
 std::vector<std::string> read_index(const GroupReader& g) {
-    if (g.find("index") == nullptr) {
-        return {std::string{kDefaults.index}};
-    }
-    std::vector<std::string> files;
-    for (const auto& element : g.elements("index")) {
-        std::string file = g.string_of(element);
-        if (file.empty() || file == "." || file == ".." || file.find('/') != std::string::npos) {
-            g.fail_at(*element.setting, element.name,
-                      fmt::format("'{}' is not a file name (no '/', '.' or '..')", file));
-        }
-        files.push_back(std::move(file));
-    }
-    if (files.empty()) {
-        g.fail("index", "must name at least one file");
-    }
-    return files;
+    if (g.find("index") == nullptr) return {std::string{kDefaults.index}};
+    return read_index_files(g);
 }
 
 // What a status_path must not hold, and why: it is compared with request paths after they are
