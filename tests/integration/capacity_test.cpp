@@ -11,19 +11,6 @@
 
 using namespace portico::test;
 
-namespace {
-
-/// Connects and completes one request, leaving the connection idle in keep-alive.
-std::unique_ptr<Client> idle_client(uint16_t port, const std::string& expect_body) {
-    auto c = std::make_unique<Client>(port);
-    c->send_raw(get("/small.txt"));
-    Response r = c->read_response();
-    REQUIRE(r.status == 200);
-    REQUIRE(r.body == expect_body);
-    return c;
-}
-
-}  // namespace
 
 TEST_CASE("200 connections at once are all served", "[capacity]") {
     SiteServer s;

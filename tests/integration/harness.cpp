@@ -185,4 +185,13 @@ std::string get(std::string_view target, std::string_view extra, std::string_vie
     return r;
 }
 
+std::unique_ptr<Client> idle_client(uint16_t port, const std::string& expect_body) {
+    auto c = std::make_unique<Client>(port);
+    c->send_raw(get("/small.txt"));
+    Response r = c->read_response();
+    REQUIRE(r.status == 200);
+    REQUIRE(r.body == expect_body);
+    return c;
+}
+
 }  // namespace portico::test

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -236,6 +237,10 @@ struct SiteServer {
 /// Builds "GET <target> HTTP/1.1\r\nHost: a.test\r\n<extra>\r\n".
 [[nodiscard]] std::string get(std::string_view target, std::string_view extra = {},
                               std::string_view method = "GET", std::string_view host = "a.test");
+
+/// Connects, completes one GET of /small.txt (checking its body) and leaves the connection idle
+/// in keep-alive.
+[[nodiscard]] std::unique_ptr<Client> idle_client(uint16_t port, const std::string& expect_body);
 
 /// True for an IMF-fixdate that names a real time ("Sun, 06 Nov 1994 08:49:37 GMT").
 [[nodiscard]] bool is_http_date(const std::string& text);

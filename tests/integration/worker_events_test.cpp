@@ -19,15 +19,6 @@ using namespace portico::test;
 
 namespace {
 
-std::unique_ptr<Client> idle_client(uint16_t port, const std::string& expect_body) {
-    auto c = std::make_unique<Client>(port);
-    c->send_raw(get("/small.txt"));
-    Response r = c->read_response();
-    REQUIRE(r.status == 200);
-    REQUIRE(r.body == expect_body);
-    return c;
-}
-
 /// Waits until `n` connections wait in the accept queues of 127.0.0.1:port.
 void wait_queued(uint16_t port, size_t n) {
     auto deadline = Clock::now() + kWait;

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 
 namespace portico::bench::test {
@@ -40,5 +41,12 @@ private:
     int pidfd_ = -1;
     uint16_t port_ = 0;
 };
+
+/// The portico binary the real-server tests run: PORTICO_SERVER in the environment (to test
+/// another build), else this build's (PORTICO_SERVER_PATH, set by tests/tools/CMakeLists.txt).
+inline std::string server_binary() {
+    const char* env = std::getenv("PORTICO_SERVER");
+    return env != nullptr ? env : PORTICO_SERVER_PATH;
+}
 
 }  // namespace portico::bench::test

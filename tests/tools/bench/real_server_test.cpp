@@ -14,14 +14,9 @@ using portico::bench::test::BenchRun;
 using portico::bench::test::json_number;
 using portico::bench::test::PorticoProcess;
 using portico::bench::test::run_bench;
+using portico::bench::test::server_binary;
 
 namespace {
-
-// PORTICO_SERVER in the environment overrides the build's path (to test another build).
-std::string server_binary() {
-    const char* env = std::getenv("PORTICO_SERVER");
-    return env != nullptr ? env : PORTICO_SERVER_PATH;
-}
 
 std::string describe(const BenchRun& run, const PorticoProcess& server) {
     return "exit " + std::to_string(run.exit_code) + "\nstdout: " + run.out + "\nstderr: " + run.err +

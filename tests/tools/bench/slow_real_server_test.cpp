@@ -15,15 +15,8 @@ using portico::bench::test::json_number;
 using portico::bench::test::json_object;
 using portico::bench::test::PorticoProcess;
 using portico::bench::test::run_bench;
+using portico::bench::test::server_binary;
 
-namespace {
-
-std::string server_binary() {
-    const char* env = std::getenv("PORTICO_SERVER");
-    return env != nullptr ? env : PORTICO_SERVER_PATH;
-}
-
-}  // namespace
 
 TEST_CASE("slow clients against the real portico are cut by its timeouts", "[bench][portico][slow]") {
     const std::string binary = server_binary();
