@@ -275,7 +275,7 @@ bool Connection::process_head(Context& ctx) noexcept {
             close(ctx);
             return true;
         }
-        if (!interim.empty()) out_.append(interim);  // (append's memcpy may not see a null pointer)
+        out_.append(interim);
         out_.append(hw.view());
         continue_left_ = static_cast<uint8_t>(interim.size());
         respond(ctx, {}, reply);
@@ -543,7 +543,7 @@ void Connection::drop_response(Context& ctx) noexcept {
     mem_ = nullptr;
     mem_left_ = 0;
     mem_is_scratch_ = false;
-    if (own_body_) own_body_.reset();
+    own_body_.reset();
     file_left_ = 0;
     ctx.pool.release(out_);
 }
