@@ -62,16 +62,28 @@ UniqueFd open_listener(const std::string& host, uint16_t port, bool ipv6, const 
     return fd;
 }
 
-size_t peer_address(int fd, char* out, size_t cap) noexcept {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
+PeerAddress PeerAddress::from(const sockaddr* sa) noexcept {
+    PeerAddress p;
+    if (!sa) return p;
+    if (sa->sa_family == AF_INET) {
+        const auto* a = reinterpret_cast<const sockaddr_in*>(sa);
+        p.bytes[10] = p.bytes[11] = 0xff;
+        std::memcpy(&p.bytes[12], &a->sin_addr, 4);
+        p.port = ntohs(a->sin_port);
+        p.v4 = true;
+    } else if (sa->sa_family == AF_INET6) {
+        const auto* a = reinterpret_cast<const sockaddr_in6*>(sa);
+        std::memcpy(p.bytes.data(), &a->sin6_addr, 16);
+        p.port = ntohs(a->sin6_port);
+    }
+    return p;
+}
+
+size_t PeerAddress::format(char* out, size_t cap) const noexcept {
     if (cap == 0) return 0;
     out[0] = '\0';
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
-    const void* addr = ss.ss_family == AF_INET6
-                           ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr)
-                           : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&ss)->sin_addr);
-    if (!inet_ntop(ss.ss_family, addr, out, static_cast<socklen_t>(cap))) return 0;
+    const void* addr = v4 ? static_cast<const void*>(&bytes[12]) : static_cast<const void*>(bytes.data());
+    if (!inet_ntop(v4 ? AF_INET : AF_INET6, addr, out, static_cast<socklen_t>(cap))) return 0;
     return std::strlen(out);
 }
 

@@ -1,13 +1,30 @@
 #pragma once
 // Listening sockets.
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <system_error>
 
 #include "core/fd.hpp"
 
+struct sockaddr;
+
 namespace portico::core {
+
+/// A client's address as accept4() reported it, kept with its connection so that access rules,
+/// logs and X-Forwarded-For need no getpeername() per request. An IPv4 address is stored in its
+/// IPv4-mapped IPv6 form (::ffff:a.b.c.d), so one 16-byte compare serves both families.
+struct PeerAddress {
+    std::array<uint8_t, 16> bytes{};
+    uint16_t port = 0;  ///< host byte order; 0 when unknown
+    bool v4 = false;    ///< the socket is IPv4 (bytes hold the mapped form)
+
+    /// From an AF_INET or AF_INET6 address; any other family (or null) gives the unspecified one.
+    static PeerAddress from(const sockaddr* sa) noexcept;
+    /// Writes "127.0.0.1" or "::1" to out[0, cap) and returns its length (0 if it does not fit).
+    size_t format(char* out, size_t cap) const noexcept;
+};
 
 struct ListenOptions {
     int backlog = 4096;      ///< negative: bind only, do not listen
@@ -20,7 +37,5 @@ struct ListenOptions {
 UniqueFd open_listener(const std::string& host, uint16_t port, bool ipv6, const ListenOptions& opts,
                        std::error_code& ec, const char*& what) noexcept;
 
-/// Formats the peer address of a connected socket ("127.0.0.1", "::1") into out; returns its length.
-size_t peer_address(int fd, char* out, size_t cap) noexcept;
 
 }  // namespace portico::core

@@ -42,8 +42,9 @@ bool transient(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK ||
 
 }  // namespace
 
-void Connection::open(Context& ctx, int fd, uint16_t listener) noexcept {
+void Connection::open(Context& ctx, int fd, uint16_t listener, const core::PeerAddress& peer) noexcept {
     fd_ = fd;
+    peer_ = peer;
     listener_ = listener;
     state_ = State::kIdle;
     keep_alive_ = false;
@@ -250,7 +251,7 @@ bool Connection::process_head(Context& ctx) noexcept {
         discard_body = false;
         linger_after_ = true;
     }
-    handle_static(ctx, req_, {head, parser_.head_length()}, listener_, hw, reply);
+    handle_static(ctx, Exchange{req_, {head, parser_.head_length()}, listener_, peer_}, hw, reply);
     if (hw.overflow()) {
         hw.reset();
         build_error(ctx, 500, head_only, {}, hw, reply);
@@ -574,7 +575,7 @@ void Connection::begin_log(uint16_t status, bool with_request, uint64_t head_len
     e.request_line_len = static_cast<uint32_t>(line.size());
     e.referer_len = static_cast<uint32_t>(referer.size());
     e.status = status;
-    e.addr_len = static_cast<uint8_t>(core::peer_address(fd_, e.addr, sizeof e.addr));
+    e.addr_len = static_cast<uint8_t>(peer_.format(e.addr, sizeof e.addr));
     e.head_length = head_length;
     e.body_length = body_length;
 }

@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "core/buffer.hpp"
+#include "core/socket.hpp"
 #include "core/timer_wheel.hpp"
 #include "http/access_line.hpp"
 #include "http/context.hpp"
@@ -38,8 +39,8 @@ public:
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
-    /// Takes over an accepted, non-blocking socket that arrived on listener `listener`.
-    void open(Context& ctx, int fd, uint16_t listener) noexcept;
+    /// Takes over an accepted, non-blocking socket from `peer` that arrived on listener `listener`.
+    void open(Context& ctx, int fd, uint16_t listener, const core::PeerAddress& peer) noexcept;
     /// epoll reported `events`.
     void on_event(Context& ctx, uint32_t events) noexcept;
     /// Its timer expired (already unlinked).
@@ -106,6 +107,7 @@ private:
     uint8_t continue_left_ = 0;
     uint16_t listener_ = 0;
     uint32_t requests_ = 0;
+    core::PeerAddress peer_;       // from accept4(), for access rules, logs and X-Forwarded-For
     core::Buffer in_;
     core::Buffer out_;             // header bytes still to send, when a write could not finish
     RequestParser parser_;

@@ -240,8 +240,10 @@ void build_error(Context& ctx, uint16_t status, bool head_only, std::string_view
     reply.mem = head_only ? std::string_view() : page;
 }
 
-void handle_static(Context& ctx, const Request& req, std::string_view head_bytes, uint16_t listener,
-                   HeaderWriter& hw, Reply& reply) {
+void handle_static(Context& ctx, const Exchange& ex, HeaderWriter& hw, Reply& reply) {
+    const Request& req = ex.req;
+    std::string_view head_bytes = ex.head;
+    uint16_t listener = ex.listener;
     const char* head = head_bytes.data();
     bool head_only = req.method == Method::kHead;
     // The method first: "OPTIONS *" learns what is allowed rather than that "*" is no path.

@@ -79,7 +79,7 @@ private:
     void loop_once();
     void on_signal();
     void accept_from(uint16_t index);
-    bool open_connection(int fd, uint16_t index);
+    bool open_connection(int fd, uint16_t index, const core::PeerAddress& peer);
     bool shed_oldest_idle();
     void pause_accepting(int err);
     void resume_accepting();

@@ -167,7 +167,7 @@ public:
                "socketpair failed");
         server_fd_ = fds[0];
         client_fd_ = fds[1];
-        conn_.open(ctx_, server_fd_, 0);
+        conn_.open(ctx_, server_fd_, 0, core::PeerAddress{});
         deliver(EPOLLOUT);  // epoll reports a fresh socket writable at once
     }
     ~Session() {
