@@ -40,11 +40,31 @@ uint64_t ms(conf::Millis d) noexcept { return static_cast<uint64_t>(d.count()); 
 
 bool transient(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 
+// A transport's result in the syscalls' convention, so that one state machine serves both: bytes
+// moved, 0 for the peer's end of input, or -1 with errno (EAGAIN: wait for the next edge).
+ssize_t as_syscall(core::IoResult r) noexcept {
+    switch (r.status) {
+        case core::IoStatus::kOk:
+            if (r.bytes > 0) return static_cast<ssize_t>(r.bytes);
+            errno = EAGAIN;
+            return -1;
+        case core::IoStatus::kWantRead:
+        case core::IoStatus::kWantWrite: errno = EAGAIN; return -1;
+        case core::IoStatus::kClosed: return 0;
+        case core::IoStatus::kError: break;
+    }
+    errno = EPROTO;
+    return -1;
+}
+
 }  // namespace
 
-void Connection::open(Context& ctx, int fd, uint16_t listener, const core::PeerAddress& peer) noexcept {
+void Connection::open(Context& ctx, int fd, uint16_t listener, const core::PeerAddress& peer,
+                      std::unique_ptr<core::Transport> transport) noexcept {
     fd_ = fd;
     peer_ = peer;
+    transport_ = std::move(transport);
+    handshake_done_ = !transport_;
     listener_ = listener;
     state_ = State::kIdle;
     keep_alive_ = false;
@@ -58,6 +78,12 @@ void Connection::open(Context& ctx, int fd, uint16_t listener, const core::PeerA
 void Connection::on_event(Context& ctx, uint32_t events) noexcept {
     if (state_ == State::kClosed) return;
     if (events & EPOLLERR) return close(ctx);
+    if (transport_) [[unlikely]] {
+        if (!handshake_done_ && !handshake(ctx)) return;
+        // A transport's read may wait for writability and its write for readability (TLS): any
+        // edge may unblock either direction, so both are tried.
+        events |= EPOLLIN | EPOLLOUT;
+    }
     // The peer shut its write side: its EOF may sit behind the data, so a short read no longer
     // proves the socket drained (no new edge will come for the EOF).
     if (events & (EPOLLRDHUP | EPOLLHUP)) peer_shutdown_ = true;
@@ -116,6 +142,12 @@ void Connection::close(Context& ctx) noexcept {
     }
     drop_response(ctx);
     ctx.pool.release(in_);
+    if (transport_) {
+        // A clean end tells a TLS peer the response was not cut short; after an error it is a
+        // best effort that a broken socket refuses.
+        if (handshake_done_ && state_ != State::kLinger) transport_->shutdown();
+        transport_.reset();
+    }
     state_ = State::kClosed;
     ctx.closing.push_back(this);
 }
@@ -155,12 +187,13 @@ void Connection::on_readable(Context& ctx) noexcept {
             return;
         }
         size_t want = in_.writable();
-        ssize_t n = ::read(fd_, in_.write_ptr(), want);
+        ssize_t n = io_read(in_.write_ptr(), want);
         if (n > 0) {
             in_.commit(static_cast<size_t>(n));
             process(ctx);
             if (state_ == State::kClosed) return;
-            bool drained = static_cast<size_t>(n) < want && !peer_shutdown_;
+            // A transport hands out input a record at a time: only its EAGAIN proves it drained.
+            bool drained = static_cast<size_t>(n) < want && !peer_shutdown_ && !transport_;
             if (state_ == State::kWrite) {
                 readable_ = !drained;  // more (a pipelined request, the EOF) may wait behind it
                 return;
@@ -373,7 +406,7 @@ void Connection::write_out(Context& ctx, std::string_view header) noexcept {
     if (mem_left_ > 0) iov[cnt++] = {const_cast<char*>(mem_), mem_left_};
     if (cnt > 0) {
         // The keep-alive small-file path stays a plain writev; the others may hold the tail back.
-        ssize_t n = file_left_ == 0 && keep_alive_ ? ::writev(fd_, iov, cnt) : write_more(iov, cnt);
+        ssize_t n = file_left_ == 0 && keep_alive_ ? io_writev(iov, cnt) : write_more(iov, cnt);
         if (n < 0 && !transient(errno)) return close(ctx);
         size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
         ctx.counters.bytes_out += sent;
@@ -406,6 +439,7 @@ void Connection::write_out(Context& ctx, std::string_view header) noexcept {
 // response on a connection leaves with the FIN that close() or shutdown() adds. Both are pushes
 // that follow in the same loop turn, and later ACK-driven sends ignore the hint, so nothing waits.
 ssize_t Connection::write_more(iovec* iov, int cnt) noexcept {
+    if (transport_) return as_syscall(transport_->write(iov, cnt));  // it frames its own records
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(cnt);
@@ -420,8 +454,7 @@ bool Connection::send_body_file(Context& ctx) noexcept {
             queue_resume(ctx);
             return false;
         }
-        auto off = static_cast<off_t>(file_off_);
-        ssize_t n = ::sendfile(fd_, file_->fd, &off, std::min(file_left_, budget));
+        ssize_t n = io_sendfile(std::min(file_left_, budget));
         if (n > 0) {
             file_off_ += static_cast<uint64_t>(n);
             file_left_ -= static_cast<uint64_t>(n);
@@ -440,6 +473,40 @@ bool Connection::send_body_file(Context& ctx) noexcept {
         return false;
     }
     return true;
+}
+
+// The transport wrappers: the plain socket directly (inlined; the hot path is unchanged), a
+// transport through its interface, both in the syscalls' convention (see as_syscall).
+ssize_t Connection::io_read(void* data, size_t size) noexcept {
+    if (!transport_) [[likely]] return ::read(fd_, data, size);
+    return as_syscall(transport_->read(data, size));
+}
+
+ssize_t Connection::io_writev(const iovec* iov, int cnt) noexcept {
+    if (!transport_) [[likely]] return ::writev(fd_, iov, cnt);
+    return as_syscall(transport_->write(iov, cnt));
+}
+
+ssize_t Connection::io_sendfile(uint64_t count) noexcept {
+    if (!transport_) [[likely]] {
+        auto off = static_cast<off_t>(file_off_);
+        return ::sendfile(fd_, file_->fd, &off, count);
+    }
+    return as_syscall(transport_->send_file(file_->fd, static_cast<off_t>(file_off_), count));
+}
+
+// One step of the transport's handshake. True once data can flow; false while it waits for an
+// edge (the header timer, armed at open(), bounds how long) or after it failed (closed).
+bool Connection::handshake(Context& ctx) noexcept {
+    switch (transport_->handshake()) {
+        case core::IoStatus::kOk: handshake_done_ = true; return true;
+        case core::IoStatus::kWantRead:
+        case core::IoStatus::kWantWrite: return false;
+        case core::IoStatus::kClosed:
+        case core::IoStatus::kError: break;
+    }
+    close(ctx);
+    return false;
 }
 
 // The socket is still writable but this turn's budget is spent: let the other connections run
@@ -472,7 +539,8 @@ void Connection::keep_scratch_body(Context& ctx) noexcept {
 // Writes what is left of the "100 Continue" at the front of out_ (kBody only).
 void Connection::send_continue(Context& ctx) noexcept {
     while (continue_left_ > 0) {
-        ssize_t n = ::send(fd_, out_.read_ptr(), continue_left_, MSG_NOSIGNAL);
+        iovec iov{out_.read_ptr(), continue_left_};
+        ssize_t n = io_writev(&iov, 1);
         if (n > 0) {
             out_.consume(static_cast<size_t>(n));
             continue_left_ = static_cast<uint8_t>(continue_left_ - n);
@@ -532,6 +600,7 @@ void Connection::become_idle(Context& ctx) noexcept {
 
 void Connection::start_linger(Context& ctx) noexcept {
     state_ = State::kLinger;
+    if (transport_) transport_->shutdown();  // TLS: close_notify before the FIN
     ::shutdown(fd_, SHUT_WR);
     in_.clear();
     ctx.wheel.link(*this, ctx.now_ms + (timed_out_ ? kTimedOutLingerMs : kLingerMs));

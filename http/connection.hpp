@@ -23,6 +23,7 @@
 #include "core/buffer.hpp"
 #include "core/socket.hpp"
 #include "core/timer_wheel.hpp"
+#include "core/transport.hpp"
 #include "http/access_line.hpp"
 #include "http/context.hpp"
 #include "http/parser.hpp"
@@ -40,7 +41,9 @@ public:
     Connection& operator=(const Connection&) = delete;
 
     /// Takes over an accepted, non-blocking socket from `peer` that arrived on listener `listener`.
-    void open(Context& ctx, int fd, uint16_t listener, const core::PeerAddress& peer) noexcept;
+    /// With a `transport` (TLS) every read and write goes through it; without, to the socket.
+    void open(Context& ctx, int fd, uint16_t listener, const core::PeerAddress& peer,
+              std::unique_ptr<core::Transport> transport = nullptr) noexcept;
     /// epoll reported `events`.
     void on_event(Context& ctx, uint32_t events) noexcept;
     /// Its timer expired (already unlinked).
@@ -76,6 +79,10 @@ private:
     void respond_error(Context& ctx, uint16_t status) noexcept;
     void write_out(Context& ctx, std::string_view header) noexcept;
     ssize_t write_more(iovec* iov, int cnt) noexcept;
+    ssize_t io_read(void* data, size_t size) noexcept;
+    ssize_t io_writev(const iovec* iov, int cnt) noexcept;
+    ssize_t io_sendfile(uint64_t count) noexcept;
+    bool handshake(Context& ctx) noexcept;
     bool send_body_file(Context& ctx) noexcept;
     void queue_resume(Context& ctx) noexcept;
     // Rare paths, kept out of line so that inlining them does not tax the common one.
@@ -102,11 +109,13 @@ private:
     bool mem_is_scratch_ = false;  // mem_ points into per-worker scratch (see keep_scratch_body)
     bool resume_queued_ = false;   // on ctx.resume: yielded with the socket still writable
     bool timed_out_ = false;       // answered 408 on a timeout: linger briefly (see start_linger)
+    bool handshake_done_ = true;   // the transport carries data (always, without one)
     // kBody: unsent bytes of "100 Continue" at the front of out_. Set on entering kBody and read
     // only there, so it is never reset. (Here, in the padding before listener_.)
     uint8_t continue_left_ = 0;
     uint16_t listener_ = 0;
     uint32_t requests_ = 0;
+    std::unique_ptr<core::Transport> transport_;  // null: the plain socket, read and written directly
     core::PeerAddress peer_;       // from accept4(), for access rules, logs and X-Forwarded-For
     core::Buffer in_;
     core::Buffer out_;             // header bytes still to send, when a write could not finish
