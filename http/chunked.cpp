@@ -91,8 +91,9 @@ bool ChunkedDecoder::fail(uint16_t status, const char* reason) noexcept {
     return false;
 }
 
-ParseResult ChunkedDecoder::parse(const char* data, size_t len, size_t& consumed) noexcept {
+ParseResult ChunkedDecoder::parse(const char* data, size_t len, size_t& consumed, std::string_view* piece) noexcept {
     consumed = 0;
+    if (piece) *piece = {};
     if (state_ == State::kDone) return ParseResult::kDone;
     if (state_ == State::kError) return ParseResult::kError;
     size_t i = 0;
@@ -103,6 +104,11 @@ ParseResult ChunkedDecoder::parse(const char* data, size_t len, size_t& consumed
             body_bytes_ += n;
             i += n;
             if (size_ == 0) state_ = State::kDataCr;
+            if (piece && n > 0) {
+                *piece = {data + i - n, n};
+                consumed = i;
+                return ParseResult::kNeedMore;
+            }
             continue;
         }
         const auto c = static_cast<uint8_t>(data[i++]);

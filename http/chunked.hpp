@@ -1,8 +1,8 @@
 #pragma once
 // Incremental decoder of the chunked transfer coding (RFC 9112 7.1), for a request body. No
-// I/O, no allocation, no logging. It checks the framing byte by byte and counts the data bytes,
-// but keeps none of them (portico serves no request bodies): chunk extensions are validated
-// against the grammar and skipped, trailer fields likewise.
+// I/O, no allocation, no logging. It checks the framing byte by byte and counts the data bytes;
+// it copies none of them, but can point at each run of data for a caller that wants the body.
+// Chunk extensions are validated against the grammar and skipped, trailer fields likewise.
 //
 //   chunked-body = *chunk last-chunk trailer-section CRLF
 //   chunk        = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "http/parse_result.hpp"
 
@@ -28,7 +29,9 @@ public:
     /// `consumed` may be less than len (what follows belongs to the next request); kNeedMore:
     /// all of len was used; kError: error_status() and error_reason() say why. After kDone or
     /// kError every further call answers the same at once.
-    ParseResult parse(const char* data, size_t len, size_t& consumed) noexcept;
+    /// With `piece`, the call also returns (kNeedMore) right after a run of chunk data, with
+    /// `piece` pointing at it inside data and `consumed` ending with it; call again for the rest.
+    ParseResult parse(const char* data, size_t len, size_t& consumed, std::string_view* piece = nullptr) noexcept;
 
     /// Data bytes (without framing) seen so far.
     [[nodiscard]] uint64_t body_bytes() const noexcept { return body_bytes_; }

@@ -228,6 +228,10 @@ bool Connection::make_room(Context& ctx) noexcept {
     if (state_ == State::kHead && in_.capacity() < ctx.config.http.large_client_header_buffer_size &&
         ctx.pool.grow(in_, next))
         return true;
+    if (state_ == State::kBody && stream_ && stream_->reader) {
+        readable_ = true;  // a paused reader: the bytes wait in the socket
+        return false;
+    }
     if (state_ == State::kLinger || state_ == State::kBody) {
         in_.clear();  // discarded bytes
         return true;
@@ -277,30 +281,39 @@ bool Connection::process_head(Context& ctx) noexcept {
     bool head_only = req_.method == Method::kHead;
     HeaderWriter hw(ctx.header_scratch.data(), ctx.header_scratch.size());
     Reply reply;
-    bool discard_body = req_.has_body();
-    if (discard_body && req_.expect_continue && req_.method != Method::kGet && !head_only) {
-        // Answer at once instead of inviting a body nobody wants; the body may or may not come,
-        // so the framing is in doubt and the connection ends after this response.
-        discard_body = false;
-        linger_after_ = true;
-    }
-    handle_static(ctx, Exchange{req_, {head, parser_.head_length()}, listener_, peer_}, hw, reply);
+    Exchange ex{req_, {head, parser_.head_length()}, listener_, peer_};
+    if (ctx.handler) [[unlikely]] ctx.handler(ctx, ex, hw, reply);
+    else handle_static(ctx, ex, hw, reply);
     if (hw.overflow()) {
         hw.reset();
+        reply = Reply{};
         build_error(ctx, 500, head_only, {}, hw, reply);
+    }
+    // The request body is consumed before the response goes out (keep-alive needs the framing in
+    // sync): read by the handler's reader, or discarded.
+    bool read_body = req_.has_body();
+    if (read_body && !reply.body_reader && req_.expect_continue && req_.method != Method::kGet && !head_only) {
+        // Answer at once instead of inviting a body nobody wants; the body may or may not come,
+        // so the framing is in doubt and the connection ends after this response.
+        read_body = false;
+        linger_after_ = true;
     }
     keep_alive_ = req_.keep_alive && !linger_after_ && !ctx.draining && !peer_closed_ &&
                   ctx.config.http.keepalive_timeout.count() > 0 &&
                   requests_ + 1 < ctx.config.http.keepalive_requests;
-    hw.add(keep_alive_ ? (req_.version_minor == 0 ? "Connection: keep-alive\r\n\r\n" : "\r\n")
-                       : "Connection: close\r\n\r\n");
+    if (!reply.stream && !reply.body_reader) [[likely]] {
+        hw.add(keep_alive_ ? (req_.version_minor == 0 ? "Connection: keep-alive\r\n\r\n" : "\r\n")
+                           : "Connection: close\r\n\r\n");
+    } else {
+        if (!take_stream(ctx, reply, head_only)) return true;
+        if (!stream_->head_pending) end_head(hw, !stream_->no_body && stream_->left == kUnknownLength);
+    }
     if (ctx.access_log.enabled()) {
-        size_t interim = discard_body && req_.expect_continue ? kContinue.size() : 0;
+        size_t interim = read_body && req_.expect_continue ? kContinue.size() : 0;
         begin_log(reply.status, true, interim + hw.view().size(), reply.body_length());
     }
     in_.consume(parser_.head_length());
-    if (discard_body) {
-        // Keep the response until the body is consumed; keep-alive needs the framing in sync.
+    if (read_body) {
         // The interim answer is output like any other: queued in front of the final response,
         // so what the socket does not take now goes out first, whole, when it can.
         std::string_view interim = req_.expect_continue ? kContinue : std::string_view();
@@ -323,20 +336,50 @@ bool Connection::process_head(Context& ctx) noexcept {
     return true;
 }
 
-// Returns false when more body bytes are needed.
+// Ends a response head: the framing of a stream of unknown length (chunked on HTTP/1.1; on
+// HTTP/1.0 the close ends the body), then the Connection field and the blank line.
+void Connection::end_head(HeaderWriter& hw, bool unknown_length) noexcept {
+    if (unknown_length) [[unlikely]] {
+        if (req_.version_minor == 0) {
+            keep_alive_ = false;
+        } else {
+            hw.add("Transfer-Encoding: chunked\r\n");
+            stream_->chunked = true;
+        }
+    }
+    hw.add(keep_alive_ ? (req_.version_minor == 0 ? "Connection: keep-alive\r\n\r\n" : "\r\n")
+                       : "Connection: close\r\n\r\n");
+}
+
+// Returns false when more body bytes are needed, or while the handler's reader is full.
 bool Connection::process_body(Context& ctx) noexcept {
-    size_t consumed = 0;
-    ParseResult r = parser_.parse_body(in_.read_ptr(), in_.readable(), consumed);
-    in_.consume(consumed);
-    if (r == ParseResult::kNeedMore) {
-        ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.client_body_timeout));
-        return false;
+    BodyReader* reader = stream_ ? stream_->reader : nullptr;
+    for (;;) {
+        if (reader && reader->full()) {
+            // Back-pressure: stop reading; the reader's consumer bounds the wait, not the body timer.
+            stream_->reader_paused = true;
+            ctx.wheel.unlink(*this);
+            return false;
+        }
+        size_t consumed = 0;
+        std::string_view piece;
+        ParseResult r = parser_.parse_body(in_.read_ptr(), in_.readable(), consumed, reader ? &piece : nullptr);
+        in_.consume(consumed);  // the piece's bytes stay where they are until the next read
+        if (!piece.empty()) reader->on_body(ctx, piece);
+        if (r == ParseResult::kNeedMore) {
+            if (!piece.empty() && in_.readable() > 0) continue;
+            ctx.wheel.link(*this, ctx.now_ms + ms(ctx.config.http.client_body_timeout));
+            return false;
+        }
+        if (r == ParseResult::kError) {
+            spdlog::info("client sent invalid body ({}), answering {}", parser_.error_reason(),
+                         parser_.error_status());
+            respond_error(ctx, parser_.error_status());
+            return true;
+        }
+        break;
     }
-    if (r == ParseResult::kError) {
-        spdlog::info("client sent invalid body ({}), answering {}", parser_.error_reason(), parser_.error_status());
-        respond_error(ctx, parser_.error_status());
-        return true;
-    }
+    if (reader) reader->on_body_end(ctx);
     state_ = State::kWrite;
     write_out(ctx, {});
     return true;
@@ -355,7 +398,7 @@ void Connection::respond(Context& ctx, std::string_view head_bytes, const Reply&
     ++requests_;
     ctx.counters.requests++;
     if (reply.status >= 500) ctx.counters.status_5xx++;
-    else if (reply.status >= 400) ctx.counters.status_4xx++;
+    else if (reply.status >= 400) ctx.counters.status_4xx++;  // a head from the stream: counted then
     if (out_.allocated()) return keep_scratch_body(ctx);  // kBody: written once the body is consumed
     state_ = State::kWrite;
     write_out(ctx, head_bytes);
@@ -399,6 +442,7 @@ void Connection::respond_error(Context& ctx, uint16_t status) noexcept {
 // Writes the pending header (`header` on the first attempt, then whatever is left in out_) and
 // the in-memory body with one writev, then the file range with sendfile.
 void Connection::write_out(Context& ctx, std::string_view header) noexcept {
+    if (stream_ && stream_->head_pending && !take_stream_head(ctx)) return;
     if (header.empty() && out_.allocated()) header = out_.view();
     iovec iov[2];
     int cnt = 0;
@@ -406,7 +450,7 @@ void Connection::write_out(Context& ctx, std::string_view header) noexcept {
     if (mem_left_ > 0) iov[cnt++] = {const_cast<char*>(mem_), mem_left_};
     if (cnt > 0) {
         // The keep-alive small-file path stays a plain writev; the others may hold the tail back.
-        ssize_t n = file_left_ == 0 && keep_alive_ ? io_writev(iov, cnt) : write_more(iov, cnt);
+        ssize_t n = file_left_ == 0 && (keep_alive_ || stream_) ? io_writev(iov, cnt) : write_more(iov, cnt);
         if (n < 0 && !transient(errno)) return close(ctx);
         size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
         ctx.counters.bytes_out += sent;
@@ -430,6 +474,7 @@ void Connection::write_out(Context& ctx, std::string_view header) noexcept {
         }
     }
     if (file_left_ > 0 && !send_body_file(ctx)) return;
+    if (stream_ && !send_stream(ctx)) return;
     finish_response(ctx);
 }
 
@@ -475,15 +520,12 @@ bool Connection::send_body_file(Context& ctx) noexcept {
     return true;
 }
 
-// The transport wrappers: the plain socket directly (inlined; the hot path is unchanged), a
-// transport through its interface, both in the syscalls' convention (see as_syscall).
-ssize_t Connection::io_read(void* data, size_t size) noexcept {
-    if (!transport_) [[likely]] return ::read(fd_, data, size);
+// The transport's side of the io_* wrappers (connection.hpp), out of line.
+ssize_t Connection::transport_read(void* data, size_t size) noexcept {
     return as_syscall(transport_->read(data, size));
 }
 
-ssize_t Connection::io_writev(const iovec* iov, int cnt) noexcept {
-    if (!transport_) [[likely]] return ::writev(fd_, iov, cnt);
+ssize_t Connection::transport_writev(const iovec* iov, int cnt) noexcept {
     return as_syscall(transport_->write(iov, cnt));
 }
 
@@ -614,6 +656,7 @@ void Connection::drop_response(Context& ctx) noexcept {
     mem_left_ = 0;
     mem_is_scratch_ = false;
     own_body_.reset();
+    stream_.reset();
     file_left_ = 0;
     ctx.pool.release(out_);
 }
@@ -657,6 +700,7 @@ void Connection::log_access(Context& ctx) noexcept {
     uint64_t body_left = std::min<uint64_t>(uint64_t{mem_left_} + file_left_, e->body_length);
     LogOutcome o;
     o.body_bytes_sent = e->body_length - body_left;
+    if (stream_) o.body_bytes_sent += stream_->written;
     o.bytes_sent = e->head_length - head_left + o.body_bytes_sent;
     o.request_time_ms = ctx.now_ms - std::min(start_ms_, ctx.now_ms);
     o.now = ctx.date.now();

@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <memory>
@@ -25,12 +26,14 @@
 #include "core/timer_wheel.hpp"
 #include "core/transport.hpp"
 #include "http/access_line.hpp"
+#include "http/body_stream.hpp"
 #include "http/context.hpp"
 #include "http/parser.hpp"
 
 namespace portico::http {
 
 struct Reply;
+class HeaderWriter;
 
 class Connection : public core::TimerEntry {
 public:
@@ -51,6 +54,11 @@ public:
     /// The worker calls this, after the epoll batch, for each connection on ctx.resume: it
     /// stopped sending because its turn's budget ran out, not on EAGAIN, so no edge will come.
     void on_resume(Context& ctx) noexcept;
+    /// The response's BodyStream, which had answered kWait (or not yet known its head), can go on.
+    /// Not from inside the stream's own read() or head().
+    void on_stream_ready(Context& ctx) noexcept;
+    /// The request's BodyReader, which was full(), can take more body.
+    void on_body_wanted(Context& ctx) noexcept;
     /// A graceful stop began: an idle connection closes now; a busy one finishes its response
     /// (sent with Connection: close) and then closes.
     void drain(Context& ctx) noexcept;
@@ -75,12 +83,27 @@ private:
     bool process_head(Context& ctx) noexcept;
     bool process_body(Context& ctx) noexcept;
     void arm_head_timer(Context& ctx) noexcept;
-    void respond(Context& ctx, std::string_view head_bytes, const Reply& reply) noexcept;
+    [[gnu::always_inline]] inline void respond(Context& ctx, std::string_view head_bytes, const Reply& reply) noexcept;
+    void end_head(HeaderWriter& hw, bool unknown_length) noexcept;
+    [[gnu::noinline]] bool take_stream(Context& ctx, Reply& reply, bool head_only) noexcept;
+    bool take_stream_head(Context& ctx) noexcept;
+    bool send_stream(Context& ctx) noexcept;
+    bool fill_stream(Context& ctx) noexcept;
     void respond_error(Context& ctx, uint16_t status) noexcept;
     void write_out(Context& ctx, std::string_view header) noexcept;
     ssize_t write_more(iovec* iov, int cnt) noexcept;
-    ssize_t io_read(void* data, size_t size) noexcept;
-    ssize_t io_writev(const iovec* iov, int cnt) noexcept;
+    // The transport wrappers: the plain socket directly (inlined, so the plain path is what it
+    // was), a transport through its interface, both in the syscalls' convention (as_syscall).
+    ssize_t io_read(void* data, size_t size) noexcept {
+        if (!transport_) [[likely]] return ::read(fd_, data, size);
+        return transport_read(data, size);
+    }
+    ssize_t io_writev(const iovec* iov, int cnt) noexcept {
+        if (!transport_) [[likely]] return ::writev(fd_, iov, cnt);
+        return transport_writev(iov, cnt);
+    }
+    ssize_t transport_read(void* data, size_t size) noexcept;
+    ssize_t transport_writev(const iovec* iov, int cnt) noexcept;
     ssize_t io_sendfile(uint64_t count) noexcept;
     bool handshake(Context& ctx) noexcept;
     bool send_body_file(Context& ctx) noexcept;
@@ -97,6 +120,21 @@ private:
     void drop_response(Context& ctx) noexcept;
     void idle_link(Context& ctx) noexcept;
     void idle_unlink(Context& ctx) noexcept;
+
+    // A streamed response, or a request body read by its handler: allocated only for the requests
+    // that have one, so the others pay one pointer.
+    struct StreamState {
+        std::unique_ptr<BodyStream> stream;
+        BodyReader* reader = nullptr;      // lives in stream
+        uint64_t left = kUnknownLength;    // a known length's bytes still due
+        uint64_t written = 0;              // bytes of the streamed part sent (framing included)
+        bool chunked = false;              // framed as chunks (HTTP/1.1, unknown length)
+        bool no_body = false;              // HEAD, 1xx, 204, 304: the head is all
+        bool waiting = false;              // the stream said kWait, or its head is not known yet
+        bool ended = false;                // the last bytes (and the last chunk) are in out_
+        bool head_pending = false;         // the head comes from stream->head()
+        bool reader_paused = false;        // reader->full(): the socket is not read
+    };
 
     int fd_ = -1;
     State state_ = State::kClosed;
@@ -130,6 +168,7 @@ private:
     // A generated body (the status page) copied out of per-worker scratch when it could not go
     // out at once; mem_ then points into it. Freed when the response ends.
     std::unique_ptr<char[]> own_body_;
+    std::unique_ptr<StreamState> stream_;
     // The access log line of the response in flight, written when it ends (log_->pending). Kept
     // from one request to the next; null when the log is off, so a server without a log pays
     // only this pointer.

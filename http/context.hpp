@@ -24,6 +24,13 @@ class SharedStats;
 namespace portico::http {
 
 class Connection;
+class HeaderWriter;
+struct Exchange;
+struct Reply;
+struct Context;
+
+/// Answers one request (see http/exchange.hpp).
+using Handler = void (*)(Context& ctx, const Exchange& ex, HeaderWriter& hw, Reply& reply);
 
 /// A virtual server as a worker uses it: its config and an open handle on its root.
 struct VirtualServer {
@@ -64,6 +71,9 @@ struct Context {
     std::vector<VirtualServer> servers;
     /// For each listener (by index), the servers bound to its address; the first is the default.
     std::vector<std::vector<uint16_t>> listener_servers;
+    /// What answers requests when set; null means handle_static (the router), the only one a
+    /// worker uses. Tests of the connection put their own handlers here.
+    Handler handler = nullptr;
     uint64_t now_ms = 0;       ///< cached once per loop iteration
     bool draining = false;     ///< graceful stop: finish what is in flight, keep nothing alive
     Counters counters;

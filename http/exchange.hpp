@@ -5,9 +5,11 @@
 // apply to every handler alike.
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "core/socket.hpp"
+#include "http/body_stream.hpp"
 #include "http/parser.hpp"
 
 namespace portico::http {
@@ -22,7 +24,10 @@ struct Exchange {
     const core::PeerAddress& peer;  ///< the client, as accept4() reported it
 };
 
-/// A response body: bytes in memory, then (or instead) a range of a cached file for sendfile.
+/// A response body: bytes in memory, then (or instead) a range of a cached file for sendfile, or a
+/// stream. A streamed body's framing is the connection's: the handler writes no Content-Length
+/// for a stream of unknown length, and the connection adds Transfer-Encoding: chunked (HTTP/1.1)
+/// or ends the connection with the body (HTTP/1.0).
 struct Reply {
     uint16_t status = 200;
     CachedFile* file = nullptr;   ///< borrowed from the FileCache; ref() it to keep it past this call
@@ -30,6 +35,15 @@ struct Reply {
     uint64_t file_offset = 0;     ///< sendfile range, when the body is not in memory
     uint64_t file_length = 0;
     bool mem_is_scratch = false;  ///< mem lives in per-worker scratch: copy what cannot go out now
+    std::unique_ptr<BodyStream> stream;     ///< the body after mem, produced piece by piece
+    uint64_t stream_length = kUnknownLength; ///< the stream's length when the head states it
+    /// Takes the request body as it arrives (null: the connection discards it by its framing).
+    /// Not owned: it lives in `stream`, which a reader needs.
+    BodyReader* body_reader = nullptr;
+    /// The head is not in the HeaderWriter yet: `stream` writes it when it knows it (see
+    /// BodyStream::head); the handler wrote nothing.
+    bool head_from_stream = false;
+    /// The bytes in memory and in the file range (a stream counts what it sends as it goes).
     [[nodiscard]] uint64_t body_length() const noexcept { return mem.size() + file_length; }
 };
 

@@ -545,8 +545,10 @@ ParseResult RequestParser::finish_head(Request& req) noexcept {
 
 // ---- body ------------------------------------------------------------------------------------
 
-ParseResult RequestParser::parse_body(const char* data, size_t len, size_t& consumed) noexcept {
+ParseResult RequestParser::parse_body(const char* data, size_t len, size_t& consumed,
+                                      std::string_view* piece) noexcept {
     consumed = 0;
+    if (piece) *piece = {};
     switch (body_state_) {
     case BodyState::kIdle: return fail(400, "body before the head");
     case BodyState::kDone: return ParseResult::kDone;
@@ -556,17 +558,19 @@ ParseResult RequestParser::parse_body(const char* data, size_t len, size_t& cons
         body_left_ -= n;
         body_bytes_ += n;
         consumed = n;
+        if (piece) *piece = {data, n};
         if (body_left_ != 0) return ParseResult::kNeedMore;
         body_state_ = BodyState::kDone;
         return ParseResult::kDone;
     }
-    case BodyState::kChunked: return parse_chunked(data, len, consumed);
+    case BodyState::kChunked: return parse_chunked(data, len, consumed, piece);
     }
     return fail(400, "internal: bad body state");
 }
 
-ParseResult RequestParser::parse_chunked(const char* data, size_t len, size_t& consumed) noexcept {
-    const ParseResult r = chunked_.parse(data, len, consumed);
+ParseResult RequestParser::parse_chunked(const char* data, size_t len, size_t& consumed,
+                                         std::string_view* piece) noexcept {
+    const ParseResult r = chunked_.parse(data, len, consumed, piece);
     body_bytes_ = chunked_.body_bytes();
     if (r == ParseResult::kError) return fail(chunked_.error_status(), chunked_.error_reason());
     if (r == ParseResult::kDone) body_state_ = BodyState::kDone;

@@ -78,7 +78,11 @@ public:
     /// trailers) is complete and `consumed` may be less than len (pipelined bytes follow);
     /// kNeedMore: everything was consumed; kError: see error_status().
     /// For a request without a body it returns kDone with consumed = 0 at once.
-    ParseResult parse_body(const char* data, size_t len, size_t& consumed) noexcept;
+    /// With `piece`, the call also stops right after a run of body data and points `piece` at it
+    /// (inside data): kNeedMore then means "call again with what follows consumed", and an empty
+    /// piece means no data was in these bytes. Without it, the data is skipped.
+    ParseResult parse_body(const char* data, size_t len, size_t& consumed,
+                           std::string_view* piece = nullptr) noexcept;
 
     /// Bytes of the head, CRLFCRLF included; valid after parse_head() returned kDone.
     [[nodiscard]] size_t head_length() const noexcept { return head_length_; }
@@ -104,7 +108,7 @@ private:
     void on_connection(std::string_view value) noexcept;
     void on_expect(std::string_view value) noexcept;
     ParseResult finish_head(Request& req) noexcept;
-    ParseResult parse_chunked(const char* data, size_t len, size_t& consumed) noexcept;
+    ParseResult parse_chunked(const char* data, size_t len, size_t& consumed, std::string_view* piece) noexcept;
     ParseResult fail(uint16_t status, const char* reason) noexcept;  // enters kError
     bool reject(uint16_t status, const char* reason) noexcept;       // fail(), returns false
 

@@ -81,3 +81,27 @@ TEST_CASE("ChunkedDecoder without a limit takes any size that fits 64 bits", "[c
     CHECK(feed(limited, "3\r\n").result == ParseResult::kError);
     CHECK(limited.error_status() == 413);
 }
+
+TEST_CASE("chunked: with a piece pointer, the data runs come out in order, whatever the split") {
+    const std::string body = "5;name=val\r\nhello\r\n1\r\n \r\nb\r\nhello world\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+    for (size_t split = 0; split <= body.size(); ++split) {
+        portico::http::ChunkedDecoder d;
+        std::string data;
+        size_t pos = 0;
+        portico::http::ParseResult r = portico::http::ParseResult::kNeedMore;
+        for (size_t end : {split, body.size()}) {
+            while (pos < end && r == portico::http::ParseResult::kNeedMore) {
+                size_t used = 0;
+                std::string_view piece;
+                r = d.parse(body.data() + pos, end - pos, used, &piece);
+                data.append(piece);
+                pos += used;
+                if (used == 0) break;
+            }
+        }
+        INFO("split at " << split);
+        CHECK(r == portico::http::ParseResult::kDone);
+        CHECK(data == "hello hello world");
+        CHECK(body.substr(pos) == "NEXT");
+    }
+}

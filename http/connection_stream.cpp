@@ -1,0 +1,198 @@
+// Connection, the streamed parts: a response body produced piece by piece (BodyStream), its head
+// when the handler learns it late, and a request body handed to the handler's BodyReader. Only
+// requests with a stream or a reader come here; the plain file path never does.
+
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <new>
+
+#include <spdlog/spdlog.h>
+
+#include "http/connection.hpp"
+#include "http/exchange.hpp"
+#include "http/header_writer.hpp"
+
+namespace portico::http {
+namespace {
+
+// The pool buffer a stream is framed in: one chunk per fill.
+constexpr size_t kStreamBuffer = 16 * 1024;
+// Room before the data for a chunk's size line ("3ff8\r\n": a 16 KiB buffer needs 4 hex digits).
+constexpr size_t kChunkHeadRoom = 8;
+// Room after it: the CRLF ending the chunk, and the last chunk "0\r\n\r\n".
+constexpr std::string_view kChunkEnd = "\r\n";
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
+// Most streamed bytes one connection sends per loop turn (a stream that never waits, such as a
+// listing of a large directory, must not hold the loop).
+constexpr uint64_t kStreamBudget = 256 * 1024;
+
+bool has_no_body(uint16_t status) noexcept { return status < 200 || status == 204 || status == 304; }
+
+}  // namespace
+
+bool Connection::take_stream(Context& ctx, Reply& reply, bool head_only) noexcept {
+    stream_.reset(new (std::nothrow) StreamState);
+    if (!stream_ || (reply.body_reader && !reply.stream)) {  // a reader lives in its stream
+        if (stream_) spdlog::error("handler gave a body reader without a stream");
+        close(ctx);
+        return false;
+    }
+    StreamState& s = *stream_;
+    s.stream = std::move(reply.stream);
+    s.reader = reply.body_reader;
+    s.left = reply.stream_length;
+    s.head_pending = reply.head_from_stream;
+    s.no_body = head_only || (!s.head_pending && has_no_body(reply.status));
+    s.stream->attach(*this);
+    if (s.reader) {
+        s.reader->attach(*this);
+        // A body read 1 KiB at a time would cost a read() per KiB: take a larger buffer for it.
+        if (req_.has_body() && in_.capacity() < kStreamBuffer) ctx.pool.grow(in_, kStreamBuffer);
+        if (!req_.has_body()) s.reader->on_body_end(ctx);  // nothing to read: the end, at once
+    }
+    return true;
+}
+
+// The head from the stream, once it knows it, queued in out_ (behind what is left there).
+bool Connection::take_stream_head(Context& ctx) noexcept {
+    StreamState& s = *stream_;
+    HeaderWriter hw(ctx.header_scratch.data(), ctx.header_scratch.size());
+    uint16_t status = 0;
+    uint64_t length = kUnknownLength;
+    if (!s.stream->head(ctx, hw, status, length)) {
+        s.waiting = true;
+        ctx.wheel.unlink(*this);  // the stream bounds its own wait
+        return false;
+    }
+    if (status == 0 || hw.overflow()) {
+        spdlog::info("response head for fd {} could not be made; closing", fd_);
+        close(ctx);
+        return false;
+    }
+    s.head_pending = false;
+    s.left = length;
+    if (has_no_body(status)) s.no_body = true;
+    end_head(hw, !s.no_body && length == kUnknownLength);
+    if (status >= 500) ctx.counters.status_5xx++;
+    else if (status >= 400) ctx.counters.status_4xx++;
+    if (log_ && log_->pending) {
+        log_->status = status;
+        log_->head_length += hw.view().size();
+    }
+    size_t queued = out_.allocated() ? out_.readable() : 0;
+    if (!out_.allocated()) out_ = ctx.pool.acquire(hw.view().size());
+    else if (out_.compact(), out_.writable() < hw.view().size()) ctx.pool.grow(out_, queued + hw.view().size());
+    if (!out_.allocated() || !out_.append(hw.view())) {
+        close(ctx);
+        return false;
+    }
+    return true;
+}
+
+// Sends the streamed part of the response. True when all of it is out; false when waiting (for
+// the socket, the stream, or the next turn) or closed.
+bool Connection::send_stream(Context& ctx) noexcept {
+    StreamState& s = *stream_;
+    if (s.no_body) return true;
+    uint64_t budget = kStreamBudget;
+    for (;;) {
+        if (out_.allocated() && out_.readable() > 0) {
+            iovec iov{out_.read_ptr(), out_.readable()};
+            ssize_t n = io_writev(&iov, 1);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                if (errno != EAGAIN && errno != EWOULDBLOCK) return close(ctx), false;
+                ctx.wheel.link(*this, ctx.now_ms + static_cast<uint64_t>(ctx.config.http.send_timeout.count()));
+                return false;
+            }
+            out_.consume(static_cast<size_t>(n));
+            s.written += static_cast<uint64_t>(n);
+            ctx.counters.bytes_out += static_cast<uint64_t>(n);
+            budget -= std::min<uint64_t>(budget, static_cast<uint64_t>(n));
+            continue;  // a short write ends in EAGAIN on the next try
+        }
+        if (s.ended) return true;
+        if (s.waiting) {
+            ctx.wheel.unlink(*this);  // the stream bounds its own wait
+            return false;
+        }
+        if (budget == 0) {
+            queue_resume(ctx);
+            return false;
+        }
+        if (!fill_stream(ctx)) return false;
+        budget -= std::min<uint64_t>(budget, 4096);  // a stream that gives little still yields
+    }
+}
+
+// Pulls one piece from the stream into out_, framed. False when the connection closed.
+bool Connection::fill_stream(Context& ctx) noexcept {
+    StreamState& s = *stream_;
+    if (s.left == 0) {  // a known length, all sent
+        s.ended = true;
+        return true;
+    }
+    if (!out_.allocated()) out_ = ctx.pool.acquire(kStreamBuffer);
+    if (!out_.allocated()) return close(ctx), false;
+    out_.clear();
+    size_t room = s.chunked ? kChunkHeadRoom : 0;
+    size_t tail = s.chunked ? kChunkEnd.size() + kLastChunk.size() : 0;
+    size_t cap = out_.writable() - room - tail;
+    if (s.left != kUnknownLength) cap = static_cast<size_t>(std::min<uint64_t>(cap, s.left));
+    BodyStream::Chunk c = s.stream->read(ctx, out_.write_ptr() + room, cap);
+    if (c.status == BodyStream::Status::kError || c.bytes > cap) {
+        spdlog::info("response body for fd {} failed mid-stream; closing", fd_);
+        return close(ctx), false;
+    }
+    if (c.bytes > 0 && s.chunked) {
+        // The size line goes right before the data, so the chunk is one run of bytes.
+        char line[kChunkHeadRoom];
+        auto r = std::to_chars(line, line + sizeof line - 2, c.bytes, 16);
+        size_t len = static_cast<size_t>(r.ptr - line);
+        line[len++] = '\r';
+        line[len++] = '\n';
+        std::memcpy(out_.write_ptr() + room - len, line, len);
+        out_.commit(room + c.bytes);
+        out_.consume(room - len);
+        out_.append(kChunkEnd);
+    } else {
+        out_.commit(c.bytes);
+    }
+    if (s.left != kUnknownLength) s.left -= c.bytes;
+    switch (c.status) {
+        case BodyStream::Status::kData: break;
+        case BodyStream::Status::kWait: s.waiting = true; break;
+        case BodyStream::Status::kEnd:
+            if (s.left != kUnknownLength && s.left > 0) {
+                spdlog::info("response body for fd {} ended {} bytes short; closing", fd_, s.left);
+                return close(ctx), false;
+            }
+            if (s.chunked) out_.append(kLastChunk);
+            s.ended = true;
+            break;
+        case BodyStream::Status::kError: break;  // handled above
+    }
+    return true;
+}
+
+void Connection::on_stream_ready(Context& ctx) noexcept {
+    if (state_ == State::kClosed || !stream_ || !stream_->waiting) return;
+    stream_->waiting = false;
+    if (state_ != State::kWrite) return;  // still reading the request body: the write comes after
+    on_writable(ctx);
+}
+
+void Connection::on_body_wanted(Context& ctx) noexcept {
+    if (state_ != State::kBody || !stream_ || !stream_->reader_paused) return;
+    stream_->reader_paused = false;
+    process(ctx);
+    if (state_ == State::kClosed || state_ == State::kWrite) return;
+    if (state_ == State::kBody && stream_ && stream_->reader_paused) return;
+    if (readable_) on_readable(ctx);
+}
+
+}  // namespace portico::http
