@@ -41,8 +41,17 @@ bool parse_clock(std::string_view s, struct tm& tm) noexcept {
            tm.tm_hour < 24 && tm.tm_min < 60 && tm.tm_sec <= 60;
 }
 
+int days_in_month(int mon, int year_since_1900) noexcept {
+    constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int year = year_since_1900 + 1900;
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return mon == 1 && leap ? 29 : kDays[mon];
+}
+
+// timegm() normalises what it is given ("31 Feb" becomes 3 Mar), so an impossible date would
+// pass as another one: check the day against its month first, and refuse it.
 bool finish(struct tm& tm, time_t& out) noexcept {
-    if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_year < 70) return false;
+    if (tm.tm_year < 70 || tm.tm_mday < 1 || tm.tm_mday > days_in_month(tm.tm_mon, tm.tm_year)) return false;
     out = timegm(&tm);
     return out != static_cast<time_t>(-1);
 }
