@@ -34,6 +34,9 @@ struct TimerEntry {
     TimerEntry* prev_ = nullptr;
     TimerEntry* next_ = nullptr;
     uint64_t deadline_ms_ = 0;  ///< absolute, in the wheel's clock (milliseconds)
+    /// Which kind of owner the entry is in, for the one callback that fires them (a client
+    /// connection is 0). Fits the tail padding, so derived classes do not grow.
+    uint8_t owner_kind_ = 0;
 
     /// True while the entry is in the wheel.
     [[nodiscard]] bool linked() const noexcept { return prev_ != nullptr; }

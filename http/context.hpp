@@ -13,6 +13,7 @@
 #include "core/fd.hpp"
 #include "core/log.hpp"
 #include "core/timer_wheel.hpp"
+#include "http/event_target.hpp"
 #include "http/file_cache.hpp"
 #include "http/mime.hpp"
 #include "http/parser.hpp"
@@ -74,6 +75,8 @@ struct Context {
     /// What answers requests when set; null means handle_static (the router), the only one a
     /// worker uses. Tests of the connection put their own handlers here.
     Handler handler = nullptr;
+    /// Registers sockets other than client connections (upstreams) with the worker's loop.
+    Poller* poller = nullptr;
     uint64_t now_ms = 0;       ///< cached once per loop iteration
     bool draining = false;     ///< graceful stop: finish what is in flight, keep nothing alive
     Counters counters;

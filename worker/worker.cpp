@@ -97,6 +97,7 @@ Worker::Worker(const conf::Config& config, WorkerSetup setup)
       ctx_(config, wheel_, pool_, mime_, files_, access_log_),
       setup_(std::move(setup)) {
     ctx_.stats = setup_.stats;
+    ctx_.poller = this;
     ctx_.now_ms = core::monotonic_ms();
     ctx_.limits.max_target = config.http.large_client_header_buffer_size;
     ctx_.limits.max_head = config.http.large_client_header_buffer_size;
@@ -108,6 +109,7 @@ Worker::Worker(const conf::Config& config, WorkerSetup setup)
     getrlimit(RLIMIT_NOFILE, &rl);
     by_fd_.assign(rl.rlim_cur == RLIM_INFINITY ? 65536 : rl.rlim_cur, nullptr);
     fd_tag_.assign(by_fd_.size(), 0);
+    targets_.assign(by_fd_.size(), nullptr);
 
     epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
     if (!epoll_) throw std::runtime_error(errno_text("epoll_create1()"));
@@ -293,17 +295,54 @@ void Worker::loop_once() {
             uint32_t fd = EventTag::index(tag);
             if (fd_tag_[fd] != tag) continue;
             if (http::Connection* c = by_fd_[fd]) c->on_event(ctx_, events[i].events);
+            else if (http::EventTarget* t = targets_[fd]) t->on_event(ctx_, events[i].events);
         } else {
             dispatch_other(tag);
         }
     }
     resume_yielded();
-    wheel_.run(ctx_.now_ms, [this](core::TimerEntry& e) { static_cast<http::Connection&>(e).on_timeout(ctx_); });
+    wheel_.run(ctx_.now_ms, [this](core::TimerEntry& e) { fire(e); });
     if (resume_accept_ms_ != 0 && ctx_.now_ms >= resume_accept_ms_) resume_accepting();
     if (ctx_.now_ms >= next_housekeeping_ms_) housekeeping();
     free_closed();
     if (!accepting_ && listeners_open_) close_drained_listeners();  // descriptors may be free now
     publish_counters();
+}
+
+void Worker::fire(core::TimerEntry& e) noexcept {
+    if (e.owner_kind_ == http::EventTarget::kOwnerKind) [[unlikely]] return static_cast<http::EventTarget&>(e).on_timeout(ctx_);
+    static_cast<http::Connection&>(e).on_timeout(ctx_);
+}
+
+// An upstream's socket joins the loop as a client connection's does: one registration, all
+// events, edge-triggered, under a new generation of its fd's slot (so a stale event of the
+// slot's previous owner is dropped).
+bool Worker::watch(int fd, http::EventTarget& target) noexcept {
+    auto slot = static_cast<size_t>(fd);
+    if (slot >= by_fd_.size()) {
+        by_fd_.resize(slot + 1, nullptr);
+        fd_tag_.resize(by_fd_.size(), 0);
+        targets_.resize(by_fd_.size(), nullptr);
+    }
+    fd_tag_[slot] = EventTag::connection(static_cast<uint32_t>(fd),
+                                         EventTag::next_generation(EventTag::generation(fd_tag_[slot])));
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = fd_tag_[slot];
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+        spdlog::error("epoll_ctl() failed: {}", std::strerror(errno));
+        return false;
+    }
+    targets_[slot] = &target;
+    return true;
+}
+
+void Worker::unwatch(int fd) noexcept {
+    auto slot = static_cast<size_t>(fd);
+    if (slot >= targets_.size() || !targets_[slot]) return;
+    targets_[slot] = nullptr;
+    fd_tag_[slot] = EventTag::connection(static_cast<uint32_t>(fd),
+                                         EventTag::next_generation(EventTag::generation(fd_tag_[slot])));
 }
 
 void Worker::dispatch_other(uint64_t tag) noexcept {
@@ -540,6 +579,7 @@ http::Connection* Worker::allocate(int fd) {
     if (static_cast<size_t>(fd) >= by_fd_.size()) {
         by_fd_.resize(static_cast<size_t>(fd) + 1, nullptr);
         fd_tag_.resize(by_fd_.size(), 0);
+        targets_.resize(by_fd_.size(), nullptr);
     }
     if (free_.empty()) {
         slabs_.push_back(std::make_unique<http::Connection[]>(kSlabSize));

@@ -46,7 +46,7 @@ struct WorkerSetup {
 /// std::runtime_error naming the call and the address that failed.
 std::vector<Listener> open_listeners(const conf::Config& config);
 
-class Worker {
+class Worker final : private http::Poller {
 public:
     /// Prepares everything that can fail at start-up: mime types, document roots, the access
     /// log, epoll and the signalfd, and registers the listeners. Throws std::runtime_error.
@@ -89,6 +89,9 @@ private:
     void close_all();
     int next_timeout() const;
     void housekeeping();
+    bool watch(int fd, http::EventTarget& target) noexcept override;
+    void unwatch(int fd) noexcept override;
+    void fire(core::TimerEntry& e) noexcept;
 
     const conf::Config& config_;
     core::TimerWheel wheel_;
@@ -102,6 +105,7 @@ private:
     core::UniqueFd signals_;
 
     std::vector<http::Connection*> by_fd_;  // the connection table, indexed by fd
+    std::vector<http::EventTarget*> targets_;  // by fd: the other sockets (upstreams), see watch()
     std::vector<uint64_t>
         fd_tag_;  // by fd: its connection's epoll tag (the generation bumped per connection)
     std::vector<std::unique_ptr<http::Connection[]>> slabs_;
