@@ -83,7 +83,8 @@ RoutedRequest::Step RoutedRequest::pass(bool first) noexcept {
     if (const auto* matcher = vs_.config->matcher.get()) {
         auto m = matcher->match(uri_, ctx_.match_data);
         if (m.error) {
-            spdlog::warn("a location regex failed to run on \"{}\"; answering 500", uri_);
+            // PCRE2 gave up (its match limit): the path is the client's, so this is info, not an error.
+            spdlog::info("a location regex gave up on \"{}\" (its match limit), answering 500", uri_);
             return error(500);
         }
         if (m.id != routing::LocationMatcher::Result::kNone) {
