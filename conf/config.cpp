@@ -214,7 +214,6 @@ Config read_config(const Setting& root, const std::string& file, const fs::path&
     if (!accept_tls) {
         detail::refuse_unserved_tls(top);  // after every check, so -t reports TLS problems first
     }
-    detail::refuse_unwired_routing(c);  // until the static handler routes by location
     return c;
 }
 

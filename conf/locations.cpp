@@ -90,18 +90,4 @@ void resolve_routing(Config& config) {
     }
 }
 
-void refuse_unwired_routing(const Config& config) {
-    constexpr std::string_view kWhy =
-        "not yet supported: portico does not route by location yet, and would "
-        "otherwise ignore this; remove it (see issue 8)";
-    auto refuse = [&](const std::string& where) {
-        if (!where.empty()) throw ConfigError(fmt::format("{}: {}", where, kWhy));
-    };
-    refuse(config.http.route.first_written);
-    for (const ServerConfig& server : config.servers) {
-        refuse(server.route.first_written);
-        if (!server.locations.empty()) refuse(server.locations.front().where);
-    }
-}
-
 }  // namespace portico::conf::detail

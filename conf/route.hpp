@@ -37,9 +37,6 @@ struct RouteSettings {
     std::optional<http::routing::Expires> expires;
     std::optional<http::routing::AccessList> access;
     std::optional<Dotfiles> dotfiles;
-    /// "FILE:LINE: setting 'NAME'" of the first of these settings the level wrote, or empty. Lets
-    /// the loader point at a setting after the fact (see refuse_unwired_routing).
-    std::string first_written;
 
     /// Takes every setting this level leaves unset from `parent`. alias is never inherited.
     void inherit(const RouteSettings& parent);

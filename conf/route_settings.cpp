@@ -234,15 +234,6 @@ RouteSettings read_route_settings(const GroupReader& g, RouteLevel level, const 
     if (g.find("expires")) r.expires = read_expires(g);
     if (g.find("access")) r.access = read_access(g);
     if (g.find("dotfiles")) r.dotfiles = read_dotfiles(g);
-    constexpr std::array kWritten{"root"sv,        "alias"sv,       "index"sv,   "try_files"sv, "return"sv,
-                                  "error_pages"sv, "add_headers"sv, "expires"sv, "access"sv,    "dotfiles"sv};
-    for (std::string_view key : kWritten) {
-        bool counts = location || (key != "root" && key != "index");  // a server's root is not new
-        if (counts && g.find(key) != nullptr) {
-            r.first_written = where_is(g, key);
-            break;
-        }
-    }
     return r;
 }
 

@@ -99,8 +99,4 @@ void read_server_routing(const GroupReader& g, const std::filesystem::path& dir,
 /// Fills in what each level leaves unset: http -> server -> location.
 void resolve_routing(Config& config);
 
-/// Throws at the first routing setting the config writes, while the request path does not act
-/// on them yet: a config that says `locations` must not be served as if it did not.
-void refuse_unwired_routing(const Config& config);
-
 }  // namespace portico::conf::detail

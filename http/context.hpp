@@ -17,6 +17,7 @@
 #include "http/file_cache.hpp"
 #include "http/mime.hpp"
 #include "http/parser.hpp"
+#include "http/routing/regex.hpp"
 
 namespace portico::core {
 class SharedStats;
@@ -33,11 +34,40 @@ struct Context;
 /// Answers one request (see http/exchange.hpp).
 using Handler = void (*)(Context& ctx, const Exchange& ex, HeaderWriter& hw, Reply& reply);
 
+/// What answers a location, chosen when the worker starts (the proxy joins later).
+enum class HandlerKind : uint8_t {
+    kStatic,  ///< files under a root or alias, with try_files and index
+    kReturn,  ///< `return`: a redirect or a fixed text
+};
+
+/// A location (or a server's own settings, for requests no location matches) as a worker uses
+/// it: its settings, its handler, and the directory its files are opened beneath.
+struct RouteRuntime {
+    const conf::RouteSettings* settings = nullptr;
+    HandlerKind handler = HandlerKind::kStatic;
+    int root_fd = -1;           ///< O_PATH handle on the root or alias (borrowed); -1: it did not exist
+    std::string real_root;      ///< its path with symlinks resolved: the file cache keys by it
+    std::string alias_prefix;   ///< with an alias: the location's prefix, which the alias replaces
+    bool alias = false;
+};
+
 /// A virtual server as a worker uses it: its config and an open handle on its root.
 struct VirtualServer {
     const conf::ServerConfig* config = nullptr;
     core::UniqueFd root_fd;  ///< O_PATH directory handle; files are opened beneath it
     std::string real_root;   ///< the root with symlinks resolved (what /proc/self/fd shows)
+    /// No locations and no routing setting but root, index and dotfiles: requests take the
+    /// straight path (root, index, the dotfile rule), decided once when the worker starts.
+    bool plain = true;
+    bool dotfiles_allowed = false;        ///< plain servers: dotfiles = "allow" was inherited
+    RouteRuntime own;                     ///< the server's own settings (routed servers)
+    std::vector<RouteRuntime> locations;  ///< indexed like config->locations
+};
+
+/// The `listen` address a listener serves, as $scheme and $server_port need it.
+struct ListenerVars {
+    std::string port;  ///< "8080"
+    bool ssl = false;
 };
 
 /// Per-worker counters (the process model moves them to shared memory).
@@ -70,6 +100,10 @@ struct Context {
     core::DateCache date;
     ParserLimits limits;
     std::vector<VirtualServer> servers;
+    /// Directories that locations' roots and aliases name, each opened once (RouteRuntime::root_fd
+    /// borrows them); a server's own root stays in its VirtualServer.
+    std::vector<core::UniqueFd> location_roots;
+    std::vector<ListenerVars> listener_vars;  ///< by listener index, like listener_servers
     /// For each listener (by index), the servers bound to its address; the first is the default.
     std::vector<std::vector<uint16_t>> listener_servers;
     /// What answers requests when set; null means handle_static (the router), the only one a
@@ -89,6 +123,13 @@ struct Context {
     std::vector<Connection*> resume;
     std::vector<char> header_scratch;  ///< where response headers are built before the first write
     std::string path_scratch;          ///< normalised request path
+    // Routed requests only (http/router.cpp): what one request's passes through the locations use.
+    routing::MatchData match_data;  ///< regex captures of the location that matched
+    std::string uri_scratch;        ///< the URI an internal redirect goes to
+    std::string args_scratch;       ///< its query, when the redirect named one
+    std::string file_scratch;       ///< the path looked up beneath a root (an alias's remainder)
+    std::string value_scratch;      ///< an expanded template: a Location, a `return` text
+    std::string host_scratch;       ///< $host, lower-cased
     std::string status_body;           ///< the status endpoint's last document
 };
 

@@ -51,7 +51,13 @@ void describe(CachedFile& f, const MimeTypes& mime, std::string_view path) {
 }
 
 // path is a normalised request path: "/" names the root itself.
-const char* relative(std::string_view path) noexcept { return path.size() > 1 ? path.data() + 1 : "."; }
+// The path beneath the root as a C string ("/a/b" -> "a/b", "/" -> "."), copied into `out`:
+// `path` is a view, and what follows it need not be a NUL (a try_files candidate is expanded
+// into a larger scratch buffer).
+const char* relative(std::string_view path, std::string& out) {
+    out.assign(path.size() > 1 ? path.substr(1) : std::string_view("."));
+    return out.c_str();
+}
 
 }  // namespace
 
@@ -111,7 +117,12 @@ size_t FileCache::descriptor_budget(uint64_t nofile, uint64_t connections, uint6
 }
 
 CachedFile* FileCache::lookup(int root_fd, std::string_view root, std::string_view path, uint64_t now_ms) {
-    key_.assign(root).append(path);
+    // A NUL between the two, which neither a real path nor a normalised request path holds:
+    // "/srv" + "/files/x" and "/srv/files" + "/x" name the same file but were resolved beneath
+    // different roots (a symlink may stay inside one and leave the other), so they must not
+    // share an entry.
+    key_.assign(root).push_back('\0');
+    key_.append(path);
     auto it = map_.find(std::string_view(key_));
     if (it != map_.end()) {
         CachedFile* f = it->second;
@@ -185,7 +196,7 @@ bool FileCache::still_valid(CachedFile& f, int root_fd, std::string_view root, s
     // Re-resolve the path rather than fstat an open fd: a file replaced by rename() keeps the
     // old inode open, and the new one must be served. No eviction here (it could pick `f`): out
     // of descriptors, the entry is served as it is and checked again on its next use.
-    int fd = opener_.open(root_fd, root, relative(path));
+    int fd = opener_.open(root_fd, root, relative(path, rel_));
     if (fd < 0 && out_of_descriptors(errno)) return true;
     bool same = false;
     if (fd >= 0) {
@@ -204,9 +215,7 @@ CachedFile* FileCache::load(int root_fd, std::string_view root, std::string_view
     auto* f = new CachedFile;
     f->key = key_;
     f->validated_ms = now_ms;
-    // path is a normalised, NUL-free string from the request; make it C-string terminated.
-    std::string rel(relative(path));
-    int fd = open_file(root_fd, root, rel.c_str());
+    int fd = open_file(root_fd, root, relative(path, rel_));
     if (fd < 0) {
         f->kind = kind_of_errno(errno);
         return f;

@@ -10,7 +10,7 @@
 // open fails with EMFILE or ENFILE anyway, the oldest unused cached descriptors are closed
 // and the open is tried again; a failure is never cached.
 //
-//   map_     key (root + path) -> entry, at most max_entries
+//   map_     key (root NUL path) -> entry, at most max_entries
 //   lru_     every entry in the map, newest first: the next victim at the back
 //   fd_lru_  the entries of the map that hold a descriptor, in the same order: at most max_open
 //
@@ -49,7 +49,7 @@ struct CachedFile {
     dev_t dev = 0;
     ino_t ino = 0;
     uint64_t validated_ms = 0;
-    std::string key;             ///< root + path, what the cache's map is keyed by
+    std::string key;             ///< root, NUL, path: what the cache's map is keyed by
     std::string content_type;
     std::string etag;            ///< with quotes: "\"5f3a-264\""
     std::string last_modified;   ///< IMF-fixdate
@@ -126,7 +126,8 @@ private:
     Limits limits_;
     BeneathOpener opener_;
     size_t memory_ = 0;
-    std::string key_;  // scratch, reused: root + path
+    std::string key_;  // scratch, reused: root NUL path
+    std::string rel_;  // scratch, reused: the path beneath the root, NUL-terminated for openat2
     // Keys are views of each entry's own key string.
     std::unordered_map<std::string_view, CachedFile*, core::StringHash, std::equal_to<>> map_;
     LruList<CachedFile, &CachedFile::lru> lru_;

@@ -64,6 +64,11 @@ bool next_byte(std::string_view segment, size_t& i, char& out) noexcept {
 }  // namespace
 
 size_t normalize_path(std::string_view path, char* out, size_t cap) noexcept {
+    bool dot_segment = false;
+    return normalize_path(path, out, cap, dot_segment);
+}
+
+size_t normalize_path(std::string_view path, char* out, size_t cap, bool& dot_segment) noexcept {
     if (path.empty() || path.front() != '/' || cap == 0) return 0;
     size_t w = 0;
     out[w++] = '/';
@@ -83,11 +88,13 @@ size_t normalize_path(std::string_view path, char* out, size_t cap) noexcept {
                 if (w == cap) return 0;
                 out[w++] = '/';
             }
+            const size_t first = w;
             for (size_t k = 0; k < segment.size();) {
                 char c;
                 if (!next_byte(segment, k, c) || w == cap) return 0;
                 out[w++] = c;
             }
+            dot_segment |= out[first] == '.';
         }
         if (end == path.size()) break;
         start = end + 1;

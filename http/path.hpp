@@ -20,4 +20,10 @@ namespace portico::http {
 /// No allocation. `out` may not alias `path`.
 size_t normalize_path(std::string_view path, char* out, size_t cap) noexcept;
 
+/// The same, and sets `dot_segment` when a segment written to `out` started with '.' (".git",
+/// ".env"; decoded, so "%2egit" counts). A hint for the dotfile rule, noted in the same pass so
+/// that requests without one pay a compare per segment and no second scan; a segment that a later
+/// ".." removed may have set it, so routing::is_hidden_path() decides.
+size_t normalize_path(std::string_view path, char* out, size_t cap, bool& dot_segment) noexcept;
+
 }  // namespace portico::http

@@ -1,23 +1,19 @@
 #pragma once
-// Static files: from a parsed request to a response head and a description of its body.
-
-#include <cstdint>
-#include <string_view>
+// What http::Connection calls for every parsed request. The name is older than the router it
+// now leads to (http/router.hpp); it stays so that the connection need not change.
 
 #include "http/context.hpp"
 #include "http/exchange.hpp"
+#include "http/handlers/error_response.hpp"
 #include "http/header_writer.hpp"
-#include "http/parser.hpp"
+#include "http/router.hpp"
 
 namespace portico::http {
 
-/// Answers `ex`. Writes the status line and every header field except Connection (and the blank
-/// line) into `hw`, and fills `reply`.
-void handle_static(Context& ctx, const Exchange& ex, HeaderWriter& hw, Reply& reply);
-
-/// An error response with its small HTML page (no body for HEAD). `extra` is inserted as is
-/// (whole "Name: value\r\n" lines, or empty).
-void build_error(Context& ctx, uint16_t status, bool head_only, std::string_view extra, HeaderWriter& hw,
-                 Reply& reply);
+/// Answers `ex`: see route(). Writes the status line and every header field except Connection
+/// (and the blank line) into `hw`, and fills `reply`.
+inline void handle_static(Context& ctx, const Exchange& ex, HeaderWriter& hw, Reply& reply) {
+    route(ctx, ex, hw, reply);
+}
 
 }  // namespace portico::http

@@ -22,6 +22,7 @@
 #include "core/shared_stats.hpp"
 #include "core/signals.hpp"
 #include "core/socket.hpp"
+#include "http/virtual_servers.hpp"
 #include "worker/event_tag.hpp"
 
 namespace portico::worker {
@@ -139,17 +140,10 @@ void Worker::warn_if_descriptors_short() const {
 Worker::~Worker() { close_all(); }
 
 void Worker::open_roots() {
-    for (const conf::ServerConfig& s : config_.servers) {
-        http::VirtualServer vs;
-        vs.config = &s;
-        vs.root_fd.reset(::open(s.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!vs.root_fd) throw std::runtime_error("open() root \"" + s.root + "\" failed: " + std::strerror(errno));
-        char real[PATH_MAX];
-        if (!::realpath(s.root.c_str(), real))
-            throw std::runtime_error("realpath() of root \"" + s.root + "\" failed: " + std::strerror(errno));
-        vs.real_root = real;
-        ctx_.servers.push_back(std::move(vs));
-    }
+    http::open_virtual_servers(config_, ctx_);
+    // What $scheme and $server_port say for a request, by the listener it came in on.
+    for (const Listener& l : setup_.listeners)
+        ctx_.listener_vars.push_back({std::to_string(l.address.port), l.address.ssl});
 }
 
 // Servers sharing an address are told apart by Host: each listener gets the list of servers

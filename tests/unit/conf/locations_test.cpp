@@ -41,21 +41,8 @@ private:
     fs::path path_;
 };
 
-// What the loader builds, without the refusal of routing settings that are not acted on yet:
-// the readers and the inheritance the loader runs, on `text`.
-Config routed(const TempDir& dir, const std::string& text) {
-    libconfig::Config parsed;
-    parsed.readString(text);
-    detail::GroupReader top(parsed.getRoot(), "", dir.conf(), dir.path());
-    Config c;
-    if (const libconfig::Setting* http = top.find("http")) {
-        c.http.route =
-            detail::read_route_settings(top.nested(*http, "http"), detail::RouteLevel::kHttp, dir.path());
-    }
-    c.servers = detail::read_servers(top, dir.path());
-    detail::resolve_routing(c);
-    return c;
-}
+// What the loader builds from `text`.
+Config routed(const TempDir& dir, const std::string& text) { return load_config_from_string(text, dir.conf()); }
 
 std::string error_of(const TempDir& dir, const std::string& text) {
     try {
@@ -206,7 +193,6 @@ TEST_CASE("a location inherits from its server, and a server from http", "[conf]
     CHECK_FALSE(plain.matcher);
     CHECK(plain.locations.empty());
     CHECK(plain.route.add_headers == "X-From: http\r\n");
-    CHECK(plain.route.first_written.empty());
 }
 
 TEST_CASE("a config without routing settings loads as before, with no matcher", "[conf][locations]") {
@@ -214,27 +200,21 @@ TEST_CASE("a config without routing settings loads as before, with no matcher", 
     Config c = load_config_from_string("servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\"; } );\n",
                                        dir.conf());
     CHECK_FALSE(c.servers[0].matcher);
-    CHECK(c.http.route.first_written.empty());
-    CHECK(c.servers[0].route.first_written.empty());
+    CHECK(c.servers[0].locations.empty());
+    CHECK_FALSE(c.servers[0].route.try_files);
 }
 
-TEST_CASE("routing settings are refused, at their line, while requests are not routed by them",
-          "[conf][locations]") {
+TEST_CASE("the loader accepts routing settings now that requests are routed by them", "[conf][locations]") {
     TempDir dir;
-    const std::string f = dir.conf();
-    CHECK(error_of(dir, with_locations("{ match = \"/\"; }")) ==
-          f + ":3: setting 'servers[0].locations[0].match': not yet supported: portico does not route by "
-              "location yet, and would otherwise ignore this; remove it (see issue 8)");
-    CHECK_THAT(
-        error_of(dir,
-                 "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\";\nexpires = \"1d\"; } );\n"),
-        Contains(f + ":2: setting 'servers[0].expires': not yet supported"));
-    CHECK_THAT(error_of(dir,
-                        "http = {\naccess = \"deny all\"; };\n"
-                        "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\"; } );\n"),
-               Contains(f + ":2: setting 'http.access': not yet supported"));
-    // The issue's example is valid: its only problem is the refusal.
-    CHECK_THAT(error_of(dir, kIssueExample), Contains("not yet supported"));
+    Config c = load_config_from_string(kIssueExample, dir.conf());
+    REQUIRE(c.servers[0].locations.size() == 7);
+    CHECK(c.servers[0].matcher);
+    Config e = load_config_from_string(
+        "http = {\naccess = \"deny all\"; };\n"
+        "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\";\nexpires = \"1d\"; } );\n",
+        dir.conf());
+    CHECK(e.servers[0].route.access);
+    CHECK(e.servers[0].route.expires->kind() == Expires::Kind::kAfter);
 }
 
 TEST_CASE("bad locations name the file, the line and the setting", "[conf][locations]") {

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -329,4 +330,33 @@ TEST_CASE("the openat fallback refuses symlinks out of the root", "[file_cache]"
     CHECK(root.get(cache, "out")->kind == Kind::kForbidden);
     CHECK(root.get(cache, "in")->kind == Kind::kFile);
     CHECK(root.get(cache, "s0")->kind == Kind::kFile);
+}
+
+TEST_CASE("a path is read as its view, not up to a NUL after it", "[file_cache]") {
+    Root root(1);
+    FileCache cache(mime(), limits(16, 16));
+    // "/s0" followed by more bytes in the same buffer, as a try_files candidate expanded into a
+    // larger scratch is: the lookup must open "s0", not "s0garbage".
+    std::string buffer = "/s0garbage";
+    std::string_view path(buffer.data(), 3);
+    CachedFile* f = cache.lookup(root.fd.get(), root.real_path, path, 0);
+    CHECK(f->kind == Kind::kFile);
+    CHECK(f->size == kSmall);
+    // Revalidation reads it the same way.
+    CHECK(cache.lookup(root.fd.get(), root.real_path, path, 10'000)->kind == Kind::kFile);
+}
+
+TEST_CASE("the same file under two nested roots is two entries", "[file_cache]") {
+    // "/R" + "/sub/up" and "/R/sub" + "/up" spell one path, but a symlink resolved beneath each
+    // root may be inside one and outside the other.
+    Root root(0);
+    ::mkdir((root.path + "/sub").c_str(), 0755);
+    root.write("target", "inside the outer root\n");
+    REQUIRE(::symlink("../target", (root.path + "/sub/up").c_str()) == 0);
+    portico::core::UniqueFd inner(::open((root.path + "/sub").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(inner.valid());
+    FileCache cache(mime(), limits(16, 16));
+    CHECK(cache.lookup(root.fd.get(), root.real_path, "/sub/up", 0)->kind == Kind::kFile);
+    CHECK(cache.lookup(inner.get(), root.real_path + "/sub", "/up", 0)->kind == Kind::kForbidden);
+    CHECK(cache.size() == 2);
 }

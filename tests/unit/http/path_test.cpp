@@ -114,3 +114,24 @@ TEST_CASE("normalize_path refuses a result that does not fit", "[path]") {
 }
 
 }  // namespace
+
+TEST_CASE("normalize_path notes a segment that starts with '.', for the dotfile rule", "[path]") {
+    struct Case {
+        std::string_view input;
+        bool dot_segment;
+    };
+    const Case cases[] = {
+        {"/index.html", false},    {"/a/b.c/d", false},       {"/.git/config", true},
+        {"/a/.env", true},         {"/%2egit/x", true},       {"/.well-known/x", true},
+        {"/a/./b", false},         {"/a/../b", false},        {"/a.", false},
+        {"/.x/../small.txt", true},  // a hint: the segment was written, then popped
+        {"/...", true},            {"/", false},
+    };
+    for (const Case& k : cases) {
+        INFO(k.input);
+        char out[64];
+        bool dot = false;
+        REQUIRE(normalize_path(k.input, out, sizeof out, dot) != 0);
+        CHECK(dot == k.dot_segment);
+    }
+}

@@ -1,0 +1,18 @@
+#include "http/handlers/error_response.hpp"
+
+#include "http/status.hpp"
+
+namespace portico::http {
+
+void build_error(Context& ctx, uint16_t status, bool head_only, std::string_view extra, HeaderWriter& hw,
+                 Reply& reply) {
+    std::string_view page = error_page(status);
+    reply.status = status;
+    reply.file = nullptr;
+    reply.file_length = 0;
+    start_response(ctx, hw, status);
+    hw.add("Content-Type: text/html\r\nContent-Length: ").add_uint(page.size()).add("\r\n").add(extra);
+    reply.mem = head_only ? std::string_view() : page;
+}
+
+}  // namespace portico::http

@@ -1,0 +1,230 @@
+#include "http/routed_request.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+#include "http/handlers/error_response.hpp"
+#include "http/handlers/return_handler.hpp"
+#include "http/handlers/static_files.hpp"
+#include "http/routing/dotfiles.hpp"
+#include "http/routing/try_files.hpp"
+
+namespace portico::http {
+namespace {
+
+constexpr std::string_view kAllow = "Allow: GET, HEAD\r\n";
+constexpr size_t kScratchCap = 64 * 1024;
+
+// The access list's form of the client: 128 bits, IPv4 already mapped (::ffff:a.b.c.d).
+routing::Address address_of(const core::PeerAddress& peer) noexcept {
+    routing::Address a;
+    for (size_t i = 0; i < 8; ++i) a.hi = (a.hi << 8) | peer.bytes[i];
+    for (size_t i = 8; i < 16; ++i) a.lo = (a.lo << 8) | peer.bytes[i];
+    return a;
+}
+
+// What try_files asks of the disk, answered from the file cache beneath the location's root
+// (or, through its alias, beneath the alias directory).
+class CacheProbe final : public routing::FileProbe {
+public:
+    CacheProbe(Context& ctx, const RouteRuntime& rt, std::string_view alias_prefix) noexcept
+        : ctx_(ctx), rt_(rt), prefix_(alias_prefix) {}
+
+    routing::Found probe(std::string_view uri) noexcept override {
+        std::string_view path = uri;
+        if (rt_.alias) {
+            auto rest = routing::alias_remainder(prefix_, uri);
+            if (!rest) return routing::Found::kNothing;
+            path = rest->empty() ? std::string_view("/") : *rest;
+        }
+        if (rt_.root_fd < 0) return routing::Found::kNothing;
+        CachedFile* f = ctx_.files.lookup(rt_.root_fd, rt_.real_root, path, ctx_.now_ms);
+        if (f->kind == CachedFile::Kind::kFile) return routing::Found::kFile;
+        return f->kind == CachedFile::Kind::kDirectory ? routing::Found::kDirectory : routing::Found::kNothing;
+    }
+
+private:
+    Context& ctx_;
+    const RouteRuntime& rt_;
+    std::string_view prefix_;
+};
+
+}  // namespace
+
+RoutedRequest::RoutedRequest(Context& ctx, const Exchange& ex, const VirtualServer& vs, const SplitRequest& split,
+                             HeaderWriter& hw, Reply& reply) noexcept
+    : ctx_(ctx),
+      ex_(ex),
+      vs_(vs),
+      split_(split),
+      hw_(hw),
+      reply_(reply),
+      head_only_(ex.req.method == Method::kHead),
+      uri_(split.path),
+      query_(split.query) {}
+
+void RoutedRequest::run() noexcept {
+    for (int redirects = 0;; ++redirects) {
+        if (redirects > routing::kMaxInternalRedirects) {
+            spdlog::error("rewrite or internal redirection cycle while internally redirecting to \"{}\"", uri_);
+            return build_error(ctx_, 500, head_only_, {}, hw_, reply_);
+        }
+        if (pass(redirects == 0) == Step::kAnswered) break;
+    }
+    if (routing::route_headers_apply(reply_.status)) add_route_headers();
+}
+
+// One pass: the location for uri_, then what it says.
+RoutedRequest::Step RoutedRequest::pass(bool first) noexcept {
+    current_ = &vs_.own;
+    captures_ = {};
+    vars_ready_ = false;
+    if (const auto* matcher = vs_.config->matcher.get()) {
+        auto m = matcher->match(uri_, ctx_.match_data);
+        if (m.error) {
+            // PCRE2 gave up (its match limit): the path is the client's, so this is info, not an error.
+            spdlog::info("a location regex gave up on \"{}\" (its match limit), answering 500", uri_);
+            return error(500);
+        }
+        if (m.id != routing::LocationMatcher::Result::kNone) {
+            current_ = &vs_.locations[m.id];
+            captures_ = m.captures;
+        }
+    }
+    const RouteRuntime& rt = *current_;
+    const conf::RouteSettings& s = *rt.settings;
+    if (s.access && !s.access->allows(address_of(ex_.peer))) return error(403);
+    // The dotfile rule judges what the client asked for; URIs the config itself redirects to
+    // (fallbacks, error pages) are the config's choice.
+    if (first && split_.dot_segment && s.dotfiles != conf::Dotfiles::kAllow && routing::is_hidden_path(uri_))
+        return error(404);
+    if (error_status_ != 0 && rt.handler == HandlerKind::kStatic) return serve_page(rt);
+    return run_handler(rt);
+}
+
+RoutedRequest::Step RoutedRequest::run_handler(const RouteRuntime& rt) noexcept {
+    if (rt.handler == HandlerKind::kReturn) {
+        uint16_t code = serve_return(ctx_, *rt.settings->return_action, vars(), head_only_, hw_, reply_);
+        return code == 0 ? Step::kAnswered : error(code);
+    }
+    if (ex_.req.method != Method::kGet && !head_only_) {
+        build_error(ctx_, 405, false, kAllow, hw_, reply_);
+        return Step::kAnswered;
+    }
+    if (rt.settings->try_files) return run_try_files(rt);
+    return serve_path(rt, uri_);
+}
+
+RoutedRequest::Step RoutedRequest::run_try_files(const RouteRuntime& rt) noexcept {
+    if (ctx_.value_scratch.size() < kScratchCap) ctx_.value_scratch.resize(kScratchCap);
+    CacheProbe probe(ctx_, rt, rt.alias_prefix);
+    auto out = routing::run_try_files(*rt.settings->try_files, vars(), probe, ctx_.value_scratch.data(),
+                                      ctx_.value_scratch.size());
+    using Kind = routing::TryFilesOutcome::Kind;
+    switch (out.kind) {
+        case Kind::kServe: return serve_path(rt, out.uri);
+        case Kind::kRedirect: return redirect(out.uri, out.args, out.args.empty());
+        case Kind::kStatus: return error(out.code);
+        case Kind::kRefused: break;
+    }
+    return error(500);
+}
+
+// ctx_.file_scratch := where `uri` lies beneath the location's root. False when an alias
+// cannot hold it ("/files" + "/filesX") or the alias directory did not exist.
+bool RoutedRequest::file_path(const RouteRuntime& rt, std::string_view uri) noexcept {
+    if (rt.root_fd < 0) return false;
+    if (!rt.alias) {
+        ctx_.file_scratch.assign(uri);
+        return true;
+    }
+    auto rest = routing::alias_remainder(rt.alias_prefix, uri);
+    if (!rest) return false;
+    ctx_.file_scratch.assign(rest->empty() ? std::string_view("/") : *rest);
+    return true;
+}
+
+RoutedRequest::Step RoutedRequest::serve_path(const RouteRuntime& rt, std::string_view uri) noexcept {
+    if (!file_path(rt, uri)) return error(404);
+    StaticTarget t{rt.root_fd, rt.real_root, &ctx_.file_scratch, uri, query_, &*rt.settings->index};
+    uint16_t code = serve_static(ctx_, ex_.req, ex_.head.data(), t, hw_, reply_);
+    return code == 0 ? Step::kAnswered : error(code);
+}
+
+// An error page, reached by its internal redirect: sent with the status that led to it. A page
+// that is not there gives way to the built-in one, never to another redirect.
+RoutedRequest::Step RoutedRequest::serve_page(const RouteRuntime& rt) noexcept {
+    if (!file_path(rt, uri_) ||
+        !serve_error_page(ctx_, rt.root_fd, rt.real_root, ctx_.file_scratch, error_status_, head_only_, hw_,
+                          reply_)) {
+        build_error(ctx_, error_status_, head_only_, {}, hw_, reply_);
+    }
+    return Step::kAnswered;
+}
+
+// An error in this pass: the location's error page for it, if it has one and no error page is
+// being served already, else the built-in page.
+RoutedRequest::Step RoutedRequest::error(uint16_t status) noexcept {
+    const auto& pages = current_->settings->error_pages;
+    const routing::ErrorPage* page =
+        error_status_ == 0 && pages ? routing::find_error_page(*pages, status) : nullptr;
+    if (page == nullptr) {
+        build_error(ctx_, error_status_ != 0 ? error_status_ : status, head_only_, {}, hw_, reply_);
+        return Step::kAnswered;
+    }
+    error_status_ = status;
+    return redirect(page->uri, {}, false);
+}
+
+// The next pass routes `uri`; its query is `args` unless `keep_args` keeps the request's (a
+// try_files fallback without '?' does, as in nginx).
+RoutedRequest::Step RoutedRequest::redirect(std::string_view uri, std::string_view args, bool keep_args) noexcept {
+    // uri may view file_scratch or value_scratch, never uri_scratch's own bytes while it is replaced:
+    // a fallback is expanded into value_scratch, an error page comes from the config.
+    ctx_.uri_scratch.assign(uri);
+    uri_ = ctx_.uri_scratch;
+    if (!keep_args) {
+        ctx_.args_scratch.clear();
+        if (!args.empty()) ctx_.args_scratch.append("?").append(args);
+        query_ = ctx_.args_scratch;
+    }
+    return Step::kRedirected;
+}
+
+const routing::RequestVars& RoutedRequest::vars() noexcept {
+    if (vars_ready_) return vars_;
+    vars_ready_ = true;
+    // A listener adopted from a crash-looping slot after start-up has no entry (the worker's
+    // accept code does not add one yet): it serves one of the server's addresses, so take its first.
+    if (ex_.listener < ctx_.listener_vars.size()) {
+        const ListenerVars& l = ctx_.listener_vars[ex_.listener];
+        vars_.scheme = l.ssl ? "https" : "http";
+        vars_.server_port = l.port;
+    } else {
+        const conf::ListenAddress& a = vs_.config->listen.front();
+        vars_.scheme = a.ssl ? "https" : "http";
+        port_len_ = static_cast<uint8_t>(std::to_chars(port_, port_ + sizeof port_, a.port).ptr - port_);
+        vars_.server_port = {port_, port_len_};
+    }
+    vars_.host = split_.host;
+    vars_.request_uri = split_.request_uri;
+    vars_.uri = uri_;
+    vars_.args = query_.empty() ? query_ : query_.substr(1);
+    vars_.remote_addr = {remote_addr_, ex_.peer.format(remote_addr_, sizeof remote_addr_)};
+    vars_.captures = captures_;
+    return vars_;
+}
+
+// add_headers and expires of the location that answered, for the statuses nginx adds them to.
+void RoutedRequest::add_route_headers() noexcept {
+    const conf::RouteSettings& s = *current_->settings;
+    if (s.add_headers) hw_.add(*s.add_headers);
+    if (s.expires && s.expires->kind() != routing::Expires::Kind::kOff) {
+        char lines[160];
+        size_t n = s.expires->write(ctx_.date.now(), lines, sizeof lines);
+        if (n != std::string_view::npos) hw_.add({lines, n});
+    }
+}
+
+}  // namespace portico::http
