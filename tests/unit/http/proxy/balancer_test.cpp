@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "http/proxy/balancer.hpp"
+#include "http/proxy/upstream_group.hpp"
 
 using namespace portico::http::proxy;
 
@@ -209,4 +210,36 @@ TEST_CASE("proxy balancer: a weight-2 server holds about twice the hash keys", "
     int on_b = 0;
     for (int peer : keys) on_b += peer == 1;
     CHECK((on_b > 5000 && on_b < 7000));
+}
+
+TEST_CASE("proxy balancer: built from a configured upstream, in its servers' order", "[proxy]") {
+    using namespace portico;
+    conf::Upstream upstream;
+    upstream.name = "app";
+    for (const char* text : {"127.0.0.1:9001 weight=5", "127.0.0.1:9002", "unix:/run/app.sock", "127.0.0.1:9003 backup"}) {
+        std::string problem;
+        auto server = conf::detail::parse_upstream_server(text, problem);
+        REQUIRE(server);
+        upstream.servers.push_back(*server);
+    }
+    Balancer rr = make_balancer(upstream);
+    CHECK(rr.size() == 4);
+    CHECK(sequence(rr, 7) == "aabacaa");  // the backup (d) is left out while the others are up
+
+    upstream.servers.pop_back();
+    upstream.balance = conf::Balance::kHashRequestUri;
+    Balancer hash = make_balancer(upstream);
+    http::routing::RequestVars vars;
+    vars.request_uri = "/a?b";
+    vars.remote_addr = "10.0.0.1";
+    const uint32_t key = balance_key(upstream.balance, vars);
+    CHECK(key == Balancer::hash_key("/a?b"));
+    CHECK(balance_key(conf::Balance::kHashRemoteAddr, vars) == Balancer::hash_key("10.0.0.1"));
+    CHECK(balance_key(conf::Balance::kLeastConn, vars) == 0);
+    const int peer = hash.pick(key, 0, {});
+    CHECK(peer != Balancer::kNone);
+    CHECK(hash.pick(key, 0, {}) == peer);
+
+    Balancer one = make_balancer(upstream.servers[1]);
+    CHECK(sequence(one, 2) == "aa");
 }
