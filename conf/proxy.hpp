@@ -19,12 +19,12 @@ using Millis = std::chrono::milliseconds;  // as in conf/config.hpp, which inclu
 
 /// One entry of an upstream's `servers`: "127.0.0.1:9001 weight=3", "unix:/run/app.sock backup".
 struct UpstreamServer {
-    std::string host;       ///< numeric, canonical ("127.0.0.1", "::1"); empty for a unix socket
+    std::string host;  ///< numeric, canonical ("127.0.0.1", "::1"); empty for a unix socket
     uint16_t port = 0;
     bool ipv6 = false;
-    std::string unix_path;  ///< absolute; set for "unix:/path"
-    uint32_t weight = 1;    ///< 1..1000
-    uint32_t max_fails = 1; ///< 0: failures never take it out
+    std::string unix_path;   ///< absolute; set for "unix:/path"
+    uint32_t weight = 1;     ///< 1..1000
+    uint32_t max_fails = 1;  ///< 0: failures never take it out
     Millis fail_timeout = std::chrono::seconds{10};
     bool backup = false;
 
@@ -45,9 +45,9 @@ struct Upstream {
 
 /// proxy_pass = "http://NAME[/path]" or "http://ADDRESS[:PORT][/path]".
 struct ProxyPass {
-    std::string text;       ///< as written
-    std::string where;      ///< "FILE:LINE: setting '...proxy_pass'"
-    std::string upstream;   ///< the name after "http://"; resolved against `upstreams` at load
+    std::string text;      ///< as written
+    std::string where;     ///< "FILE:LINE: setting '...proxy_pass'"
+    std::string upstream;  ///< the name after "http://"; resolved against `upstreams` at load
     /// Set when the name was not an upstream's but an address: a group of one server.
     std::optional<UpstreamServer> address;
     int upstream_index = -1;  ///< into Config::upstreams once resolved; -1 for an address
@@ -79,7 +79,8 @@ struct ProxySettings {
     /// nginx, a location proxies only if it says so.
     void inherit(const ProxySettings& parent);
     [[nodiscard]] bool empty() const noexcept {
-        return !pass && !set_headers && !connect_timeout && !read_timeout && !send_timeout && !next_upstream_tries;
+        return !pass && !set_headers && !connect_timeout && !read_timeout && !send_timeout &&
+               !next_upstream_tries;
     }
 };
 

@@ -79,10 +79,11 @@ std::optional<UpstreamServer> parse_inet(std::string_view text, std::string& pro
     }
     auto canonical_host = canonical(host, server.ipv6 ? AF_INET6 : AF_INET);
     if (!canonical_host) {
-        problem = looks_like_name(host) ? fmt::format("'{}' is not a numeric address (host names are not "
-                                                      "resolved: write \"127.0.0.1:9001\", \"[::1]:9001\" "
-                                                      "or \"unix:/path\")",
-                                                      host)
+        problem = looks_like_name(host) ? fmt::format(
+                                              "'{}' is not a numeric address (host names are not "
+                                              "resolved: write \"127.0.0.1:9001\", \"[::1]:9001\" "
+                                              "or \"unix:/path\")",
+                                              host)
                                         : fmt::format("'{}' is not an address", text);
         return std::nullopt;
     }
@@ -114,13 +115,15 @@ std::optional<UpstreamServer> parse_unix(std::string_view path, std::string& pro
 // "weight=3", "max_fails=0", "fail_timeout=30s", "backup"; each at most once.
 bool apply_option(std::string_view word, UpstreamServer& server, uint8_t& seen, std::string& problem) {
     const size_t eq = word.find('=');
-    const std::string_view key = word.substr(0, eq), value = eq == std::string_view::npos ? "" : word.substr(eq + 1);
+    const std::string_view key = word.substr(0, eq),
+                           value = eq == std::string_view::npos ? "" : word.substr(eq + 1);
     constexpr std::array kKeys{"weight"sv, "max_fails"sv, "fail_timeout"sv, "backup"sv};
     const auto at = std::find(kKeys.begin(), kKeys.end(), key);
     if (at == kKeys.end() || (key == "backup") != (eq == std::string_view::npos)) {
-        problem = fmt::format("unknown option '{}' (the options are weight=N, max_fails=N, "
-                              "fail_timeout=DURATION and backup)",
-                              word);
+        problem = fmt::format(
+            "unknown option '{}' (the options are weight=N, max_fails=N, "
+            "fail_timeout=DURATION and backup)",
+            word);
         return false;
     }
     const auto bit = static_cast<uint8_t>(1u << (at - kKeys.begin()));
@@ -145,7 +148,8 @@ bool apply_option(std::string_view word, UpstreamServer& server, uint8_t& seen, 
     } else if (key == "fail_timeout") {
         auto d = parse_duration(value);
         if (!d.value || d.value->count() == 0) {
-            problem = fmt::format("fail_timeout '{}': {}", value, d.value ? "must be greater than 0" : d.problem);
+            problem =
+                fmt::format("fail_timeout '{}': {}", value, d.value ? "must be greater than 0" : d.problem);
             return false;
         }
         server.fail_timeout = *d.value;
@@ -208,7 +212,8 @@ std::optional<ProxyPass> parse_proxy_pass(std::string_view text, std::string& pr
         return std::nullopt;
     }
     if (authority.starts_with("unix:")) {
-        problem = "a unix socket goes in an upstream's servers: \"unix:/path\", then proxy_pass = \"http://NAME\"";
+        problem =
+            "a unix socket goes in an upstream's servers: \"unix:/path\", then proxy_pass = \"http://NAME\"";
         return std::nullopt;
     }
     // A name of letters, digits, '-', '_' and '.' that does not start with a digit names an

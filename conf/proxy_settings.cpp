@@ -17,8 +17,10 @@ using http::routing::ValueTemplate;
 constexpr uint32_t kMaxTries = 256;
 
 // The proxy writes these itself to frame the request and its connection; a template could not.
-constexpr std::array kProxyOwnHeaders{"content-length"sv, "transfer-encoding"sv, "connection"sv, "upgrade"sv,
-                                      "keep-alive"sv,     "te"sv,                "trailer"sv,    "expect"sv};
+constexpr std::array kProxyOwnHeaders{"content-length"sv, "transfer-encoding"sv,
+                                      "connection"sv,     "upgrade"sv,
+                                      "keep-alive"sv,     "te"sv,
+                                      "trailer"sv,        "expect"sv};
 
 bool token_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -49,13 +51,15 @@ ProxyHeader read_one_header(const GroupReader& g, const Element& e, const std::v
     });
     if (colon == std::string::npos || name.empty() || !std::all_of(name.begin(), name.end(), token_char) ||
         !value_ok) {
-        g.fail_at(*e.setting, e.name,
-                  fmt::format("'{}' is not \"Name: value\" (a token, then a value without control characters; "
-                              "an empty value removes the field)",
-                              text));
+        g.fail_at(
+            *e.setting, e.name,
+            fmt::format("'{}' is not \"Name: value\" (a token, then a value without control characters; "
+                        "an empty value removes the field)",
+                        text));
     }
     ProxyHeader header{std::string(name), lower_copy(name), {}};
-    if (std::find(kProxyOwnHeaders.begin(), kProxyOwnHeaders.end(), header.lower_name) != kProxyOwnHeaders.end())
+    if (std::find(kProxyOwnHeaders.begin(), kProxyOwnHeaders.end(), header.lower_name) !=
+        kProxyOwnHeaders.end())
         g.fail_at(*e.setting, e.name, fmt::format("'{}' is written by the proxy itself", name));
     const auto same = [&](const ProxyHeader& h) { return h.lower_name == header.lower_name; };
     if (std::any_of(earlier.begin(), earlier.end(), same))
@@ -99,8 +103,9 @@ void resolve_one(const Config& config, ProxySettings& proxy) {
         std::vector<std::string_view> names;
         for (const Upstream& u : config.upstreams) names.push_back(u.name);
         throw ConfigError(fmt::format("{}: unknown upstream '{}' ({})", pass.where, pass.upstream,
-                                      names.empty() ? std::string("no upstreams are defined")
-                                                    : fmt::format("the upstreams are {}", fmt::join(names, ", "))));
+                                      names.empty()
+                                          ? std::string("no upstreams are defined")
+                                          : fmt::format("the upstreams are {}", fmt::join(names, ", "))));
     }
     if (!proxy.connect_timeout) proxy.connect_timeout = kDefaults.proxy_connect_timeout;
     if (!proxy.read_timeout) proxy.read_timeout = kDefaults.proxy_read_timeout;
@@ -127,30 +132,34 @@ std::optional<ProxySettings> read_proxy_settings(const GroupReader& g, RouteLeve
 
 // nginx: "proxy_pass cannot have URI part in location given by regular expression": there is no
 // matched prefix to replace.
-void check_proxy_pass(const GroupReader& g, const http::routing::MatchSpec& spec, const RouteSettings& settings) {
+void check_proxy_pass(const GroupReader& g, const http::routing::MatchSpec& spec,
+                      const RouteSettings& settings) {
     if (!settings.proxy || !settings.proxy->pass) return;
     const ProxyPass& pass = *settings.proxy->pass;
     if (spec.is_regex() && pass.has_path()) {
-        g.fail("proxy_pass", fmt::format("'{}' has a path ('{}'), which a regex location cannot replace; write "
-                                         "\"http://{}\" or use a prefix location",
-                                         pass.text, pass.path, pass.upstream));
+        g.fail("proxy_pass",
+               fmt::format("'{}' has a path ('{}'), which a regex location cannot replace; write "
+                           "\"http://{}\" or use a prefix location",
+                           pass.text, pass.path, pass.upstream));
     }
 }
 
 void resolve_proxy(Config& config) {
     for (ServerConfig& server : config.servers)
         for (LocationConfig& location : server.locations)
-            if (location.settings.proxy && location.settings.proxy->pass) resolve_one(config, *location.settings.proxy);
+            if (location.settings.proxy && location.settings.proxy->pass)
+                resolve_one(config, *location.settings.proxy);
 }
 
 void refuse_unwired_proxy(const Config& config) {
     for (const ServerConfig& server : config.servers) {
         for (const LocationConfig& location : server.locations) {
             if (!location.settings.proxy || !location.settings.proxy->pass) continue;
-            throw ConfigError(fmt::format("{}: not yet supported: portico checks proxy_pass and upstreams but "
-                                          "does not proxy yet, and would otherwise answer these requests "
-                                          "itself; remove it (see issue 11)",
-                                          location.settings.proxy->pass->where));
+            throw ConfigError(
+                fmt::format("{}: not yet supported: portico checks proxy_pass and upstreams but "
+                            "does not proxy yet, and would otherwise answer these requests "
+                            "itself; remove it (see issue 11)",
+                            location.settings.proxy->pass->where));
         }
     }
 }

@@ -32,9 +32,10 @@ void read_name(const GroupReader& g, const std::vector<Upstream>& earlier, Upstr
                c == '_' || c == '.';
     });
     if (!letters || (name.front() >= '0' && name.front() <= '9')) {
-        g.fail("name", fmt::format("'{}' is not a name: letters, digits, '-', '_' and '.', not starting with a "
-                                   "digit (so that proxy_pass can tell it from an address)",
-                                   name));
+        g.fail("name",
+               fmt::format("'{}' is not a name: letters, digits, '-', '_' and '.', not starting with a "
+                           "digit (so that proxy_pass can tell it from an address)",
+                           name));
     }
     for (size_t i = 0; i < earlier.size(); ++i) {
         if (earlier[i].name == name)
@@ -48,7 +49,8 @@ void read_upstream_servers(const GroupReader& g, Upstream& upstream) {
         g.fail("servers", "missing; list at least one, e.g. servers = [ \"127.0.0.1:9001\" ];");
     const auto elements = g.elements("servers");
     if (elements.empty()) g.fail("servers", "must name at least one server");
-    if (elements.size() > kMaxServers) g.fail("servers", fmt::format("lists more than {} servers", kMaxServers));
+    if (elements.size() > kMaxServers)
+        g.fail("servers", fmt::format("lists more than {} servers", kMaxServers));
     for (const Element& element : elements) {
         const std::string text = g.string_of(element);
         std::string problem;
@@ -82,13 +84,14 @@ Upstream read_upstream(const GroupReader& g, const std::vector<Upstream>& earlie
     read_name(g, earlier, upstream);
     read_upstream_servers(g, upstream);
     upstream.balance = read_balance(g);
-    const bool hash = upstream.balance == Balance::kHashRemoteAddr || upstream.balance == Balance::kHashRequestUri;
+    const bool hash =
+        upstream.balance == Balance::kHashRemoteAddr || upstream.balance == Balance::kHashRequestUri;
     const auto backup = std::find_if(upstream.servers.begin(), upstream.servers.end(),
                                      [](const UpstreamServer& s) { return s.backup; });
     if (hash && backup != upstream.servers.end()) {
         // A key must keep its server; a backup that takes keys while primaries are up would not.
-        g.fail("balance", fmt::format("hash cannot be used with backup servers ('{}'), as in nginx",
-                                      backup->address()));
+        g.fail("balance",
+               fmt::format("hash cannot be used with backup servers ('{}'), as in nginx", backup->address()));
     }
     upstream.keepalive = g.integer("keepalive", kDefaults.upstream_keepalive, 0, kMaxKeepalive);
     upstream.keepalive_timeout = g.duration("keepalive_timeout", kDefaults.upstream_keepalive_timeout);
@@ -101,12 +104,14 @@ std::vector<Upstream> read_upstreams(const GroupReader& top) {
     const Setting* list = top.find("upstreams");
     if (list == nullptr) return {};
     if (!list->isList())
-        top.fail("upstreams", "expected a list of groups: upstreams = ( { name = \"app\"; servers = [ ... ]; } );");
+        top.fail("upstreams",
+                 "expected a list of groups: upstreams = ( { name = \"app\"; servers = [ ... ]; } );");
     std::vector<Upstream> upstreams;
     for (int i = 0; i < list->getLength(); ++i) {
         const Setting& group = (*list)[i];
         std::string name = fmt::format("upstreams[{}]", i);
-        if (!group.isGroup()) top.fail_at(group, name, "expected a group: { name = \"app\"; servers = [ ... ]; }");
+        if (!group.isGroup())
+            top.fail_at(group, name, "expected a group: { name = \"app\"; servers = [ ... ]; }");
         upstreams.push_back(read_upstream(top.nested(group, name), upstreams));
     }
     return upstreams;

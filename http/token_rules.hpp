@@ -37,9 +37,15 @@ inline constexpr std::array<uint8_t, 256> kLower = [] {
     return t;
 }();
 
-constexpr bool has(uint8_t c, uint8_t cls) noexcept { return (kByteClass[c] & cls) != 0; }
-constexpr bool is_ows(uint8_t c) noexcept { return c == ' ' || c == '\t'; }
-constexpr bool is_digit(uint8_t c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool has(uint8_t c, uint8_t cls) noexcept {
+    return (kByteClass[c] & cls) != 0;
+}
+constexpr bool is_ows(uint8_t c) noexcept {
+    return c == ' ' || c == '\t';
+}
+constexpr bool is_digit(uint8_t c) noexcept {
+    return c >= '0' && c <= '9';
+}
 
 /// First index in [from, end) whose byte is not in `cls`, or end.
 inline uint32_t skip(const char* buf, uint32_t from, uint32_t end, uint8_t cls) noexcept {

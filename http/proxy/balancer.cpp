@@ -34,8 +34,8 @@ Balancer::Balancer(std::span<const PeerSpec> peers, BalanceMode mode) : mode_(mo
     peers_.reserve(peers.size());
     for (const PeerSpec& spec : peers) {
         const uint32_t weight = std::max<uint32_t>(spec.weight, 1);
-        peers_.push_back(Peer{weight, static_cast<int32_t>(weight), 0, spec.max_fails, 0, spec.fail_timeout_ms,
-                              0, 0, spec.backup});
+        peers_.push_back(Peer{weight, static_cast<int32_t>(weight), 0, spec.max_fails, 0,
+                              spec.fail_timeout_ms, 0, 0, spec.backup});
         has_backup_ = has_backup_ || spec.backup;
     }
     if (mode_ == BalanceMode::kHash) build_ring(peers);
@@ -61,8 +61,9 @@ void Balancer::build_ring(std::span<const PeerSpec> peers) {
         }
     }
     // Equal hashes order by server, so the ring does not depend on the sort's whims.
-    std::sort(ring_.begin(), ring_.end(),
-              [](const Point& a, const Point& b) { return a.hash != b.hash ? a.hash < b.hash : a.peer < b.peer; });
+    std::sort(ring_.begin(), ring_.end(), [](const Point& a, const Point& b) {
+        return a.hash != b.hash ? a.hash < b.hash : a.peer < b.peer;
+    });
 }
 
 bool Balancer::is_down(int peer, int64_t now_ms) const noexcept {

@@ -26,9 +26,9 @@ enum class BalanceMode : uint8_t { kRoundRobin, kLeastConn, kHash };
 
 /// One server as the config describes it.
 struct PeerSpec {
-    std::string_view name;  ///< "127.0.0.1:9001", "unix:/run/app.sock": the hash ring's seed
-    uint32_t weight = 1;    ///< at least 1
-    uint32_t max_fails = 1; ///< 0: failures never take it out
+    std::string_view name;   ///< "127.0.0.1:9001", "unix:/run/app.sock": the hash ring's seed
+    uint32_t weight = 1;     ///< at least 1
+    uint32_t max_fails = 1;  ///< 0: failures never take it out
     int64_t fail_timeout_ms = 10'000;
     bool backup = false;
 };

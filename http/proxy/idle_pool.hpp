@@ -74,20 +74,20 @@ enum class TryFailure : uint8_t {
 
 struct TryOutcome {
     TryFailure failure = TryFailure::kConnect;
-    bool reused = false;             ///< the connection came from the idle pool
-    bool response_started = false;   ///< some byte of the response arrived
-    bool body_started = false;       ///< some byte of the request body was sent
-    bool idempotent = false;         ///< GET, HEAD, PUT, DELETE, OPTIONS, TRACE
-    bool fresh_retry_done = false;   ///< this request already had its retry on a fresh connection
-    uint32_t tries = 1;              ///< servers tried so far, this one included
-    uint32_t max_tries = 1;          ///< proxy_next_upstream_tries (0: as many as there are servers)
-    uint32_t servers = 1;            ///< servers in the upstream
+    bool reused = false;            ///< the connection came from the idle pool
+    bool response_started = false;  ///< some byte of the response arrived
+    bool body_started = false;      ///< some byte of the request body was sent
+    bool idempotent = false;        ///< GET, HEAD, PUT, DELETE, OPTIONS, TRACE
+    bool fresh_retry_done = false;  ///< this request already had its retry on a fresh connection
+    uint32_t tries = 1;             ///< servers tried so far, this one included
+    uint32_t max_tries = 1;         ///< proxy_next_upstream_tries (0: as many as there are servers)
+    uint32_t servers = 1;           ///< servers in the upstream
 };
 
 enum class RetryDecision : uint8_t {
-    kGiveUp,        ///< answer the client (502, 504), or close it if response bytes went out
+    kGiveUp,           ///< answer the client (502, 504), or close it if response bytes went out
     kFreshSameServer,  ///< open a new connection to the same server; does not count as a try
-    kNextServer,    ///< pick another server (the failure counts towards its max_fails)
+    kNextServer,       ///< pick another server (the failure counts towards its max_fails)
 };
 
 /// What to do after a failed try. A reused connection that failed before any response byte is

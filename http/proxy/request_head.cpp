@@ -131,9 +131,9 @@ void put_uri(Writer& w, const UpstreamRequest& in) noexcept {
     if (query != std::string_view::npos) w.put(target.substr(query));
 }
 
-constexpr std::array kDropped{"host"sv,       "connection"sv,        "keep-alive"sv,      "te"sv,
-                              "trailer"sv,    "transfer-encoding"sv, "content-length"sv,  "expect"sv,
-                              "x-real-ip"sv,  "x-forwarded-for"sv,   "x-forwarded-proto"sv};
+constexpr std::array kDropped{"host"sv,      "connection"sv,        "keep-alive"sv,       "te"sv,
+                              "trailer"sv,   "transfer-encoding"sv, "content-length"sv,   "expect"sv,
+                              "x-real-ip"sv, "x-forwarded-for"sv,   "x-forwarded-proto"sv};
 
 // The Connection options a request names, for dropping the fields they name (RFC 9110 7.6.1).
 struct ConnectionOptions {
@@ -144,9 +144,8 @@ struct ConnectionOptions {
 
     [[nodiscard]] bool names(std::string_view field) const noexcept {
         for (size_t i = 0; i < count; ++i) {
-            const bool named = !for_each_element(lines[i], [&](std::string_view option) {
-                return !iequals_both(option, field);
-            });
+            const bool named = !for_each_element(
+                lines[i], [&](std::string_view option) { return !iequals_both(option, field); });
             if (named) return true;
         }
         return false;

@@ -14,7 +14,9 @@ void ResponseBody::start(BodyFraming framing, int64_t content_length) noexcept {
     left_ = 0;
     error_reason_ = "";
     switch (framing) {
-        case BodyFraming::kNone: state_ = State::kDone; break;
+        case BodyFraming::kNone:
+            state_ = State::kDone;
+            break;
         case BodyFraming::kLength:
             left_ = content_length > 0 ? static_cast<uint64_t>(content_length) : 0;
             state_ = left_ == 0 ? State::kDone : State::kLength;
@@ -23,7 +25,9 @@ void ResponseBody::start(BodyFraming framing, int64_t content_length) noexcept {
             chunked_ = ChunkedDecoder();  // no size limit: the body streams through, it is not kept
             state_ = State::kChunked;
             break;
-        case BodyFraming::kUntilClose: state_ = State::kUntilClose; break;
+        case BodyFraming::kUntilClose:
+            state_ = State::kUntilClose;
+            break;
     }
 }
 
@@ -36,8 +40,10 @@ ParseResult ResponseBody::fail(const char* reason) noexcept {
 ParseResult ResponseBody::feed(const char* data, size_t len, Piece& piece) noexcept {
     piece = Piece{};
     switch (state_) {
-        case State::kDone: return ParseResult::kDone;
-        case State::kError: return ParseResult::kError;
+        case State::kDone:
+            return ParseResult::kDone;
+        case State::kError:
+            return ParseResult::kError;
         case State::kLength: {
             const auto n = static_cast<size_t>(std::min<uint64_t>(len, left_));
             piece = Piece{n, 0, n};
@@ -67,11 +73,17 @@ ParseResult ResponseBody::feed(const char* data, size_t len, Piece& piece) noexc
 
 ParseResult ResponseBody::finish_at_eof() noexcept {
     switch (state_) {
-        case State::kDone: return ParseResult::kDone;
-        case State::kUntilClose: state_ = State::kDone; return ParseResult::kDone;
-        case State::kLength: return fail("upstream closed before the end of a Content-Length body");
-        case State::kChunked: return fail("upstream closed before the end of a chunked body");
-        case State::kError: return ParseResult::kError;
+        case State::kDone:
+            return ParseResult::kDone;
+        case State::kUntilClose:
+            state_ = State::kDone;
+            return ParseResult::kDone;
+        case State::kLength:
+            return fail("upstream closed before the end of a Content-Length body");
+        case State::kChunked:
+            return fail("upstream closed before the end of a chunked body");
+        case State::kError:
+            return ParseResult::kError;
     }
     return ParseResult::kError;
 }

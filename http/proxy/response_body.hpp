@@ -19,7 +19,7 @@ public:
     struct Piece {
         size_t consumed = 0;  ///< bytes of the input used, framing included
         size_t off = 0;
-        size_t len = 0;       ///< 0: no data in this call (only framing, or nothing)
+        size_t len = 0;  ///< 0: no data in this call (only framing, or nothing)
     };
 
     /// Ready for the body the head describes (framing and content_length).

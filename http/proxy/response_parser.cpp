@@ -42,7 +42,15 @@ enum Flag : uint16_t {
     kSeenConnection = 1 << 5,
 };
 
-enum class Field : uint8_t { kOther, kContentLength, kTransferEncoding, kConnection, kKeepAlive, kUpgrade, kHop };
+enum class Field : uint8_t {
+    kOther,
+    kContentLength,
+    kTransferEncoding,
+    kConnection,
+    kKeepAlive,
+    kUpgrade,
+    kHop
+};
 
 Field classify(std::string_view name) noexcept {
     if (iequals(name, "content-length")) return Field::kContentLength;
@@ -115,7 +123,8 @@ ParseResult ResponseParser::parse_status_line(const char* buf, uint32_t end, Res
         switch (state_) {
             case State::kVersion:
                 if (index_ < kVersionPattern.size()) {
-                    if (c != static_cast<uint8_t>(kVersionPattern[index_])) return fail("invalid status line");
+                    if (c != static_cast<uint8_t>(kVersionPattern[index_]))
+                        return fail("invalid status line");
                     ++index_;
                     break;
                 }
@@ -135,7 +144,9 @@ ParseResult ResponseParser::parse_status_line(const char* buf, uint32_t end, Res
                 break;
             case State::kStatusSp:
                 if (head.status < 100 || head.status > 599) return fail("invalid status code");
-                if (c != ' ') return fail(c == '\r' || c == '\n' ? "no SP after the status code" : "invalid status code");
+                if (c != ' ')
+                    return fail(c == '\r' || c == '\n' ? "no SP after the status code"
+                                                       : "invalid status code");
                 head.reason.off = pos_ + 1;
                 state_ = State::kReason;
                 break;
@@ -150,7 +161,8 @@ ParseResult ResponseParser::parse_status_line(const char* buf, uint32_t end, Res
                 ++pos_;
                 state_ = State::kFieldStart;
                 return ParseResult::kNeedMore;
-            default: return fail("internal: bad status line state");
+            default:
+                return fail("internal: bad status line state");
         }
     }
     return ParseResult::kNeedMore;
@@ -176,7 +188,8 @@ ParseResult ResponseParser::parse_fields(const char* buf, uint32_t end, Response
                     pos_ = skip(buf, pos_ + 1, end, kTchar) - 1;
                     break;
                 }
-                if (c != ':') return fail(is_ows(c) ? "whitespace before colon" : "invalid character in field name");
+                if (c != ':')
+                    return fail(is_ows(c) ? "whitespace before colon" : "invalid character in field name");
                 name_end_ = pos_;
                 state_ = State::kValueLead;
                 break;
@@ -204,7 +217,8 @@ ParseResult ResponseParser::parse_fields(const char* buf, uint32_t end, Response
                 if (c != '\n') return fail("bare CR at end of head");
                 head_length_ = ++pos_;
                 return finish_head(buf, head);
-            default: return fail("internal: bad field state");
+            default:
+                return fail("internal: bad field state");
         }
     }
     return ParseResult::kNeedMore;
@@ -217,16 +231,25 @@ bool ResponseParser::on_field(const char* buf, ResponseHead& head) noexcept {
     field.hop_by_hop = true;
     const std::string_view value = field.value.in(buf);
     switch (classify(field.name.in(buf))) {
-        case Field::kContentLength: return on_content_length(value, head);
-        case Field::kTransferEncoding: return on_transfer_encoding(value);
+        case Field::kContentLength:
+            return on_content_length(value, head);
+        case Field::kTransferEncoding:
+            return on_transfer_encoding(value);
         case Field::kConnection:
             flags_ |= kSeenConnection;
             on_connection(value);
             return true;
-        case Field::kKeepAlive: on_keep_alive(value, head); return true;
-        case Field::kUpgrade: flags_ |= kSeenUpgrade; return true;  // end-to-end in a 101: finish_head
-        case Field::kHop: return true;
-        case Field::kOther: field.hop_by_hop = false; return true;
+        case Field::kKeepAlive:
+            on_keep_alive(value, head);
+            return true;
+        case Field::kUpgrade:
+            flags_ |= kSeenUpgrade;
+            return true;  // end-to-end in a 101: finish_head
+        case Field::kHop:
+            return true;
+        case Field::kOther:
+            field.hop_by_hop = false;
+            return true;
     }
     return true;
 }
@@ -239,7 +262,8 @@ bool ResponseParser::on_content_length(std::string_view value, ResponseHead& hea
     for (char ch : value) {
         const auto c = static_cast<uint8_t>(ch);
         if (!is_digit(c)) return reject("invalid Content-Length");
-        if (n > (std::numeric_limits<int64_t>::max() - (c - '0')) / 10) return reject("Content-Length overflow");
+        if (n > (std::numeric_limits<int64_t>::max() - (c - '0')) / 10)
+            return reject("Content-Length overflow");
         n = n * 10 + (c - '0');
     }
     if ((flags_ & kSeenLength) && n != head.content_length) return reject("conflicting Content-Length");
@@ -334,8 +358,8 @@ ParseResult ResponseParser::finish_head(const char* buf, ResponseHead& head) noe
     } else {
         head.framing = BodyFraming::kUntilClose;
     }
-    head.keep_alive = head.version_minor == 1 && !(flags_ & kConnectionClose) &&
-                      head.framing != BodyFraming::kUntilClose;
+    head.keep_alive =
+        head.version_minor == 1 && !(flags_ & kConnectionClose) && head.framing != BodyFraming::kUntilClose;
     return ParseResult::kDone;
 }
 

@@ -50,9 +50,9 @@ struct ResponseHead {
     /// The Content-Length field, -1 without one. Kept for HEAD and 304 too, where it describes
     /// the representation rather than framing a body.
     int64_t content_length = -1;
-    bool keep_alive = false;  ///< the connection may carry another request after this response
-    bool upgrade = false;     ///< 101 Switching Protocols: the connection becomes a tunnel
-    bool interim = false;     ///< 1xx other than 101: the final response follows on the wire
+    bool keep_alive = false;            ///< the connection may carry another request after this response
+    bool upgrade = false;               ///< 101 Switching Protocols: the connection becomes a tunnel
+    bool interim = false;               ///< 1xx other than 101: the final response follows on the wire
     int32_t keep_alive_timeout_s = -1;  ///< "Keep-Alive: timeout=N", -1 without one
     uint16_t field_count = 0;
     std::array<ResponseField, kMaxResponseFields> fields;

@@ -8,10 +8,13 @@ namespace {
 
 BalanceMode mode_of(conf::Balance balance) {
     switch (balance) {
-        case conf::Balance::kLeastConn: return BalanceMode::kLeastConn;
+        case conf::Balance::kLeastConn:
+            return BalanceMode::kLeastConn;
         case conf::Balance::kHashRemoteAddr:
-        case conf::Balance::kHashRequestUri: return BalanceMode::kHash;
-        case conf::Balance::kRoundRobin: break;
+        case conf::Balance::kHashRequestUri:
+            return BalanceMode::kHash;
+        case conf::Balance::kRoundRobin:
+            break;
     }
     return BalanceMode::kRoundRobin;
 }
@@ -41,10 +44,13 @@ Balancer make_balancer(const conf::UpstreamServer& server) {
 
 uint32_t balance_key(conf::Balance balance, const routing::RequestVars& vars) noexcept {
     switch (balance) {
-        case conf::Balance::kHashRemoteAddr: return Balancer::hash_key(vars.remote_addr);
-        case conf::Balance::kHashRequestUri: return Balancer::hash_key(vars.request_uri);
+        case conf::Balance::kHashRemoteAddr:
+            return Balancer::hash_key(vars.remote_addr);
+        case conf::Balance::kHashRequestUri:
+            return Balancer::hash_key(vars.request_uri);
         case conf::Balance::kRoundRobin:
-        case conf::Balance::kLeastConn: break;
+        case conf::Balance::kLeastConn:
+            break;
     }
     return 0;
 }

@@ -55,7 +55,10 @@ void check_head(const ResponseHead& h, const char* buf, size_t head_length, bool
         expect(f.name.off + f.name.len <= head_length && f.value.off + f.value.len <= head_length,
                "field outside the head");
         expect(!f.name.empty(), "empty field name");
-        o.fields.append(f.name.in(buf)).append("=").append(f.value.in(buf)).append(f.hop_by_hop ? ";h\n" : ";e\n");
+        o.fields.append(f.name.in(buf))
+            .append("=")
+            .append(f.value.in(buf))
+            .append(f.hop_by_hop ? ";h\n" : ";e\n");
     }
     const bool bodiless = head_request || h.status < 200 || h.status == 204 || h.status == 304;
     expect(!bodiless || h.framing == BodyFraming::kNone, "a body where none may be");
@@ -71,7 +74,8 @@ void check_head(const ResponseHead& h, const char* buf, size_t head_length, bool
 }
 
 // Parses heads (skipping interim ones) from `in`, the bytes arriving up to each of `ends`.
-Outcome feed(std::string_view in, const std::vector<size_t>& ends, bool head_request, const ResponseLimits& limits) {
+Outcome feed(std::string_view in, const std::vector<size_t>& ends, bool head_request,
+             const ResponseLimits& limits) {
     ResponseParser parser(limits);
     ResponseHead head;
     Outcome o;

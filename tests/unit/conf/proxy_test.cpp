@@ -163,7 +163,8 @@ TEST_CASE("proxy conf: upstream servers in every form", "[conf][proxy]") {
         {"[::1]", "[::1]:80", 1, 1, 10s, false},
         {"[0:0::1]:81", "[::1]:81", 1, 1, 10s, false},
         {"unix:/run/app.sock", "unix:/run/app.sock", 1, 1, 10s, false},
-        {"10.0.0.1:8080 weight=1000 max_fails=0 fail_timeout=500ms backup", "10.0.0.1:8080", 1000, 0, 500ms, true},
+        {"10.0.0.1:8080 weight=1000 max_fails=0 fail_timeout=500ms backup", "10.0.0.1:8080", 1000, 0, 500ms,
+         true},
         {"  10.0.0.1:8080   weight=2  ", "10.0.0.1:8080", 2, 1, 10s, false},
     };
     for (const Good& g : good) {
@@ -271,22 +272,27 @@ TEST_CASE("proxy conf: mistakes name the file, the line and the setting", "[conf
         {app + server + "locations = ( { match = \"/\";\nproxy_pass = \"http://ap\"; } ); } );\n",
          "4: setting 'servers[0].locations[0].proxy_pass': unknown upstream 'ap' (the upstreams are app)"},
         {server + "locations = ( { match = \"/\";\nproxy_pass = \"http://app\"; } ); } );\n",
-         "3: setting 'servers[0].locations[0].proxy_pass': unknown upstream 'app' (no upstreams are defined)"},
+         "3: setting 'servers[0].locations[0].proxy_pass': unknown upstream 'app' (no upstreams are "
+         "defined)"},
         {app + server + "locations = ( { match = \"~ ^/a\";\nproxy_pass = \"http://app/v1/\"; } ); } );\n",
-         "4: setting 'servers[0].locations[0].proxy_pass': 'http://app/v1/' has a path ('/v1/'), which a regex "
+         "4: setting 'servers[0].locations[0].proxy_pass': 'http://app/v1/' has a path ('/v1/'), which a "
+         "regex "
          "location cannot replace; write \"http://app\" or use a prefix location"},
         {app + server + "locations = ( { match = \"/\";\nproxy_pass = \"http://app:80\"; } ); } );\n",
-         "4: setting 'servers[0].locations[0].proxy_pass': 'app' is not a numeric address (host names are not "
+         "4: setting 'servers[0].locations[0].proxy_pass': 'app' is not a numeric address (host names are "
+         "not "
          "resolved: write \"127.0.0.1:9001\", \"[::1]:9001\" or \"unix:/path\")"},
         {app + server + "proxy_pass = \"http://app\"; } );\n",
          "3: setting 'servers[0].proxy_pass': unknown setting here; it belongs inside one of the server's "
          "'locations'"},
-        {"upstreams = ( { name = \"app\";\nservers = [ \"127.0.0.1:9001\", \"127.0.0.1:9002 weight=0\" ]; } );\n" +
+        {"upstreams = ( { name = \"app\";\nservers = [ \"127.0.0.1:9001\", \"127.0.0.1:9002 weight=0\" ]; } "
+         ");\n" +
              server + "} );\n",
          "2: setting 'upstreams[0].servers[1]': weight must be a number between 1 and 1000 (got '0')"},
         {"upstreams = ( { name = \"app\";\nservers = [ \"localhost:9001\" ]; } );\n" + server + "} );\n",
          "2: setting 'upstreams[0].servers[0]': 'localhost' is not a numeric address"},
-        {"upstreams = ( { name = \"app\";\nservers = [ \"127.0.0.1:9001 slow_start=1\" ]; } );\n" + server + "} );\n",
+        {"upstreams = ( { name = \"app\";\nservers = [ \"127.0.0.1:9001 slow_start=1\" ]; } );\n" + server +
+             "} );\n",
          "2: setting 'upstreams[0].servers[0]': unknown option 'slow_start=1' (the options are weight=N, "
          "max_fails=N, fail_timeout=DURATION and backup)"},
         {app + "upstreams += 1;\n" + server + "} );\n", "syntax error"},
@@ -302,14 +308,15 @@ TEST_CASE("proxy conf: mistakes name the file, the line and the setting", "[conf
          "1: setting 'upstreams[0].servers': missing; list at least one"},
         {"upstreams = ( { name = \"app\";\nservers = [ ]; } );\n" + server + "} );\n",
          "2: setting 'upstreams[0].servers': must name at least one server"},
-        {"upstreams = ( { name = \"app\";\nservers = [ \"127.0.0.1:1\", \"127.0.0.1:1 weight=2\" ]; } );\n" + server +
-             "} );\n",
+        {"upstreams = ( { name = \"app\";\nservers = [ \"127.0.0.1:1\", \"127.0.0.1:1 weight=2\" ]; } );\n" +
+             server + "} );\n",
          "2: setting 'upstreams[0].servers[1]': '127.0.0.1:1' is listed twice"},
         {"upstreams = ( { name = \"app\";\nservers = [ \"127.0.0.1:1 backup\" ]; } );\n" + server + "} );\n",
          "2: setting 'upstreams[0].servers': every server is a backup; at least one must not be"},
-        {"upstreams = ( { name = \"app\"; servers = [ \"127.0.0.1:1\" ];\nbalance = \"random\"; } );\n" + server +
-             "} );\n",
-         "2: setting 'upstreams[0].balance': must be \"round_robin\", \"least_conn\", \"hash $remote_addr\" or "
+        {"upstreams = ( { name = \"app\"; servers = [ \"127.0.0.1:1\" ];\nbalance = \"random\"; } );\n" +
+             server + "} );\n",
+         "2: setting 'upstreams[0].balance': must be \"round_robin\", \"least_conn\", \"hash $remote_addr\" "
+         "or "
          "\"hash $request_uri\" (got 'random')"},
         {"upstreams = ( { name = \"app\"; servers = [ \"127.0.0.1:1\", \"127.0.0.1:2 backup\" ];\n"
          "balance = \"hash $remote_addr\"; } );\n" +
@@ -319,8 +326,8 @@ TEST_CASE("proxy conf: mistakes name the file, the line and the setting", "[conf
         {"upstreams = ( { name = \"app\"; servers = [ \"127.0.0.1:1\" ];\nkeepalive = -1; } );\n" + server +
              "} );\n",
          "2: setting 'upstreams[0].keepalive': must be between 0 and 65535 (got -1)"},
-        {"upstreams = ( { name = \"app\"; servers = [ \"127.0.0.1:1\" ];\nkeepalive_timout = 1; } );\n" + server +
-             "} );\n",
+        {"upstreams = ( { name = \"app\"; servers = [ \"127.0.0.1:1\" ];\nkeepalive_timout = 1; } );\n" +
+             server + "} );\n",
          "2: setting 'upstreams[0].keepalive_timout': unknown setting; did you mean 'keepalive_timeout'?"},
         {"upstreams = { name = \"app\"; };\n" + server + "} );\n",
          "1: setting 'upstreams': expected a list of groups"},
@@ -354,10 +361,11 @@ TEST_CASE("proxy conf: proxy_pass is refused at its line while nothing proxies",
     TempDir dir;
     const std::string f = dir.conf();
     // The example is valid: its only problem is the refusal, which names the first proxy_pass.
-    CHECK(error_of(dir, kExample) ==
-          f + ":14: setting 'servers[0].locations[0].proxy_pass': not yet supported: portico checks proxy_pass "
-              "and upstreams but does not proxy yet, and would otherwise answer these requests itself; remove "
-              "it (see issue 11)");
+    CHECK(
+        error_of(dir, kExample) ==
+        f + ":14: setting 'servers[0].locations[0].proxy_pass': not yet supported: portico checks proxy_pass "
+            "and upstreams but does not proxy yet, and would otherwise answer these requests itself; remove "
+            "it (see issue 11)");
 }
 
 TEST_CASE("proxy conf: upstreams and proxy_* settings alone load, since nothing proxies", "[conf][proxy]") {
@@ -379,8 +387,8 @@ TEST_CASE("proxy conf: upstreams and proxy_* settings alone load, since nothing 
 
 TEST_CASE("proxy conf: a config without proxy settings has none", "[conf][proxy]") {
     TempDir dir;
-    const Config c = load_config_from_string("servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\"; } );\n",
-                                             dir.conf());
+    const Config c = load_config_from_string(
+        "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\"; } );\n", dir.conf());
     CHECK(c.upstreams.empty());
     CHECK_FALSE(c.servers[0].route.proxy);
     CHECK_FALSE(c.http.route.proxy);

@@ -38,9 +38,13 @@ TEST_CASE("proxy balancer: smooth weighted round robin gives nginx's sequence", 
         const char* expected;
     };
     const std::array cases{
-        Case{{5, 1, 1}, "aabacaa" "aabacaa"},
+        Case{{5, 1, 1},
+             "aabacaa"
+             "aabacaa"},
         Case{{1, 1, 1}, "abcabc"},
-        Case{{3, 1}, "aaba" "aaba"},
+        Case{{3, 1},
+             "aaba"
+             "aaba"},
         Case{{2, 3}, "babab"},
         Case{{1}, "aaa"},
     };
@@ -76,8 +80,10 @@ TEST_CASE("proxy balancer: max_fails = 0 never takes a server out", "[proxy]") {
 }
 
 TEST_CASE("proxy balancer: backups serve only while every primary is down or tried", "[proxy]") {
-    std::vector<PeerSpec> specs{{"a", 1, 1, 10'000, false}, {"b", 1, 1, 10'000, false},
-                                {"c", 1, 1, 10'000, true}, {"d", 1, 1, 10'000, true}};
+    std::vector<PeerSpec> specs{{"a", 1, 1, 10'000, false},
+                                {"b", 1, 1, 10'000, false},
+                                {"c", 1, 1, 10'000, true},
+                                {"d", 1, 1, 10'000, true}};
     for (BalanceMode mode : {BalanceMode::kRoundRobin, BalanceMode::kLeastConn}) {
         Balancer b(specs, mode);
         CHECK(sequence(b, 4) == "abab");
@@ -90,7 +96,7 @@ TEST_CASE("proxy balancer: backups serve only while every primary is down or tri
         CHECK(sequence(b, 2) == "cd");
         b.on_failure(2, 0);
         b.on_failure(3, 0);
-        CHECK(sequence(b, 1) == "-");  // everything down: the caller answers 502
+        CHECK(sequence(b, 1) == "-");                          // everything down: the caller answers 502
         const std::string recovered = sequence(b, 4, 10'001);  // the primaries are back
         CHECK(recovered.find_first_of("cd-") == std::string::npos);
         CHECK(recovered.find('b') != std::string::npos);
@@ -113,7 +119,9 @@ TEST_CASE("proxy balancer: least_conn takes the fewest connections per weight, t
     auto specs = peers({1, 1, 2});
     Balancer b(specs, BalanceMode::kLeastConn);
     // All idle: a weighted round robin over the three (c has weight 2).
-    CHECK(sequence(b, 8) == "cabc" "cabc");
+    CHECK(sequence(b, 8) ==
+          "cabc"
+          "cabc");
     b.on_connect(0);
     b.on_connect(0);
     b.on_connect(1);
@@ -155,7 +163,8 @@ namespace {
 std::vector<int> assign(const std::vector<PeerSpec>& specs, int keys) {
     Balancer b(specs, BalanceMode::kHash);
     std::vector<int> out;
-    for (int k = 0; k < keys; ++k) out.push_back(b.pick(Balancer::hash_key("10.0.0." + std::to_string(k)), 0, {}));
+    for (int k = 0; k < keys; ++k)
+        out.push_back(b.pick(Balancer::hash_key("10.0.0." + std::to_string(k)), 0, {}));
     return out;
 }
 
@@ -187,7 +196,8 @@ TEST_CASE("proxy balancer: the hash ring moves only the removed server's keys", 
 }
 
 TEST_CASE("proxy balancer: a down server's hash keys go to the next point, and come back", "[proxy]") {
-    std::vector<PeerSpec> specs{{"x:1", 1, 1, 1000, false}, {"y:1", 1, 1, 1000, false}, {"z:1", 2, 1, 1000, false}};
+    std::vector<PeerSpec> specs{
+        {"x:1", 1, 1, 1000, false}, {"y:1", 1, 1, 1000, false}, {"z:1", 2, 1, 1000, false}};
     Balancer b(specs, BalanceMode::kHash);
     const uint32_t key = Balancer::hash_key("/some/uri");
     const int first = b.pick(key, 0, {});
@@ -216,7 +226,8 @@ TEST_CASE("proxy balancer: built from a configured upstream, in its servers' ord
     using namespace portico;
     conf::Upstream upstream;
     upstream.name = "app";
-    for (const char* text : {"127.0.0.1:9001 weight=5", "127.0.0.1:9002", "unix:/run/app.sock", "127.0.0.1:9003 backup"}) {
+    for (const char* text :
+         {"127.0.0.1:9001 weight=5", "127.0.0.1:9002", "unix:/run/app.sock", "127.0.0.1:9003 backup"}) {
         std::string problem;
         auto server = conf::detail::parse_upstream_server(text, problem);
         REQUIRE(server);

@@ -119,11 +119,11 @@ TEST_CASE("proxy idle pool: agrees with a simple list model through many wraps",
 }
 
 TEST_CASE("proxy idle pool: Keep-Alive: timeout=N retires a connection before N", "[proxy]") {
-    CHECK(idle_deadline(1000, 4000, -1) == 5000);   // no header: the pool's own timeout
-    CHECK(idle_deadline(1000, 4000, 1) == 1750);    // timeout=1: a quarter early
-    CHECK(idle_deadline(1000, 4000, 5) == 5000);    // timeout=5 > 4 s: the pool's is shorter
+    CHECK(idle_deadline(1000, 4000, -1) == 5000);    // no header: the pool's own timeout
+    CHECK(idle_deadline(1000, 4000, 1) == 1750);     // timeout=1: a quarter early
+    CHECK(idle_deadline(1000, 4000, 5) == 5000);     // timeout=5 > 4 s: the pool's is shorter
     CHECK(idle_deadline(1000, 60000, 10) == 10000);  // timeout=10: a second early
-    CHECK(idle_deadline(1000, 4000, 0) == 1000);    // timeout=0: do not keep it
+    CHECK(idle_deadline(1000, 4000, 0) == 1000);     // timeout=0: do not keep it
 }
 
 TEST_CASE("proxy retry: a reused connection is never a request's only try", "[proxy]") {
@@ -137,25 +137,35 @@ TEST_CASE("proxy retry: a reused connection is never a request's only try", "[pr
     // failure, reused, response_started, body_started, idempotent, fresh_retry_done, tries, max, servers
     const std::array cases{
         Case{"stale GET", {F::kReset, true, false, false, true, false, 1, 1, 1}, R::kFreshSameServer},
-        Case{"stale POST, body not sent", {F::kReset, true, false, false, false, false, 1, 1, 1},
+        Case{"stale POST, body not sent",
+             {F::kReset, true, false, false, false, false, 1, 1, 1},
              R::kFreshSameServer},
-        Case{"stale POST, body partly sent", {F::kReset, true, false, true, false, false, 1, 1, 1}, R::kGiveUp},
-        Case{"stale PUT, body sent (idempotent)", {F::kReset, true, false, true, true, false, 1, 1, 1},
+        Case{"stale POST, body partly sent",
+             {F::kReset, true, false, true, false, false, 1, 1, 1},
+             R::kGiveUp},
+        Case{"stale PUT, body sent (idempotent)",
+             {F::kReset, true, false, true, true, false, 1, 1, 1},
              R::kFreshSameServer},
         Case{"only one fresh retry", {F::kReset, true, false, false, true, true, 1, 1, 1}, R::kGiveUp},
         Case{"response bytes arrived", {F::kReset, true, true, false, true, false, 1, 3, 3}, R::kGiveUp},
-        Case{"fresh reset, GET, servers left", {F::kReset, false, false, false, true, false, 1, 0, 3},
+        Case{"fresh reset, GET, servers left",
+             {F::kReset, false, false, false, true, false, 1, 0, 3},
              R::kNextServer},
         Case{"fresh reset, POST", {F::kReset, false, false, true, false, false, 1, 0, 3}, R::kGiveUp},
-        Case{"connect refused, POST moves", {F::kConnect, false, false, false, false, false, 1, 0, 3},
+        Case{"connect refused, POST moves",
+             {F::kConnect, false, false, false, false, false, 1, 0, 3},
              R::kNextServer},
-        Case{"connect refused, last server", {F::kConnect, false, false, false, true, false, 3, 0, 3}, R::kGiveUp},
-        Case{"connect refused, tries capped", {F::kConnect, false, false, false, true, false, 2, 2, 3},
+        Case{"connect refused, last server",
+             {F::kConnect, false, false, false, true, false, 3, 0, 3},
+             R::kGiveUp},
+        Case{"connect refused, tries capped",
+             {F::kConnect, false, false, false, true, false, 2, 2, 3},
              R::kGiveUp},
         Case{"read timeout: 504", {F::kReadTimeout, false, false, false, true, false, 1, 0, 3}, R::kGiveUp},
         Case{"bad response: 502", {F::kBadResponse, true, true, false, true, false, 1, 0, 3}, R::kGiveUp},
         Case{"stale, reused, a bad response is not the race",
-             {F::kBadResponse, true, false, false, true, false, 1, 0, 3}, R::kGiveUp},
+             {F::kBadResponse, true, false, false, true, false, 1, 0, 3},
+             R::kGiveUp},
     };
     for (const Case& c : cases) {
         INFO(c.what);

@@ -46,12 +46,12 @@ std::vector<conf::ProxyHeader> headers(std::initializer_list<std::pair<const cha
 struct Case {
     const char* what;
     std::string request;
-    std::string uri;          // $uri, as the normaliser would give it
-    std::string pass_path;    // proxy_pass's path
-    size_t prefix = 0;        // location prefix length
+    std::string uri;        // $uri, as the normaliser would give it
+    std::string pass_path;  // proxy_pass's path
+    size_t prefix = 0;      // location prefix length
     UpstreamBody body = UpstreamBody::kNone;
     uint64_t length = 0;
-    std::string expected;     // the whole upstream head
+    std::string expected;  // the whole upstream head
 };
 
 const std::string kTail = "X-Forwarded-For: 10.0.0.7\r\nX-Real-IP: 10.0.0.7\r\nX-Forwarded-Proto: http\r\n";
@@ -86,26 +86,28 @@ std::string build(const Case& c, std::span<const conf::ProxyHeader> set = {}, bo
 
 TEST_CASE("proxy request head: URIs by nginx's proxy_pass rules", "[proxy]") {
     const std::vector<Case> cases{
-        {"no path: unchanged", "GET /api/a%20b/../c?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n", "/api/c", "", 5,
-         UpstreamBody::kNone, 0,
-         "GET /api/a%20b/../c?x=1 HTTP/1.1\r\nHost: example.com\r\n" + kTail + "Connection: keep-alive\r\n\r\n"},
-        {"path replaces the prefix", "GET /api/users?id=3 HTTP/1.1\r\nHost: example.com\r\n\r\n", "/api/users",
-         "/v1/", 5, UpstreamBody::kNone, 0,
+        {"no path: unchanged", "GET /api/a%20b/../c?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n", "/api/c", "",
+         5, UpstreamBody::kNone, 0,
+         "GET /api/a%20b/../c?x=1 HTTP/1.1\r\nHost: example.com\r\n" + kTail +
+             "Connection: keep-alive\r\n\r\n"},
+        {"path replaces the prefix", "GET /api/users?id=3 HTTP/1.1\r\nHost: example.com\r\n\r\n",
+         "/api/users", "/v1/", 5, UpstreamBody::kNone, 0,
          "GET /v1/users?id=3 HTTP/1.1\r\nHost: example.com\r\n" + kTail + "Connection: keep-alive\r\n\r\n"},
-        {"path '/' strips the prefix", "GET /legacy/x HTTP/1.1\r\nHost: example.com\r\n\r\n", "/legacy/x", "/", 8,
-         UpstreamBody::kNone, 0,
+        {"path '/' strips the prefix", "GET /legacy/x HTTP/1.1\r\nHost: example.com\r\n\r\n", "/legacy/x",
+         "/", 8, UpstreamBody::kNone, 0,
          "GET /x HTTP/1.1\r\nHost: example.com\r\n" + kTail + "Connection: keep-alive\r\n\r\n"},
         {"decoded bytes are escaped again", "GET /api/a%0d%0ab%20c%25 HTTP/1.1\r\nHost: example.com\r\n\r\n",
          "/api/a\r\nb c%", "/v1/", 5, UpstreamBody::kNone, 0,
-         "GET /v1/a%0D%0Ab%20c%25 HTTP/1.1\r\nHost: example.com\r\n" + kTail + "Connection: keep-alive\r\n\r\n"},
+         "GET /v1/a%0D%0Ab%20c%25 HTTP/1.1\r\nHost: example.com\r\n" + kTail +
+             "Connection: keep-alive\r\n\r\n"},
         {"exact location: the path alone", "GET /status HTTP/1.1\r\nHost: example.com\r\n\r\n", "/status",
          "/healthz", 7, UpstreamBody::kNone, 0,
          "GET /healthz HTTP/1.1\r\nHost: example.com\r\n" + kTail + "Connection: keep-alive\r\n\r\n"},
-        {"absolute-form goes in origin-form", "GET http://example.com/p?q HTTP/1.1\r\nHost: example.com\r\n\r\n",
-         "/p", "", 1, UpstreamBody::kNone, 0,
-         "GET /p?q HTTP/1.1\r\nHost: example.com\r\n" + kTail + "Connection: keep-alive\r\n\r\n"},
-        {"absolute-form with a bare query", "GET http://example.com?q HTTP/1.1\r\nHost: example.com\r\n\r\n", "/",
-         "", 1, UpstreamBody::kNone, 0,
+        {"absolute-form goes in origin-form",
+         "GET http://example.com/p?q HTTP/1.1\r\nHost: example.com\r\n\r\n", "/p", "", 1, UpstreamBody::kNone,
+         0, "GET /p?q HTTP/1.1\r\nHost: example.com\r\n" + kTail + "Connection: keep-alive\r\n\r\n"},
+        {"absolute-form with a bare query", "GET http://example.com?q HTTP/1.1\r\nHost: example.com\r\n\r\n",
+         "/", "", 1, UpstreamBody::kNone, 0,
          "GET /?q HTTP/1.1\r\nHost: example.com\r\n" + kTail + "Connection: keep-alive\r\n\r\n"},
         {"absolute-form, no path", "GET http://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n", "/", "", 1,
          UpstreamBody::kNone, 0,
@@ -137,31 +139,33 @@ TEST_CASE("proxy request head: hop-by-hop fields go, end-to-end ones stay in ord
 }
 
 TEST_CASE("proxy request head: X-Forwarded-For is appended to every value the client sent", "[proxy]") {
-    const Case c{"xff",
-                 "GET / HTTP/1.1\r\nHost: example.com\r\nX-Forwarded-For: 1.1.1.1, 2.2.2.2\r\n"
-                 "x-forwarded-for: 3.3.3.3\r\n\r\n",
-                 "/",
-                 "",
-                 1,
-                 UpstreamBody::kNone,
-                 0,
-                 "GET / HTTP/1.1\r\nHost: example.com\r\nX-Forwarded-For: 1.1.1.1, 2.2.2.2, 3.3.3.3, 10.0.0.7\r\n"
-                 "X-Real-IP: 10.0.0.7\r\nX-Forwarded-Proto: http\r\nConnection: keep-alive\r\n\r\n"};
+    const Case c{
+        "xff",
+        "GET / HTTP/1.1\r\nHost: example.com\r\nX-Forwarded-For: 1.1.1.1, 2.2.2.2\r\n"
+        "x-forwarded-for: 3.3.3.3\r\n\r\n",
+        "/",
+        "",
+        1,
+        UpstreamBody::kNone,
+        0,
+        "GET / HTTP/1.1\r\nHost: example.com\r\nX-Forwarded-For: 1.1.1.1, 2.2.2.2, 3.3.3.3, 10.0.0.7\r\n"
+        "X-Real-IP: 10.0.0.7\r\nX-Forwarded-Proto: http\r\nConnection: keep-alive\r\n\r\n"};
     CHECK(build(c) == c.expected);
 }
 
 TEST_CASE("proxy request head: proxy_set_headers replaces fields and can remove them", "[proxy]") {
     const auto set = headers({{"Host", "$host:8080"}, {"X-Real-IP", ""}, {"X-Uri", "$uri"}, {"Accept", ""}});
-    const Case c{"set",
-                 "GET /a HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nX-Uri: forged\r\nUser-Agent: t\r\n\r\n",
-                 "/a",
-                 "",
-                 1,
-                 UpstreamBody::kChunked,
-                 0,
-                 "GET /a HTTP/1.1\r\nUser-Agent: t\r\nX-Forwarded-For: 10.0.0.7\r\nX-Forwarded-Proto: http\r\n"
-                 "Host: example.com:8080\r\nX-Uri: /a\r\nTransfer-Encoding: chunked\r\n"
-                 "Connection: keep-alive\r\n\r\n"};
+    const Case c{
+        "set",
+        "GET /a HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nX-Uri: forged\r\nUser-Agent: t\r\n\r\n",
+        "/a",
+        "",
+        1,
+        UpstreamBody::kChunked,
+        0,
+        "GET /a HTTP/1.1\r\nUser-Agent: t\r\nX-Forwarded-For: 10.0.0.7\r\nX-Forwarded-Proto: http\r\n"
+        "Host: example.com:8080\r\nX-Uri: /a\r\nTransfer-Encoding: chunked\r\n"
+        "Connection: keep-alive\r\n\r\n"};
     CHECK(build(c, set) == c.expected);
 }
 
@@ -189,10 +193,10 @@ TEST_CASE("proxy request head: what is and is not an upgrade request", "[proxy]"
     };
     const std::vector<U> cases{
         {"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n", true},
-        {"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n", false},            // no Connection option
-        {"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n\r\n", false},           // no Upgrade
+        {"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n", false},   // no Connection option
+        {"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n\r\n", false},  // no Upgrade
         {"POST / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n", false},  // not GET
-        {"GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n", false},        // HTTP/1.0
+        {"GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n", false},              // HTTP/1.0
     };
     for (const U& u : cases) {
         INFO(u.raw);
@@ -202,11 +206,14 @@ TEST_CASE("proxy request head: what is and is not an upgrade request", "[proxy]"
 }
 
 TEST_CASE("proxy request head: a head that does not fit is an error, never a truncation", "[proxy]") {
-    const Case c{"small", "GET /a HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n", "/a", "", 1,
-                 UpstreamBody::kNone, 0, ""};
+    const Case c{"small", "GET /a HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n",
+                 "/a",    "",
+                 1,       UpstreamBody::kNone,
+                 0,       ""};
     const std::string whole = build(c);
     REQUIRE(whole.rfind("GET /a", 0) == 0);
-    for (size_t cap = 0; cap < whole.size(); cap += 7) CHECK(build(c, {}, false, cap) == "error: upstream request head too large");
+    for (size_t cap = 0; cap < whole.size(); cap += 7)
+        CHECK(build(c, {}, false, cap) == "error: upstream request head too large");
     CHECK(build(c, {}, false, whole.size()) == whole);
 }
 

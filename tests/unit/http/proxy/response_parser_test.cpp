@@ -36,83 +36,92 @@ std::vector<HeadCase> head_cases() {
     const auto more = ParseResult::kNeedMore;
     return {
         {"length", "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", false, done, 200, B::kLength, 12, true},
-        {"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false, done, 200, B::kChunked, -1, true},
-        {"chunked, any case", "HTTP/1.1 200 OK\r\ntransfer-encoding: Chunked\r\n\r\n", false, done, 200, B::kChunked,
+        {"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false, done, 200, B::kChunked,
          -1, true},
+        {"chunked, any case", "HTTP/1.1 200 OK\r\ntransfer-encoding: Chunked\r\n\r\n", false, done, 200,
+         B::kChunked, -1, true},
         {"until close", "HTTP/1.1 200 OK\r\nServer: x\r\n\r\n", false, done, 200, B::kUntilClose, -1, false},
         {"empty reason", "HTTP/1.1 404 \r\nContent-Length: 0\r\n\r\n", false, done, 404, B::kLength, 0, true},
-        {"reason with spaces", "HTTP/1.1 503 Service  Unavailable\r\nContent-Length: 1\r\n\r\n", false, done, 503,
-         B::kLength, 1, true},
-        {"HEAD ignores the length", "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", true, done, 200, B::kNone, 99,
-         true},
-        {"HEAD ignores chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", true, done, 200, B::kNone,
-         -1, true},
+        {"reason with spaces", "HTTP/1.1 503 Service  Unavailable\r\nContent-Length: 1\r\n\r\n", false, done,
+         503, B::kLength, 1, true},
+        {"HEAD ignores the length", "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", true, done, 200,
+         B::kNone, 99, true},
+        {"HEAD ignores chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", true, done, 200,
+         B::kNone, -1, true},
         {"204", "HTTP/1.1 204 No Content\r\n\r\n", false, done, 204, B::kNone, -1, true},
-        {"204 with length 0", "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n", false, done, 204, B::kNone, 0,
-         true},
+        {"204 with length 0", "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n", false, done, 204,
+         B::kNone, 0, true},
         {"304 keeps its length", "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", false, done, 304,
          B::kNone, 5, true},
         {"100 is interim", "HTTP/1.1 100 Continue\r\n\r\n", false, done, 100, B::kNone, -1, false},
-        {"HTTP/1.0 never keeps alive", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\nConnection: keep-alive\r\n\r\n",
-         false, done, 200, B::kLength, 1, false},
-        {"Connection: close", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: foo, close\r\n\r\n", false, done,
-         200, B::kLength, 1, false},
-        {"HTTP/1.2 speaks 1.1", "HTTP/1.2 200 OK\r\nContent-Length: 1\r\n\r\n", false, done, 200, B::kLength, 1,
-         true},
-        {"repeated equal lengths", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n", false, done,
-         200, B::kLength, 3, true},
-        {"OWS around values", "HTTP/1.1 200 OK\r\nContent-Length: \t 7 \t\r\n\r\n", false, done, 200, B::kLength, 7,
-         true},
+        {"HTTP/1.0 never keeps alive",
+         "HTTP/1.0 200 OK\r\nContent-Length: 1\r\nConnection: keep-alive\r\n\r\n", false, done, 200,
+         B::kLength, 1, false},
+        {"Connection: close", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: foo, close\r\n\r\n", false,
+         done, 200, B::kLength, 1, false},
+        {"HTTP/1.2 speaks 1.1", "HTTP/1.2 200 OK\r\nContent-Length: 1\r\n\r\n", false, done, 200, B::kLength,
+         1, true},
+        {"repeated equal lengths", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n", false,
+         done, 200, B::kLength, 3, true},
+        {"OWS around values", "HTTP/1.1 200 OK\r\nContent-Length: \t 7 \t\r\n\r\n", false, done, 200,
+         B::kLength, 7, true},
         {"unfinished", "HTTP/1.1 200 OK\r\nContent-Len", false, more, 200},
         // Errors: each is a 502 and the upstream connection is closed.
-        {"CL and TE", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", false, err, 200,
-         B::kNone, -1, false, "both Content-Length and Transfer-Encoding"},
-        {"TE and CL on HEAD too", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", true,
+        {"CL and TE", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", false,
          err, 200, B::kNone, -1, false, "both Content-Length and Transfer-Encoding"},
-        {"conflicting lengths", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", false, err, 200,
-         B::kNone, -1, false, "conflicting Content-Length"},
-        {"length list", "HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\n\r\n", false, err, 200, B::kNone, -1, false,
-         "invalid Content-Length"},
-        {"signed length", "HTTP/1.1 200 OK\r\nContent-Length: +3\r\n\r\n", false, err, 200, B::kNone, -1, false,
-         "invalid Content-Length"},
+        {"TE and CL on HEAD too",
+         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", true, err, 200,
+         B::kNone, -1, false, "both Content-Length and Transfer-Encoding"},
+        {"conflicting lengths", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", false,
+         err, 200, B::kNone, -1, false, "conflicting Content-Length"},
+        {"length list", "HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\n\r\n", false, err, 200, B::kNone, -1,
+         false, "invalid Content-Length"},
+        {"signed length", "HTTP/1.1 200 OK\r\nContent-Length: +3\r\n\r\n", false, err, 200, B::kNone, -1,
+         false, "invalid Content-Length"},
         {"empty length", "HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n", false, err, 200, B::kNone, -1, false,
          "empty Content-Length"},
-        {"huge length", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", false, err, 200, B::kNone,
-         -1, false, "Content-Length overflow"},
-        {"gzip coding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false, err, 200, B::kNone, -1, false,
-         "unsupported transfer coding"},
-        {"gzip, chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", false, err, 200, B::kNone,
-         -1, false, "unsupported transfer coding"},
-        {"chunked twice", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
-         false, err, 200, B::kNone, -1, false, "chunked applied twice"},
-        {"chunked with a parameter", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked;q=1\r\n\r\n", false, err, 200,
+        {"huge length", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", false, err, 200,
+         B::kNone, -1, false, "Content-Length overflow"},
+        {"gzip coding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false, err, 200, B::kNone, -1,
+         false, "unsupported transfer coding"},
+        {"gzip, chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", false, err, 200,
          B::kNone, -1, false, "unsupported transfer coding"},
-        {"TE in HTTP/1.0", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false, err, 200, B::kNone, -1,
-         false, "Transfer-Encoding in HTTP/1.0"},
-        {"204 with a body", "HTTP/1.1 204 No Content\r\nContent-Length: 4\r\n\r\n", false, err, 204, B::kNone, -1,
-         false, "body framing in a 1xx or 204 response"},
+        {"chunked twice",
+         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", false, err,
+         200, B::kNone, -1, false, "chunked applied twice"},
+        {"chunked with a parameter", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked;q=1\r\n\r\n", false, err,
+         200, B::kNone, -1, false, "unsupported transfer coding"},
+        {"TE in HTTP/1.0", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false, err, 200, B::kNone,
+         -1, false, "Transfer-Encoding in HTTP/1.0"},
+        {"204 with a body", "HTTP/1.1 204 No Content\r\nContent-Length: 4\r\n\r\n", false, err, 204, B::kNone,
+         -1, false, "body framing in a 1xx or 204 response"},
         {"obs-fold", "HTTP/1.1 200 OK\r\nX-A: 1\r\n 2\r\n\r\n", false, err, 200, B::kNone, -1, false,
          "obsolete line folding"},
-        {"bare LF in a field", "HTTP/1.1 200 OK\r\nX-A: 1\n\r\n", false, err, 200, B::kNone, -1, false, "bare LF"},
-        {"bare LF after status line", "HTTP/1.1 200 OK\n\r\n", false, err, 200, B::kNone, -1, false, "bare LF"},
+        {"bare LF in a field", "HTTP/1.1 200 OK\r\nX-A: 1\n\r\n", false, err, 200, B::kNone, -1, false,
+         "bare LF"},
+        {"bare LF after status line", "HTTP/1.1 200 OK\n\r\n", false, err, 200, B::kNone, -1, false,
+         "bare LF"},
         {"bare CR", "HTTP/1.1 200 OK\r\nX-A: 1\rX\r\n\r\n", false, err, 200, B::kNone, -1, false,
          "bare CR in header field"},
         {"space before colon", "HTTP/1.1 200 OK\r\nContent-Length : 3\r\n\r\n", false, err, 200, B::kNone, -1,
          false, "whitespace before colon"},
         {"no SP after code", "HTTP/1.1 200\r\n\r\n", false, err, 200, B::kNone, -1, false,
          "no SP after the status code"},
-        {"two-digit code", "HTTP/1.1 20 OK\r\n\r\n", false, err, 20, B::kNone, -1, false, "invalid status code"},
+        {"two-digit code", "HTTP/1.1 20 OK\r\n\r\n", false, err, 20, B::kNone, -1, false,
+         "invalid status code"},
         {"code 099", "HTTP/1.1 099 X\r\n\r\n", false, err, 99, B::kNone, -1, false, "invalid status code"},
         {"code 600", "HTTP/1.1 600 X\r\n\r\n", false, err, 600, B::kNone, -1, false, "invalid status code"},
         {"HTTP/2.0", "HTTP/2.0 200 OK\r\n\r\n", false, err, 0, B::kNone, -1, false, "invalid status line"},
-        {"lower-case http", "http/1.1 200 OK\r\n\r\n", false, err, 0, B::kNone, -1, false, "invalid status line"},
-        {"leading CRLF", "\r\nHTTP/1.1 200 OK\r\n\r\n", false, err, 0, B::kNone, -1, false, "invalid status line"},
-        {"control in reason", std::string("HTTP/1.1 200 O\x01K\r\n\r\n"), false, err, 200, B::kNone, -1, false,
-         "invalid character in reason phrase"},
+        {"lower-case http", "http/1.1 200 OK\r\n\r\n", false, err, 0, B::kNone, -1, false,
+         "invalid status line"},
+        {"leading CRLF", "\r\nHTTP/1.1 200 OK\r\n\r\n", false, err, 0, B::kNone, -1, false,
+         "invalid status line"},
+        {"control in reason", std::string("HTTP/1.1 200 O\x01K\r\n\r\n"), false, err, 200, B::kNone, -1,
+         false, "invalid character in reason phrase"},
         {"NUL in value", std::string("HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n", 26), false, err, 200, B::kNone, -1,
          false, "invalid character in field value"},
-        {"101 without Upgrade", "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n\r\n", false, err, 101,
-         B::kNone, -1, false, "101 without Upgrade"},
+        {"101 without Upgrade", "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n\r\n", false, err,
+         101, B::kNone, -1, false, "101 without Upgrade"},
     };
 }
 
@@ -192,7 +201,8 @@ TEST_CASE("proxy response parser: fields come out as spans, hop-by-hop ones mark
     for (uint16_t i = 0; i < head.field_count; ++i) {
         const ResponseField& f = head.fields[i];
         if (!f.hop_by_hop)
-            kept.push_back(std::string(f.name.in(input.data())) + "=" + std::string(f.value.in(input.data())));
+            kept.push_back(std::string(f.name.in(input.data())) + "=" +
+                           std::string(f.value.in(input.data())));
     }
     CHECK(kept == std::vector<std::string>{"Content-Type=text/html", "Set-Cookie=a=1", "Set-Cookie=b=2"});
 }
@@ -215,7 +225,8 @@ TEST_CASE("proxy response parser: 101 is an upgrade that keeps its Upgrade field
 }
 
 TEST_CASE("proxy response parser: an interim 100 is followed by the final head", "[proxy]") {
-    const std::string input = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
+    const std::string input =
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
     ResponseParser parser;
     ResponseHead head;
     parser.reset(false);
@@ -260,9 +271,9 @@ struct BodyCase {
     BodyFraming framing;
     int64_t length;
     std::string input;
-    ParseResult result;       // after all the input
-    std::string data;         // the body's data, decoded
-    size_t consumed;          // of the input, when kDone
+    ParseResult result;  // after all the input
+    std::string data;    // the body's data, decoded
+    size_t consumed;     // of the input, when kDone
 };
 
 std::vector<BodyCase> body_cases() {
@@ -278,7 +289,8 @@ std::vector<BodyCase> body_cases() {
         {"none", B::kNone, -1, "x", done, "", 0},
         {"until close", B::kUntilClose, -1, "all of it", more, "all of it", 9},
         {"chunked", B::kChunked, -1, "5\r\nhello\r\n6;x=y\r\n world\r\n0\r\n\r\n", done, "hello world", 30},
-        {"chunked, trailer and extra", B::kChunked, -1, "3\r\nabc\r\n0\r\nX-Sum: 1\r\n\r\nnext", done, "abc", 23},
+        {"chunked, trailer and extra", B::kChunked, -1, "3\r\nabc\r\n0\r\nX-Sum: 1\r\n\r\nnext", done, "abc",
+         23},
         {"chunked, unfinished", B::kChunked, -1, "a\r\n01234", more, "01234", 8},
         {"chunked, bad size", B::kChunked, -1, "zz\r\n", err, "", 0},
         {"chunked, no CRLF after data", B::kChunked, -1, "1\r\nab\r\n", err, "a", 0},
