@@ -76,14 +76,27 @@ bool Balancer::usable(size_t i, bool backup, int64_t now_ms, const TriedPeers& t
 }
 
 int Balancer::pick(uint32_t key_hash, int64_t now_ms, const TriedPeers& tried) noexcept {
-    if (mode_ == BalanceMode::kHash) return pick_hash(key_hash, now_ms, tried);
-    auto pick_in = [&](bool backup) {
-        return mode_ == BalanceMode::kLeastConn ? pick_least_conn(backup, now_ms, tried)
-                                                : pick_round_robin(backup, now_ms, tried);
-    };
-    const int primary = pick_in(false);
-    if (primary != kNone || !has_backup_) return primary;
-    return pick_in(true);
+    int peer = kNone;
+    if (mode_ == BalanceMode::kHash) {
+        peer = pick_hash(key_hash, now_ms, tried);
+    } else {
+        auto pick_in = [&](bool backup) {
+            return mode_ == BalanceMode::kLeastConn ? pick_least_conn(backup, now_ms, tried)
+                                                    : pick_round_robin(backup, now_ms, tried);
+        };
+        peer = pick_in(false);
+        if (peer == kNone && has_backup_) peer = pick_in(true);
+    }
+    if (peer != kNone) note_probe(peer, now_ms);
+    return peer;
+}
+
+// A server whose fail_timeout has run out gets one request to prove itself, as in nginx: picking
+// it restarts the timeout, so the requests after that one pass it by until on_success() (or
+// another fail_timeout) says it is back.
+void Balancer::note_probe(int peer, int64_t now_ms) noexcept {
+    Peer& p = peers_[static_cast<size_t>(peer)];
+    if (p.max_fails != 0 && p.fails >= p.max_fails) p.checked_ms = now_ms;
 }
 
 // nginx's smooth weighted round robin: every usable server gains its effective weight, the one
@@ -176,6 +189,7 @@ void Balancer::on_success(int peer) noexcept {
 // less traffic even before it is taken out; checked_ms starts its fail_timeout again.
 void Balancer::on_failure(int peer, int64_t now_ms) noexcept {
     Peer& p = peers_[static_cast<size_t>(peer)];
+    if (now_ms - p.checked_ms > p.fail_timeout_ms) p.fails = 0;  // max_fails count within fail_timeout
     ++p.fails;
     p.checked_ms = now_ms;
     if (p.max_fails == 0) return;

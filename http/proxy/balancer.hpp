@@ -2,8 +2,8 @@
 // Chooses the server of an upstream group for each try of a request: smooth weighted round
 // robin (nginx's current_weight / effective_weight algorithm), weighted least connections, or a
 // consistent hash (a ketama-style ring). Passive health: a server that failed max_fails times
-// within fail_timeout is skipped until fail_timeout has passed; backup servers are used only
-// while every primary is down (or already tried).
+// within fail_timeout is skipped until fail_timeout has passed, then gets one request to prove
+// itself; backup servers are used only while every primary is down (or already tried).
 //
 // One Balancer per upstream per worker: no locks, no I/O, and no allocation after construction
 // (pick() walks fixed arrays). Times are monotonic milliseconds supplied by the caller.
@@ -52,7 +52,8 @@ public:
     void on_release(int peer) noexcept;
     /// The try on `peer` succeeded (a response head arrived): forget its failures.
     void on_success(int peer) noexcept;
-    /// The try on `peer` failed (connect refused or timed out, reset, ...); counts for max_fails.
+    /// The try on `peer` failed (connect refused or timed out, reset, ...); counts for max_fails
+    /// (failures older than fail_timeout are forgotten first).
     void on_failure(int peer, int64_t now_ms) noexcept;
 
     /// Whether `peer` is taken out at `now_ms` by its failures.
@@ -86,6 +87,7 @@ private:
     int pick_least_conn(bool backup, int64_t now_ms, const TriedPeers& tried) noexcept;
     int pick_hash(uint32_t key_hash, int64_t now_ms, const TriedPeers& tried) const noexcept;
     void build_ring(std::span<const PeerSpec> peers);
+    void note_probe(int peer, int64_t now_ms) noexcept;
 
     std::vector<Peer> peers_;
     std::vector<Point> ring_;  // sorted by hash; empty unless kHash

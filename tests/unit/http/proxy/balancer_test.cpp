@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <string>
@@ -67,9 +68,22 @@ TEST_CASE("proxy balancer: a server that failed max_fails times is skipped for f
     CHECK(sequence(b, 4, 5000) == "bbbb");
     CHECK(b.is_down(0, 11'000));
     CHECK_FALSE(b.is_down(0, 11'001));  // fail_timeout has passed: tried again
-    CHECK(sequence(b, 6, 11'001).find('a') != std::string::npos);
+    const std::string probe = sequence(b, 6, 11'001);
+    CHECK(std::count(probe.begin(), probe.end(), 'a') == 1);  // one request proves it, not a flood
+    CHECK(b.is_down(0, 11'002));
     b.on_success(0);
     CHECK_FALSE(b.is_down(0, 11'002));
+    CHECK(sequence(b, 4, 11'002).find('a') != std::string::npos);
+}
+
+TEST_CASE("proxy balancer: max_fails counts the failures within fail_timeout only", "[proxy]") {
+    std::vector<PeerSpec> specs{{"a", 1, 2, 10'000, false}, {"b", 1, 2, 10'000, false}};
+    Balancer b(specs, BalanceMode::kRoundRobin);
+    b.on_failure(0, 1000);
+    b.on_failure(0, 20'000);  // the first is older than fail_timeout: this is the first again
+    CHECK_FALSE(b.is_down(0, 20'000));
+    b.on_failure(0, 25'000);
+    CHECK(b.is_down(0, 25'000));
 }
 
 TEST_CASE("proxy balancer: max_fails = 0 never takes a server out", "[proxy]") {
@@ -96,8 +110,14 @@ TEST_CASE("proxy balancer: backups serve only while every primary is down or tri
         CHECK(sequence(b, 2) == "cd");
         b.on_failure(2, 0);
         b.on_failure(3, 0);
-        CHECK(sequence(b, 1) == "-");                          // everything down: the caller answers 502
-        const std::string recovered = sequence(b, 4, 10'001);  // the primaries are back
+        CHECK(sequence(b, 1) == "-");  // everything down: the caller answers 502
+        // fail_timeout has passed: the primaries get a probe each, then the backups.
+        std::string probes = sequence(b, 2, 10'001);
+        std::sort(probes.begin(), probes.end());
+        CHECK(probes == "ab");
+        b.on_success(0);
+        b.on_success(1);
+        const std::string recovered = sequence(b, 4, 10'002);  // the primaries are back
         CHECK(recovered.find_first_of("cd-") == std::string::npos);
         CHECK(recovered.find('b') != std::string::npos);
     }
