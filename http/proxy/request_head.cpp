@@ -46,6 +46,7 @@ class Writer {
 public:
     Writer(char* out, size_t cap) noexcept : out_(out), cap_(cap) {}
     void put(std::string_view s) noexcept {
+        if (s.empty()) return;  // an empty view may have a null data(), which memcpy must not get
         if (s.size() > cap_ - len_) {
             overflow_ = true;
             return;
