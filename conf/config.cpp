@@ -209,11 +209,14 @@ Config read_config(const Setting& root, const std::string& file, const fs::path&
     c.worker_rlimit_nofile =
         top.integer("worker_rlimit_nofile", kDefaults.worker_rlimit_nofile, 0, kMaxRlimitNofile);
     c.http = read_http(top, dir);
+    c.upstreams = detail::read_upstreams(top);
     c.servers = detail::read_servers(top, dir);
     detail::resolve_routing(c);
+    detail::resolve_proxy(c);
     if (!accept_tls) {
         detail::refuse_unserved_tls(top);  // after every check, so -t reports TLS problems first
     }
+    detail::refuse_unwired_proxy(c);    // until a handler proxies (issue 11)
     return c;
 }
 

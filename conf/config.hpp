@@ -102,6 +102,7 @@ struct Config {
     Millis worker_shutdown_timeout;
     HttpConfig http;
     std::vector<ServerConfig> servers;  ///< at least one
+    std::vector<Upstream> upstreams;    ///< the proxy's server groups; proxy_pass indexes this
 };
 
 /// Every address some server listens on, each once, in the order the config first names them:

@@ -55,6 +55,15 @@ struct Defaults {
     uint8_t tls_protocols = core::tls::kTls12 | core::tls::kTls13;
     bool tls_session_tickets = true;
     Millis tls_session_timeout = std::chrono::hours{1};
+
+    // The proxy (conf/proxy.hpp): each upstream, and the proxy_* settings no level writes.
+    std::string_view upstream_balance = "round_robin";
+    uint32_t upstream_keepalive = 32;
+    Millis upstream_keepalive_timeout = std::chrono::seconds{4};
+    Millis proxy_connect_timeout = std::chrono::seconds{60};
+    Millis proxy_read_timeout = std::chrono::seconds{60};
+    Millis proxy_send_timeout = std::chrono::seconds{60};
+    uint32_t proxy_next_upstream_tries = 0;  ///< 0: as many as the upstream has servers
 };
 
 inline constexpr Defaults kDefaults{};

@@ -50,6 +50,7 @@ LocationConfig read_location(const GroupReader& g, const std::filesystem::path& 
     location.spec = std::move(*spec);
     location.settings = read_route_settings(g, RouteLevel::kLocation, dir);
     check_alias(g, location.spec, location.settings);
+    check_proxy_pass(g, location.spec, location.settings);
     return location;
 }
 

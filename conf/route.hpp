@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "conf/proxy.hpp"
 #include "http/routing/access_list.hpp"
 #include "http/routing/expires.hpp"
 #include "http/routing/location_matcher.hpp"
@@ -37,6 +38,8 @@ struct RouteSettings {
     std::optional<http::routing::Expires> expires;
     std::optional<http::routing::AccessList> access;
     std::optional<Dotfiles> dotfiles;
+    /// The proxy_* settings this level writes (conf/proxy.hpp); merged setting by setting.
+    std::optional<ProxySettings> proxy;
 
     /// Takes every setting this level leaves unset from `parent`. alias is never inherited.
     void inherit(const RouteSettings& parent);

@@ -234,6 +234,7 @@ RouteSettings read_route_settings(const GroupReader& g, RouteLevel level, const 
     if (g.find("expires")) r.expires = read_expires(g);
     if (g.find("access")) r.access = read_access(g);
     if (g.find("dotfiles")) r.dotfiles = read_dotfiles(g);
+    r.proxy = read_proxy_settings(g, level);
     return r;
 }
 
@@ -254,6 +255,12 @@ void RouteSettings::inherit(const RouteSettings& parent) {
     fill(expires, parent.expires);
     fill(access, parent.access);
     fill(dotfiles, parent.dotfiles);
+    if (parent.proxy && proxy) {
+        proxy->inherit(*parent.proxy);
+    } else if (parent.proxy) {
+        proxy = parent.proxy;
+        proxy->pass.reset();  // never inherited; only locations have one anyway
+    }
 }
 
 }  // namespace portico::conf

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,7 @@ inline constexpr std::array kTopLevelKeys{
     "worker_shutdown_timeout"sv,
     "http"sv,
     "servers"sv,
+    "upstreams"sv,
 };
 
 inline constexpr std::array kHttpKeys{
@@ -48,6 +50,9 @@ inline constexpr std::array kHttpKeys{
     "client_header_buffer_size"sv,
     "large_client_header_buffer_size"sv,
     "open_file_cache"sv,
+    // the proxy, see conf/proxy.hpp
+    "proxy_set_headers"sv, "proxy_connect_timeout"sv, "proxy_read_timeout"sv, "proxy_send_timeout"sv,
+    "proxy_next_upstream_tries"sv,
 };
 
 inline constexpr std::array kOpenFileCacheKeys{"max"sv, "valid"sv, "in_memory_max"sv, "memory"sv};
@@ -55,11 +60,21 @@ inline constexpr std::array kOpenFileCacheKeys{"max"sv, "valid"sv, "in_memory_ma
 inline constexpr std::array kServerKeys{"listen"sv, "server_name"sv, "root"sv, "index"sv, "status_path"sv, "tls"sv,
                                        // routing, see conf/route.hpp
                                        "locations"sv, "try_files"sv, "return"sv, "error_pages"sv,
-                                       "add_headers"sv, "expires"sv, "access"sv, "dotfiles"sv};
+                                       "add_headers"sv, "expires"sv, "access"sv, "dotfiles"sv,
+                                       // the proxy, see conf/proxy.hpp
+                                       "proxy_set_headers"sv, "proxy_connect_timeout"sv, "proxy_read_timeout"sv,
+                                       "proxy_send_timeout"sv, "proxy_next_upstream_tries"sv};
 
 inline constexpr std::array kLocationKeys{"match"sv,       "root"sv,        "alias"sv,   "index"sv,
                                          "try_files"sv,   "return"sv,      "error_pages"sv,
-                                         "add_headers"sv, "expires"sv,     "access"sv,  "dotfiles"sv};
+                                         "add_headers"sv, "expires"sv,     "access"sv,  "dotfiles"sv,
+                                         // the proxy, see conf/proxy.hpp
+                                         "proxy_pass"sv, "proxy_set_headers"sv, "proxy_connect_timeout"sv,
+                                         "proxy_read_timeout"sv, "proxy_send_timeout"sv,
+                                         "proxy_next_upstream_tries"sv};
+
+inline constexpr std::array kUpstreamKeys{"name"sv, "servers"sv, "balance"sv, "keepalive"sv,
+                                         "keepalive_timeout"sv};
 
 /// Which level a group of routing settings belongs to; each holds a different subset.
 enum class RouteLevel : uint8_t { kHttp, kServer, kLocation };
@@ -98,5 +113,25 @@ void read_server_routing(const GroupReader& g, const std::filesystem::path& dir,
 
 /// Fills in what each level leaves unset: http -> server -> location.
 void resolve_routing(Config& config);
+
+/// Reads the top-level `upstreams` list (conf/upstreams.cpp): names, servers and their options,
+/// balance, keepalive. Throws ConfigError.
+std::vector<Upstream> read_upstreams(const GroupReader& top);
+
+/// Reads the proxy_* settings `level` may hold (proxy_pass only in a location), or nullopt when
+/// it writes none (conf/proxy_settings.cpp). Throws ConfigError.
+std::optional<ProxySettings> read_proxy_settings(const GroupReader& g, RouteLevel level);
+
+/// Refuses a proxy_pass with a path in a regex location, as nginx does. Throws ConfigError.
+void check_proxy_pass(const GroupReader& g, const http::routing::MatchSpec& spec, const RouteSettings& settings);
+
+/// Points every location's proxy_pass at its upstream (throws for an unknown one, naming the
+/// file, line and setting) and fills the proxy settings no level wrote from the defaults.
+void resolve_proxy(Config& config);
+
+/// Throws at the first proxy_pass, while no handler proxies: a config that proxies must not be
+/// served as if it did not. Separate from refuse_unwired_routing, which goes when locations are
+/// wired; this goes when the proxy is.
+void refuse_unwired_proxy(const Config& config);
 
 }  // namespace portico::conf::detail

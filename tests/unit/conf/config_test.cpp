@@ -418,8 +418,8 @@ TEST_CASE("unknown settings are caught at every level, with a hint when one is n
     CHECK(error_of(dir, "servers = ( {\n listen = \"127.0.0.1:1\";\n roo = \"www\";\n} );\n") ==
           f + ":3: setting 'servers[0].roo': unknown setting; did you mean 'root'?");
     CHECK(
-        error_of(dir, "servers = ( {\n listen = \"127.0.0.1:1\";\n root = \"www\"; proxy_pass = 1;\n} );\n") ==
-        f + ":3: setting 'servers[0].proxy_pass': unknown setting");
+        error_of(dir, "servers = ( {\n listen = \"127.0.0.1:1\";\n root = \"www\"; proxy_pas = 1;\n} );\n") ==
+        f + ":3: setting 'servers[0].proxy_pas': unknown setting");
     CHECK(
         error_of(dir, "servers = ( {\n listen = \"127.0.0.1:1\";\n root = \"www\"; location = 1;\n} );\n") ==
         f + ":3: setting 'servers[0].location': unknown setting; did you mean 'locations'?");
