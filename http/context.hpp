@@ -27,6 +27,7 @@ namespace portico::http {
 
 class Connection;
 class HeaderWriter;
+class ProxyService;
 struct Exchange;
 struct Reply;
 struct Context;
@@ -111,6 +112,8 @@ struct Context {
     Handler handler = nullptr;
     /// Registers sockets other than client connections (upstreams) with the worker's loop.
     Poller* poller = nullptr;
+    /// Answers the locations that proxy (http/proxy/); null when no location does.
+    ProxyService* proxy = nullptr;
     uint64_t now_ms = 0;       ///< cached once per loop iteration
     bool draining = false;     ///< graceful stop: finish what is in flight, keep nothing alive
     Counters counters;

@@ -1,0 +1,106 @@
+#pragma once
+// One worker's reverse proxy: for each upstream group (and each proxy_pass to a literal address)
+// its balancer, its servers' socket addresses and their pools of idle keep-alive connections; and
+// the upstream connections themselves, which the worker's loop drives as EventTargets.
+//
+//   ProxyRuntime ── Group (per upstream) ── Peer (per server): address, IdlePool of fds
+//        │
+//        └── UpstreamConn (per open upstream socket): owned by an exchange while it carries a
+//            request, by the runtime while it waits in a pool
+//
+// Built once per worker and config generation, only when some location proxies.
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "http/context.hpp"
+#include "http/event_target.hpp"
+#include "http/proxy/balancer.hpp"
+#include "http/proxy/idle_pool.hpp"
+#include "http/proxy_service.hpp"
+
+namespace portico::http::proxy {
+
+class ProxyExchange;
+class ProxyRuntime;
+
+struct Peer {
+    sockaddr_storage addr{};
+    socklen_t addr_len = 0;
+    std::string name;  ///< "127.0.0.1:9001", for logs
+    std::unique_ptr<IdlePool> idle;
+};
+
+struct Group {
+    std::unique_ptr<Balancer> balancer;
+    std::vector<Peer> peers;
+    conf::Balance balance = conf::Balance::kRoundRobin;
+    int64_t keepalive_timeout_ms = 4000;
+    std::string host;  ///< the proxy_pass authority, for an HTTP/1.0 request without Host
+};
+
+/// One socket to an upstream server.
+class UpstreamConn final : public EventTarget {
+public:
+    UpstreamConn(ProxyRuntime& rt, Group& group, int peer, int fd) noexcept
+        : rt_(rt), group_(group), peer_(peer), fd_(fd) {}
+
+    void on_event(Context& ctx, uint32_t events) noexcept override;
+    void on_timeout(Context& ctx) noexcept override;
+
+    [[nodiscard]] int fd() const noexcept { return fd_; }
+    [[nodiscard]] int peer() const noexcept { return peer_; }
+    [[nodiscard]] Group& group() const noexcept { return group_; }
+
+    ProxyExchange* owner = nullptr;  ///< null while idle in its peer's pool
+    bool connecting = false;         ///< connect() in progress
+    bool reused = false;             ///< came from the pool for the current request
+
+private:
+    ProxyRuntime& rt_;
+    Group& group_;
+    int peer_;
+    int fd_;
+};
+
+class ProxyRuntime final : public ProxyService {
+public:
+    ProxyRuntime(const conf::Config& config, Context& ctx);
+    ~ProxyRuntime();
+
+    void handle(Context& ctx, const Exchange& ex, const conf::ProxySettings& settings, const routing::RequestVars& vars,
+                size_t prefix, HeaderWriter& hw, Reply& reply) noexcept override;
+
+    /// The group proxy_pass names (an upstream, or a one-server group made for its address).
+    Group* group_for(const conf::ProxyPass& pass) noexcept;
+    /// An idle connection to `peer` of `group`, taken out of its pool, or null.
+    UpstreamConn* take_idle(Group& group, int peer) noexcept;
+    /// A new connection to `peer` of `group`, connecting (registered, not yet connected), or
+    /// null with errno set.
+    UpstreamConn* connect(Group& group, int peer) noexcept;
+    /// A connection whose response ended cleanly goes back to its pool (or is closed when the pool
+    /// is full); `upstream_timeout_s` is the response's Keep-Alive timeout, -1 without one.
+    void park(UpstreamConn* c, int64_t upstream_timeout_s) noexcept;
+    /// Closes and frees `c` (registered or not, idle or owned).
+    void close(UpstreamConn* c) noexcept;
+    /// An idle connection saw an event (its server closed it) or its idle time ran out.
+    void drop_idle(UpstreamConn* c) noexcept;
+
+    [[nodiscard]] Context& ctx() noexcept { return ctx_; }
+
+private:
+    Group make_group(const conf::Upstream& upstream);
+
+    Context& ctx_;
+    std::vector<Group> upstreams_;  ///< by Config::upstreams index
+    std::unordered_map<const conf::ProxyPass*, Group> literal_;
+    std::unordered_map<int, UpstreamConn*> idle_by_fd_;
+};
+
+}  // namespace portico::http::proxy
