@@ -216,7 +216,6 @@ Config read_config(const Setting& root, const std::string& file, const fs::path&
     if (!accept_tls) {
         detail::refuse_unserved_tls(top);  // after every check, so -t reports TLS problems first
     }
-    detail::refuse_unwired_proxy(c);    // until a handler proxies (issue 11)
     return c;
 }
 

@@ -151,19 +151,6 @@ void resolve_proxy(Config& config) {
                 resolve_one(config, *location.settings.proxy);
 }
 
-void refuse_unwired_proxy(const Config& config) {
-    for (const ServerConfig& server : config.servers) {
-        for (const LocationConfig& location : server.locations) {
-            if (!location.settings.proxy || !location.settings.proxy->pass) continue;
-            throw ConfigError(
-                fmt::format("{}: not yet supported: portico checks proxy_pass and upstreams but "
-                            "does not proxy yet, and would otherwise answer these requests "
-                            "itself; remove it (see issue 11)",
-                            location.settings.proxy->pass->where));
-        }
-    }
-}
-
 }  // namespace portico::conf::detail
 
 namespace portico::conf {

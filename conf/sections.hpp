@@ -129,9 +129,5 @@ void check_proxy_pass(const GroupReader& g, const http::routing::MatchSpec& spec
 /// file, line and setting) and fills the proxy settings no level wrote from the defaults.
 void resolve_proxy(Config& config);
 
-/// Throws at the first proxy_pass, while no handler proxies: a config that proxies must not be
-/// served as if it did not. Separate from refuse_unwired_routing, which goes when locations are
-/// wired; this goes when the proxy is.
-void refuse_unwired_proxy(const Config& config);
 
 }  // namespace portico::conf::detail

@@ -39,6 +39,7 @@ using Handler = void (*)(Context& ctx, const Exchange& ex, HeaderWriter& hw, Rep
 enum class HandlerKind : uint8_t {
     kStatic,  ///< files under a root or alias, with try_files and index
     kReturn,  ///< `return`: a redirect or a fixed text
+    kProxy,   ///< `proxy_pass`: the upstream answers (ctx.proxy)
 };
 
 /// A location (or a server's own settings, for requests no location matches) as a worker uses
@@ -50,6 +51,7 @@ struct RouteRuntime {
     std::string real_root;      ///< its path with symlinks resolved: the file cache keys by it
     std::string alias_prefix;   ///< with an alias: the location's prefix, which the alias replaces
     bool alias = false;
+    uint32_t match_prefix = 0;  ///< a prefix location's prefix length (proxy_pass replaces it)
 };
 
 /// A virtual server as a worker uses it: its config and an open handle on its root.

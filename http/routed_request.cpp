@@ -7,6 +7,7 @@
 #include "http/handlers/error_response.hpp"
 #include "http/handlers/return_handler.hpp"
 #include "http/handlers/static_files.hpp"
+#include "http/proxy_service.hpp"
 #include "http/routing/dotfiles.hpp"
 #include "http/routing/try_files.hpp"
 
@@ -107,6 +108,11 @@ RoutedRequest::Step RoutedRequest::run_handler(const RouteRuntime& rt) noexcept 
     if (rt.handler == HandlerKind::kReturn) {
         uint16_t code = serve_return(ctx_, *rt.settings->return_action, vars(), head_only_, hw_, reply_);
         return code == 0 ? Step::kAnswered : error(code);
+    }
+    if (rt.handler == HandlerKind::kProxy && ctx_.proxy && error_status_ == 0) {
+        // The location's prefix is replaced only on the request's own URI, not a redirected one.
+        ctx_.proxy->handle(ctx_, ex_, *rt.settings->proxy, vars(), rt.match_prefix, hw_, reply_);
+        return Step::kAnswered;
     }
     if (ex_.req.method != Method::kGet && !head_only_) {
         build_error(ctx_, 405, false, kAllow, hw_, reply_);

@@ -71,7 +71,10 @@ RouteRuntime runtime_for(const VirtualServer& vs, const conf::RouteSettings& set
                          const conf::LocationConfig* location, RootTable& roots) {
     RouteRuntime rt;
     rt.settings = &settings;
-    rt.handler = settings.return_action ? HandlerKind::kReturn : HandlerKind::kStatic;
+    rt.handler = settings.return_action               ? HandlerKind::kReturn
+                 : settings.proxy && settings.proxy->pass ? HandlerKind::kProxy
+                                                          : HandlerKind::kStatic;
+    if (location && location->spec.is_prefix()) rt.match_prefix = static_cast<uint32_t>(location->spec.text.size());
     rt.alias = settings.alias.has_value();
     OpenedRoot root = rt.alias ? roots.get(vs, *settings.alias, false) : roots.get(vs, *settings.root, true);
     rt.root_fd = root.fd;

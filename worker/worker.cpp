@@ -28,6 +28,18 @@
 namespace portico::worker {
 namespace {
 
+// Whether some location (or server) of `config` passes requests upstream.
+bool proxies(const conf::Config& config) {
+    auto passes = [](const conf::RouteSettings& r) { return r.proxy && r.proxy->pass; };
+    for (const conf::ServerConfig& s : config.servers) {
+        if (passes(s.route)) return true;
+        for (const conf::LocationConfig& l : s.locations)
+            if (passes(l.settings)) return true;
+    }
+    return false;
+}
+
+
 constexpr size_t kSlabSize = 256;
 constexpr int kMaxEvents = 512;
 constexpr uint64_t kAcceptPauseMs = 100;    // under fd pressure with nothing idle to shed
@@ -99,6 +111,10 @@ Worker::Worker(const conf::Config& config, WorkerSetup setup)
       setup_(std::move(setup)) {
     ctx_.stats = setup_.stats;
     ctx_.poller = this;
+    if (proxies(config)) {
+        proxy_ = std::make_unique<http::proxy::ProxyRuntime>(config, ctx_);
+        ctx_.proxy = proxy_.get();
+    }
     ctx_.now_ms = core::monotonic_ms();
     ctx_.limits.max_target = config.http.large_client_header_buffer_size;
     ctx_.limits.max_head = config.http.large_client_header_buffer_size;

@@ -16,6 +16,7 @@
 #include "http/context.hpp"
 #include "http/file_cache.hpp"
 #include "http/mime.hpp"
+#include "http/proxy/proxy_runtime.hpp"
 
 namespace portico::core {
 class SharedStats;
@@ -100,6 +101,9 @@ private:
     http::FileCache files_;
     core::AccessLog access_log_;
     http::Context ctx_;
+    // The reverse proxy, when some location proxies. Declared before the connection slabs: a
+    // connection's exchange uses it to the end.
+    std::unique_ptr<http::proxy::ProxyRuntime> proxy_;
     WorkerSetup setup_;
     core::UniqueFd epoll_;
     core::UniqueFd signals_;

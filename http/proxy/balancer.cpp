@@ -66,9 +66,11 @@ void Balancer::build_ring(std::span<const PeerSpec> peers) {
     });
 }
 
+// A group of one server never takes it out, as nginx: there is nothing else to try, and refusing
+// for fail_timeout would turn one slow answer into many 502s.
 bool Balancer::is_down(int peer, int64_t now_ms) const noexcept {
     const Peer& p = peers_[static_cast<size_t>(peer)];
-    return p.max_fails != 0 && p.fails >= p.max_fails && now_ms - p.checked_ms <= p.fail_timeout_ms;
+    return peers_.size() > 1 && p.max_fails != 0 && p.fails >= p.max_fails && now_ms - p.checked_ms <= p.fail_timeout_ms;
 }
 
 bool Balancer::usable(size_t i, bool backup, int64_t now_ms, const TriedPeers& tried) const noexcept {

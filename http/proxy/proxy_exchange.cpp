@@ -15,7 +15,7 @@
 #include "core/strings.hpp"
 #include "http/connection.hpp"
 #include "http/proxy/upstream_group.hpp"
-#include "http/static_handler.hpp"
+#include "http/handlers/error_response.hpp"
 #include "http/status.hpp"
 
 namespace portico::http::proxy {
@@ -369,6 +369,11 @@ BodyStream::Chunk ProxyExchange::read(Context& ctx, char* out, size_t cap) noexc
             std::memcpy(out, pending_, n);
             pending_ += n;
             pending_len_ -= n;
+            if (pending_len_ == 0 && body_.done()) {
+                // The last bytes: release the upstream now (a stated length is not read past).
+                finish_upstream(true);
+                return {n, Status::kEnd};
+            }
             return {n, Status::kData};
         }
         if (body_.done()) {

@@ -357,18 +357,17 @@ TEST_CASE("proxy conf: mistakes name the file, the line and the setting", "[conf
     }
 }
 
-TEST_CASE("proxy conf: proxy_pass is refused at its line while nothing proxies", "[conf][proxy]") {
+TEST_CASE("proxy conf: the example loads, its proxy_pass resolved to its upstream", "[conf][proxy]") {
     TempDir dir;
-    const std::string f = dir.conf();
-    // The example is valid: its only problem is the refusal, which names the first proxy_pass.
-    CHECK(
-        error_of(dir, kExample) ==
-        f + ":14: setting 'servers[0].locations[0].proxy_pass': not yet supported: portico checks proxy_pass "
-            "and upstreams but does not proxy yet, and would otherwise answer these requests itself; remove "
-            "it (see issue 11)");
+    const Config c = load_config_from_string(kExample, dir.conf());
+    REQUIRE(!c.servers[0].locations.empty());
+    const auto& proxy = c.servers[0].locations[0].settings.proxy;
+    REQUIRE(proxy);
+    REQUIRE(proxy->pass);
+    CHECK(proxy->pass->upstream_index == 0);
 }
 
-TEST_CASE("proxy conf: upstreams and proxy_* settings alone load, since nothing proxies", "[conf][proxy]") {
+TEST_CASE("proxy conf: upstreams and proxy_* settings load without a proxy_pass", "[conf][proxy]") {
     TempDir dir;
     const Config c = load_config_from_string(
         "upstreams = ( { name = \"app\"; servers = [ \"127.0.0.1:9001\" ]; balance = \"least_conn\"; } );\n"

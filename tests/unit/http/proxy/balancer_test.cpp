@@ -274,3 +274,12 @@ TEST_CASE("proxy balancer: built from a configured upstream, in its servers' ord
     Balancer one = make_balancer(upstream.servers[1]);
     CHECK(sequence(one, 2) == "aa");
 }
+
+TEST_CASE("proxy balancer: the only server of a group is never taken out, as in nginx", "[proxy]") {
+    std::vector<PeerSpec> specs{{"a", 1, 1, 10'000, false}};
+    Balancer b(specs, BalanceMode::kRoundRobin);
+    b.on_failure(0, 0);
+    b.on_failure(0, 0);
+    CHECK_FALSE(b.is_down(0, 1));
+    CHECK(sequence(b, 2) == "aa");
+}

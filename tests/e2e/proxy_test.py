@@ -1,0 +1,264 @@
+#!/usr/bin/python3
+"""The reverse proxy against real application servers: Python's http.server backends, in this
+process, behind a real portico. Asserted:
+  - a GET and a POST form (Content-Length) and a chunked POST reach the backend intact, with
+    X-Forwarded-For, X-Real-IP, X-Forwarded-Proto and Host as documented, hop-by-hop fields gone;
+  - responses framed by Content-Length, by chunks and by the close come back byte-equal (8 MiB);
+  - HEAD, 304 and 204 answers carry no body;
+  - keep-alive: many requests use few upstream connections;
+  - the stale keep-alive race: a backend that closes every connection after its response (without
+    saying so) never turns into a 502: each request is retried on a fresh connection;
+  - a weighted group spreads requests 3:1; a dead server is skipped;
+  - failures: no server listening -> 502, a server slower than proxy_read_timeout -> 504, a response
+    with both Content-Length and Transfer-Encoding -> 502.
+
+usage: proxy_test.py PORTICO_BINARY
+"""
+import hashlib
+import http.client
+import http.server
+import json
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e import Portico, check, finish, free_port, require  # noqa: E402
+
+BIG = bytes((i * 7 + 3) % 251 for i in range(8 << 20))
+
+
+class Backend:
+    """A threaded http.server on a free port that records the connections and requests it saw."""
+
+    def __init__(self, name, close_after_each=False):
+        self.name, self.close_after_each = name, close_after_each
+        self.connections = set()
+        self.requests = 0
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def body(self):
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    data = b""
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0], 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b""):
+                                pass
+                            return data
+                        data += self.rfile.read(size)
+                        self.rfile.readline()
+                return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+
+            def reply(self, status, body, ctype="application/octet-stream", extra=()):
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("X-Backend", owner.name)
+                for k, v in extra:
+                    self.send_header(k, v)
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+                if owner.close_after_each:
+                    self.close_connection = True  # and say nothing: the race the proxy must survive
+
+            def do_GET(self):
+                owner.connections.add(self.client_address)
+                owner.requests += 1
+                path = self.path
+                if path.startswith("/api/headers"):
+                    seen = {k.lower(): v for k, v in self.headers.items()}
+                    seen["path"] = path
+                    return self.reply(200, json.dumps(seen).encode(), "application/json")
+                if path == "/api/big":
+                    return self.reply(200, BIG)
+                if path == "/api/chunked":
+                    self.send_response(200)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for at in range(0, len(BIG), 100_000):
+                        part = BIG[at:at + 100_000]
+                        self.wfile.write(b"%x\r\n" % len(part) + part + b"\r\n")
+                    self.wfile.write(b"0\r\n\r\n")
+                    return
+                if path == "/api/close":
+                    self.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + BIG[:1_000_000])
+                    self.close_connection = True
+                    return
+                if path == "/api/304":
+                    self.send_response(304)
+                    self.send_header("ETag", '"x"')
+                    self.end_headers()
+                    return
+                if path == "/api/204":
+                    self.send_response(204)
+                    self.end_headers()
+                    return
+                if path == "/api/slow":
+                    time.sleep(3)
+                    return self.reply(200, b"late")
+                if path == "/api/smuggle":
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                     b"0\r\n\r\n")
+                    return
+                return self.reply(200, f"{owner.name} {path}".encode(), "text/plain")
+
+            do_HEAD = do_GET
+
+            def do_POST(self):
+                owner.connections.add(self.client_address)
+                owner.requests += 1
+                data = self.body()
+                digest = hashlib.sha256(data).hexdigest()
+                self.reply(200, json.dumps({"length": len(data), "sha256": digest,
+                                            "type": self.headers.get("Content-Type", "")}).encode(),
+                           "application/json")
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def request(port, method, path, body=None, headers=None, chunked=False):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    return r, data
+
+
+def main():
+    binary = sys.argv[1]
+    a, b, closer = Backend("a"), Backend("b"), Backend("closer", close_after_each=True)
+    dead = free_port()  # nothing listens here
+    with tempfile.TemporaryDirectory(prefix="portico-proxy-") as d:
+        os.mkdir(os.path.join(d, "www"))
+        with open(os.path.join(d, "www", "index.html"), "w") as f:
+            f.write("static\n")
+        config = f"""
+worker_processes = 1;
+error_log = "@DIR@/error.log";
+http = {{ access_log = "@DIR@/access.log"; client_max_body_size = "64m"; }};
+upstreams = (
+  {{ name = "app"; servers = [ "127.0.0.1:{a.port}" ]; keepalive = 8; }},
+  {{ name = "pair"; servers = [ "127.0.0.1:{a.port} weight=3", "127.0.0.1:{b.port}",
+                                 "127.0.0.1:{dead} max_fails=1 fail_timeout=30" ]; }},
+  {{ name = "closer"; servers = [ "127.0.0.1:{closer.port}" ]; }},
+  {{ name = "dead"; servers = [ "127.0.0.1:{dead}" ]; }}
+);
+servers = ({{
+  listen = ["127.0.0.1:@PORT@"]; root = "@DIR@/www";
+  locations = (
+    {{ match = "/api/"; proxy_pass = "http://app"; proxy_read_timeout = "1s"; }},
+    {{ match = "/pair/"; proxy_pass = "http://pair/api/"; }},
+    {{ match = "/closer/"; proxy_pass = "http://closer/api/"; }},
+    {{ match = "/dead/"; proxy_pass = "http://dead"; }},
+    {{ match = "/literal/"; proxy_pass = "http://127.0.0.1:{b.port}/api/"; }}
+  );
+}});
+"""
+        p = Portico(binary, d, config)
+        try:
+            run_checks(p.port, a, b, closer)
+        finally:
+            p.stop()
+            p.check_clean_logs(allowed=("upstream",))
+    for s in (a, b, closer):
+        s.stop()
+    finish()
+
+
+def run_checks(port, a, b, closer):
+    # Static files still come from the root.
+    r, data = request(port, "GET", "/index.html")
+    check(r.status == 200 and data == b"static\n", "a static file beside the proxied locations")
+
+    # Headers the backend sees.
+    r, data = request(port, "GET", "/api/headers?x=1", headers={"Connection": "keep-alive, X-Hop", "X-Hop": "1",
+                                                              "X-Forwarded-For": "10.0.0.1", "Host": "front.test"})
+    require(r.status == 200, f"GET through the proxy: {r.status}")
+    seen = json.loads(data)
+    check(seen["path"] == "/api/headers?x=1", f"the URI passes unchanged: {seen['path']}")
+    check(seen.get("x-forwarded-for") == "10.0.0.1, 127.0.0.1", f"X-Forwarded-For appended: {seen}")
+    check(seen.get("x-real-ip") == "127.0.0.1" and seen.get("x-forwarded-proto") == "http", f"X-Real-IP/Proto: {seen}")
+    check(seen.get("host") == "front.test", f"Host is the client's ($host): {seen.get('host')}")
+    check("x-hop" not in seen, "a field Connection names is not forwarded")
+    check(r.getheader("X-Backend") == "a" and r.getheader("Server") == "portico", "the response's fields, our Server")
+
+    # Bodies up.
+    form = b"name=portico&text=" + b"x" * 300_000
+    r, data = request(port, "POST", "/api/form", body=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    got = json.loads(data)
+    check(r.status == 200 and got["length"] == len(form) and got["sha256"] == hashlib.sha256(form).hexdigest(),
+          f"a POST form arrives whole: {got}")
+    chunks = [BIG[i:i + 65536] for i in range(0, 2_000_000, 65536)]
+    r, data = request(port, "POST", "/api/chunked-up", body=iter(chunks), chunked=True)
+    got = json.loads(data)
+    want = b"".join(chunks)
+    check(r.status == 200 and got["sha256"] == hashlib.sha256(want).hexdigest(), f"a chunked POST arrives whole: {got}")
+
+    # Bodies down, each framing.
+    for path, what in (("/api/big", "Content-Length"), ("/api/chunked", "chunked")):
+        r, data = request(port, "GET", path)
+        check(r.status == 200 and data == BIG, f"an 8 MiB body framed by {what} comes back byte-equal")
+    r, data = request(port, "GET", "/api/close")
+    check(r.status == 200 and data == BIG[:1_000_000], "a body delimited by the upstream's close comes back whole")
+    r, data = request(port, "HEAD", "/api/big")
+    check(r.status == 200 and data == b"" and r.getheader("Content-Length") == str(len(BIG)), "HEAD: the length, no body")
+    r, data = request(port, "GET", "/api/304")
+    check(r.status == 304 and data == b"", "a 304 carries no body")
+    r, data = request(port, "GET", "/api/204")
+    check(r.status == 204 and data == b"", "a 204 carries no body")
+
+    # Keep-alive to the upstream: many requests, few connections.
+    before_conns, before_reqs = len(a.connections), a.requests
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for i in range(50):
+        conn.request("GET", f"/api/n{i}")
+        r = conn.getresponse()
+        check(r.read() == f"a /api/n{i}".encode(), f"keep-alive request {i}")
+    conn.close()
+    new_conns = len(a.connections) - before_conns
+    check(a.requests - before_reqs == 50 and new_conns <= 2, f"50 requests over {new_conns} upstream connections")
+
+    # The stale keep-alive race: every pooled connection has been closed by the backend.
+    statuses = [request(port, "GET", f"/closer/{i}")[0].status for i in range(40)]
+    check(statuses == [200] * 40, f"a backend that closes idle connections never gives a 502: {statuses}")
+
+    # A weighted group with a dead member.
+    counts = {"a": 0, "b": 0}
+    for i in range(40):
+        r, data = request(port, "GET", f"/pair/{i}")
+        check(r.status == 200, f"/pair/{i}: {r.status}")
+        counts[r.getheader("X-Backend") or "?"] = counts.get(r.getheader("X-Backend") or "?", 0) + 1
+    # The dead member is tried (and taken out) once; then the live ones share 3:1.
+    check(counts["a"] + counts["b"] == 40 and 27 <= counts["a"] <= 33, f"weights 3:1 over the live servers: {counts}")
+    r, data = request(port, "GET", "/literal/x")
+    check(r.status == 200 and data == b"b /api/x", f"proxy_pass to an address, prefix replaced: {data!r}")
+
+    # Failures.
+    check(request(port, "GET", "/dead/x")[0].status == 502, "no server listening: 502")
+    check(request(port, "GET", "/api/slow")[0].status == 504, "slower than proxy_read_timeout: 504")
+    check(request(port, "GET", "/api/smuggle")[0].status == 502, "Content-Length with Transfer-Encoding: 502")
+    r, data = request(port, "GET", "/api/after")
+    check(r.status == 200, "the proxy still serves after the failures")
+
+
+if __name__ == "__main__":
+    main()
