@@ -22,6 +22,9 @@ namespace portico::core {
 class SharedStats;
 }
 
+// OpenSSL's own spelling (openssl/types.h), so this header needs none of libssl's.
+typedef struct ssl_ctx_st SSL_CTX;
+
 namespace portico::http {
 
 class Connection;
@@ -77,6 +80,9 @@ struct Context {
     Handler handler = nullptr;
     /// Registers sockets other than client connections (upstreams) with the worker's loop.
     Poller* poller = nullptr;
+    /// For each listener (by index), the TLS context its connections start their handshake from
+    /// (the SNI selector's initial one), or nullptr for a plain listener. Owned by the worker.
+    std::vector<SSL_CTX*> listener_tls;
     uint64_t now_ms = 0;       ///< cached once per loop iteration
     bool draining = false;     ///< graceful stop: finish what is in flight, keep nothing alive
     Counters counters;

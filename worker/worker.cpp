@@ -95,7 +95,8 @@ Worker::Worker(const conf::Config& config, WorkerSetup setup)
       files_(mime_, cache_limits(config)),
       access_log_(config.http.access_log),
       ctx_(config, wheel_, pool_, mime_, files_, access_log_),
-      setup_(std::move(setup)) {
+      setup_(std::move(setup)),
+      tls_(config, setup_.tickets) {
     ctx_.stats = setup_.stats;
     ctx_.poller = this;
     ctx_.now_ms = core::monotonic_ms();
@@ -172,6 +173,7 @@ void Worker::register_listener(size_t index) {
     ev.data.u64 = EventTag::listener(static_cast<uint32_t>(index));
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, l.fd.get(), &ev) != 0)
         throw std::runtime_error(errno_text("epoll_ctl()"));
+    ctx_.listener_tls.push_back(tls_.initial_context(l.address));
     auto& servers = ctx_.listener_servers.emplace_back();
     for (size_t i = 0; i < config_.servers.size(); ++i) {
         const auto& listen = config_.servers[i].listen;
@@ -219,6 +221,7 @@ void Worker::adopt_listener(core::UniqueFd fd, const conf::ListenAddress& addres
         } catch (const std::exception& e) {
             spdlog::error("adopting the listener of slot {} failed: {}", slot, e.what());
             if (ctx_.listener_servers.size() == ls.size()) ctx_.listener_servers.pop_back();
+            if (ctx_.listener_tls.size() == ls.size()) ctx_.listener_tls.pop_back();
             ls.pop_back();
             return;
         }
