@@ -22,6 +22,7 @@
 #include "core/shared_stats.hpp"
 #include "core/signals.hpp"
 #include "core/socket.hpp"
+#include "core/tls/transport.hpp"
 #include "worker/event_tag.hpp"
 
 namespace portico::worker {
@@ -542,7 +543,20 @@ bool Worker::open_connection(int fd, uint16_t index, const core::PeerAddress& pe
         return false;
     }
     ctx_.counters.accepted++;
-    c->open(ctx_, fd, index, peer);
+    std::unique_ptr<core::Transport> transport;
+    if (SSL_CTX* tls = ctx_.listener_tls[index]) [[unlikely]] {
+        auto t = std::make_unique<core::tls::Transport>(tls, fd);
+        // No SSL object (out of memory): the connection is opened and closed at once, so its
+        // slot and descriptor go back the usual way.
+        if (t->valid()) transport = std::move(t);
+        else spdlog::error("SSL_new() failed: {}", core::tls::take_openssl_errors());
+        if (!transport) {
+            c->open(ctx_, fd, index, peer);
+            c->close(ctx_);
+            return true;
+        }
+    }
+    c->open(ctx_, fd, index, peer, std::move(transport));
     return true;
 }
 

@@ -10,7 +10,7 @@
 
 #include <filesystem>
 
-#include "conf/tls.hpp"
+#include "conf/config.hpp"
 #include "core/tls/sni_selector.hpp"
 #include "core/tls/ticket_key_ring.hpp"
 #include "tests/unit/core/tls/in_process_client.hpp"
@@ -40,7 +40,7 @@ std::string replace(std::string text, const std::string& from, const std::string
 // Servers `first` and `second` (kServerA/kServerB with their listen lists), in that order.
 conf::Config load(const std::string& first, const std::string& second, const std::string& dir) {
     std::string text = "servers = (\n" + first + ",\n" + second + "\n);\n";
-    return conf::detail::load_config_accepting_tls(text, dir + "/test.conf");
+    return conf::load_config_from_string(text, dir + "/test.conf");
 }
 
 conf::ListenAddress address(uint16_t port, bool ssl = true) {
