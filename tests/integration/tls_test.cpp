@@ -5,6 +5,8 @@
 
 #include <openssl/ssl.h>
 
+#include <sys/socket.h>
+
 #include <csignal>
 #include <filesystem>
 #include <random>
@@ -167,7 +169,25 @@ TEST_CASE("tls: keep-alive serves many requests on one connection, and a pipelin
     t.server.stop_and_check();
 }
 
-TEST_CASE("tls: an 8 MiB file arrives byte for byte, through curl and through a slow reader", "[tls]") {
+// SSL_write returns after each record: a connection that took its short count for a full socket
+// would wait for an edge that never comes. 100 KiB held in memory is seven records in one write.
+TEST_CASE("tls: a body in memory larger than a record goes out whole", "[tls]") {
+    TlsSite t(1, "open_file_cache = { in_memory_max = \"1m\"; };");
+    TlsClient c(t.tls_port, t.options());
+    for (int i = 0; i < 3; ++i) {
+        c.send_raw(get("/medium.bin"));
+        Response r = c.read_response();
+        CHECK(r.status == 200);
+        CHECK(r.body == t.site.medium);
+    }
+    c.send_raw(get("/medium.bin") + get("/small.txt") + get("/medium.bin"));
+    CHECK(c.read_response().body == t.site.medium);
+    CHECK(c.read_response().body == t.site.small);
+    CHECK(c.read_response().body == t.site.medium);
+    t.server.stop_and_check();
+}
+
+TEST_CASE("tls: an 8 MiB file arrives byte for byte, through curl and through the tests' client", "[tls]") {
     TlsSite t;
     const std::string big = pattern(8u << 20, 7);
     write_file(t.site.www + "/big.bin", big);
@@ -288,4 +308,148 @@ TEST_CASE("tls: a session resumes on either of two workers, 20 times, and again 
     }
     status.close();
     t.server.stop_and_check();
+}
+
+namespace {
+
+/// A fresh self-signed ECDSA certificate for `host` at dir/name.pem and dir/name.key.
+void new_certificate(const TempDir& dir, const std::string& name, const std::string& host) {
+    CommandResult r = run_command("cd '" + dir.path() + "' && openssl req -x509 -newkey ec -pkeyopt "
+                                  "ec_paramgen_curve:P-256 -nodes -keyout " + name + ".key -out " + name +
+                                  ".pem -days 2 -subj /CN=" + host + " -addext subjectAltName=DNS:" + host);
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+}
+
+std::string fingerprint_of(const TlsSite& t, const std::string& name, const std::string& ca) {
+    TlsOptions o = t.options(name);
+    o.ca_file = ca;
+    return TlsClient(t.tls_port, o).peer_fingerprint();
+}
+
+/// -s reload fails naming `needle`; generation 1 still shows the certificate it loaded.
+void expect_reload_refused(const TlsSite& t, const std::string& needle, const std::string& old_fingerprint) {
+    RunResult r = reload(t);
+    INFO(r.err << t.server.logs());
+    CHECK(r.status == 1);
+    CHECK_THAT(r.err, Contains(t.server.config_path() + ":16: setting 'servers[1].tls.certificate"));
+    CHECK_THAT(r.err, Contains(needle));
+    CHECK(fingerprint_of(t, "b.test", t.site.dir / "ca.pem") == old_fingerprint);
+    CHECK(sorted(children_of(t.server.pid())) == pids_of(t.workers));
+}
+
+}  // namespace
+
+TEST_CASE("tls: a bad certificate on reload keeps the old generation serving; a replaced one is served to new "
+          "connections while old ones finish",
+          "[tls][reload]") {
+    TlsSite t;
+    const std::string big = pattern(8u << 20, 3);
+    write_file(t.site.www_b + "/big.bin", big);
+    const std::string b_pem = t.site.dir / "b.pem", b_key = t.site.dir / "b.key";
+    const std::string old_fingerprint = fingerprint_of(t, "b.test", t.site.dir / "ca.pem");
+    const std::string good_pem = read_file(b_pem), good_key = read_file(b_key);
+
+    replace_file(b_pem, "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n");
+    expect_reload_refused(t, "cannot use '" + b_pem + "'", old_fingerprint);
+    replace_file(b_pem, good_pem);
+    replace_file(b_key, read_file(t.site.dir / "a-ecdsa.key"));
+    expect_reload_refused(t, "'" + b_key + "' is not the key of the certificate", old_fingerprint);
+    fs::remove(b_key);
+    expect_reload_refused(t, "No such file or directory", old_fingerprint);
+    replace_file(b_key, good_key);
+
+    // A download in flight on generation 1 while the certificate is replaced and reloaded.
+    TlsClient downloading(t.tls_port, t.options("b.test"));
+    downloading.send_raw(get("/big.bin", {}, "GET", "b.test"));
+    new_certificate(t.site.dir, "b2", "b.test");
+    replace_file(b_pem, read_file(t.site.dir / "b2.pem"));
+    replace_file(b_key, read_file(t.site.dir / "b2.key"));
+    RunResult r = reload(t);
+    INFO(r.err << t.server.logs());
+    REQUIRE(r.status == 0);
+    const std::string new_fingerprint = fingerprint_of(t, "b.test", t.site.dir / "b2.pem");
+    CHECK(new_fingerprint != old_fingerprint);
+    CHECK(downloading.peer_fingerprint() == old_fingerprint);
+    Response old = downloading.read_response();
+    CHECK(old.status == 200);
+    CHECK(old.body == big);
+    t.server.stop_and_check({"reload failed:"});
+}
+
+TEST_CASE("tls: plain HTTP sent to the TLS port gets a plain 400 that says so, then a clean close", "[tls]") {
+    TlsSite t;
+    Client c(t.tls_port);
+    c.send_raw(get("/index.html") + get("/small.txt"));
+    Response r = c.read_response();
+    CHECK(r.status == 400);
+    CHECK(r.header("Connection") == "close");
+    CHECK_THAT(r.body, Contains("The plain HTTP request was sent to HTTPS port"));
+    c.expect_closed();  // the rest of the request was drained, not reset away
+    // One that trickles in and then stops waiting is answered too.
+    Client d(t.tls_port);
+    d.send_raw("GET / HTTP/1.1\r\n");
+    CHECK(d.read_response().status == 400);
+    t.server.stop_and_check();
+    CHECK(count(read_file(t.site.dir / "access.log"), "\"-\" 400 ") == 2);  // no request line was read
+    CHECK_THAT(read_file(t.server.error_log_path()), Contains("the client sent a plain HTTP request"));
+}
+
+TEST_CASE("tls: garbage and truncated handshakes close cleanly and never crash a worker", "[tls]") {
+    TlsSite t;
+    std::mt19937 random(20261202);
+    std::uniform_int_distribution<int> byte(0, 255);
+    std::uniform_int_distribution<size_t> length(1, 600);
+    for (int i = 0; i < 1000; ++i) {
+        std::string hello(length(random), '\0');
+        for (char& ch : hello) ch = static_cast<char>(byte(random));
+        // A third look like the start of a TLS handshake record, to go further into the parser.
+        if (i % 3 == 0 && hello.size() >= 6) hello.replace(0, 6, std::string("\x16\x03\x01\x02\x00\x01", 6));
+        Client c(t.tls_port);
+        c.send_raw(hello);
+        ::shutdown(c.fd(), SHUT_WR);  // a truncated handshake ends here (unless refused already)
+        Closed end = c.read_until_close();
+        INFO("string " << i);
+        CHECK(end.bytes.size() < 4096);  // at most an alert (or the plain 400), never a hang
+    }
+    CHECK(sorted(children_of(t.server.pid())) == pids_of(t.workers));
+    TlsClient c(t.tls_port, t.options());
+    c.send_raw(get("/small.txt"));
+    CHECK(c.read_response().body == t.site.small);
+    t.server.stop_and_check();
+    CHECK_THAT(read_file(t.server.error_log_path()), Contains("TLS handshake on fd"));
+}
+
+TEST_CASE("tls: the handshake is bounded by client_header_timeout", "[tls][timeouts]") {
+    TlsSite t(1, "client_header_timeout = \"300ms\";");
+    Client silent(t.tls_port);
+    Client partial(t.tls_port);
+    partial.send_raw(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11));  // a ClientHello's start
+    auto start = Clock::now();
+    for (Client* c : {&silent, &partial}) {
+        c->expect_closed();
+        CHECK(since(start) >= milliseconds(250));
+        CHECK(since(start) < kWait);
+    }
+    t.server.stop_and_check();
+}
+
+TEST_CASE("tls: a response that ends the connection ends it with close_notify", "[tls]") {
+    TlsSite t;
+    TlsClient c(t.tls_port, t.options());
+    c.send_raw(kGetClose);
+    CHECK(c.read_response().body == t.site.index_html);
+    TlsEnd end = c.read_until_close();
+    CHECK(end.bytes.empty());
+    CHECK(end.close_notify);
+    CHECK_FALSE(end.reset);
+    // An idle keep-alive connection closed by a graceful stop gets one too.
+    TlsClient idle(t.tls_port, t.options());
+    idle.send_raw(get("/small.txt"));
+    CHECK(idle.read_response().body == t.site.small);
+    REQUIRE(::kill(t.server.pid(), SIGQUIT) == 0);
+    TlsEnd stopped = idle.read_until_close();
+    CHECK(stopped.close_notify);
+    CHECK(t.server.wait_exit(kWait * 2) == 0);
+    t.server.check_logs();
 }
