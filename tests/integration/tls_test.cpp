@@ -453,3 +453,51 @@ TEST_CASE("tls: a response that ends the connection ends it with close_notify", 
     CHECK(t.server.wait_exit(kWait * 2) == 0);
     t.server.check_logs();
 }
+
+// The conformance cases of bad_requests_test.cpp, a sample of each kind, over TLS: the status, a
+// close after the answer (with close_notify), and the valid follower in the same write unanswered.
+TEST_CASE("tls: malformed requests get their status and a clean close over TLS too", "[tls][bad]") {
+    TlsSite t(1, "client_max_body_size = \"1k\";\n    large_client_header_buffer_size = \"8k\";");
+    const std::string host = "Host: a.test\r\n", te = "Transfer-Encoding: chunked\r\n";
+    const std::string follower = "GET /index.html HTTP/1.1\r\nHost: a.test\r\n\r\n";
+    struct Case {
+        const char* name;
+        std::string bytes;
+        int status;
+    };
+    const std::vector<Case> cases = {
+        {"request line without a version", "GET /index.html\r\n" + host + "\r\n", 400},
+        {"bare LF line ends", "GET / HTTP/1.1\n" + host + "\n", 400},
+        {"obs-fold", "GET / HTTP/1.1\r\n" + host + "X-A: 1\r\n  continued\r\n\r\n", 400},
+        {"Content-Length and Transfer-Encoding",
+         "GET / HTTP/1.1\r\n" + host + "Content-Length: 5\r\n" + te + "\r\n0\r\n\r\n", 400},
+        {"conflicting Content-Length",
+         "GET / HTTP/1.1\r\n" + host + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400},
+        {"missing Host", "GET /index.html HTTP/1.1\r\n\r\n", 400},
+        {"bad chunk size", "GET / HTTP/1.1\r\n" + host + te + "\r\nzz\r\nhello\r\n0\r\n\r\n", 400},
+        {"an empty chunk extension", "GET / HTTP/1.1\r\n" + host + te + "\r\n2;\r\nab\r\n0\r\n\r\n", 400},
+        {"unknown method", "BREW /index.html HTTP/1.1\r\n" + host + "\r\n", 501},
+        {"HTTP/2.0", "GET / HTTP/2.0\r\n" + host + "\r\n", 505},
+        {"a body above client_max_body_size", "GET / HTTP/1.1\r\n" + host + "Content-Length: 5000\r\n\r\n", 413},
+        {"a head above 8k", "GET / HTTP/1.1\r\n" + host + "X-Big: " + std::string(9000, 'v') + "\r\n\r\n", 431},
+    };
+    for (const Case& k : cases) {
+        INFO(k.name);
+        TlsClient c(t.tls_port, t.options());
+        c.send_raw(k.bytes + follower);
+        Response r = c.read_response();
+        CHECK(r.status == k.status);
+        CHECK(r.header("Connection") == "close");
+        check_common_headers(r);
+        TlsEnd end = c.read_until_close();
+        CHECK(end.bytes.empty());  // the follower was not answered
+        CHECK_FALSE(end.reset);
+        CHECK(end.close_notify);
+    }
+    // A good chunked POST body is read by its framing over TLS as well: 405, and keep-alive.
+    TlsClient c(t.tls_port, t.options());
+    c.send_raw("POST /index.html HTTP/1.1\r\n" + host + te + "\r\n5\r\nhello\r\n0\r\n\r\n" + follower);
+    CHECK(c.read_response().status == 405);
+    CHECK(c.read_response().body == t.site.index_html);
+    t.server.stop_and_check();
+}
