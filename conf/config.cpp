@@ -193,8 +193,7 @@ void read_processes(const GroupReader& top, Config& c) {
         top.duration("worker_respawn_backoff_max", kDefaults.worker_respawn_backoff_max, kMinRespawnBackoffMax);
 }
 
-Config read_config(const Setting& root, const std::string& file, const fs::path& absolute_file,
-                   bool accept_tls) {
+Config read_config(const Setting& root, const std::string& file, const fs::path& absolute_file) {
     fs::path dir = absolute_file.parent_path();
     GroupReader top(root, "", file, dir);
     top.reject_unknown(detail::kTopLevelKeys, kNotAtTopLevel);
@@ -213,9 +212,6 @@ Config read_config(const Setting& root, const std::string& file, const fs::path&
     c.servers = detail::read_servers(top, dir);
     detail::resolve_routing(c);
     detail::resolve_proxy(c);
-    if (!accept_tls) {
-        detail::refuse_unserved_tls(top);  // after every check, so -t reports TLS problems first
-    }
     return c;
 }
 
@@ -284,7 +280,7 @@ Config load_config(const std::string& path) {
 
 namespace {
 
-Config load_text(const std::string& text, const std::string& file, bool accept_tls) {
+Config load_text(const std::string& text, const std::string& file) {
     fs::path absolute_file = absolute_path(file);
     std::string dir = absolute_file.parent_path().string();
     libconfig::Config parsed;
@@ -296,17 +292,13 @@ Config load_text(const std::string& text, const std::string& file, bool accept_t
     } catch (const libconfig::FileIOException&) {
         throw ConfigError(fmt::format("{}: cannot read an included file", file));
     }
-    return read_config(parsed.getRoot(), file, absolute_file, accept_tls);
+    return read_config(parsed.getRoot(), file, absolute_file);
 }
 
 }  // namespace
 
 Config load_config_from_string(const std::string& text, const std::string& file) {
-    return load_text(text, file, false);
-}
-
-Config detail::load_config_accepting_tls(const std::string& text, const std::string& file) {
-    return load_text(text, file, true);
+    return load_text(text, file);
 }
 
 }  // namespace portico::conf

@@ -179,20 +179,4 @@ void check_tls_addresses(const GroupReader& server, const ServerConfig& config,
     }
 }
 
-void refuse_unserved_tls(const GroupReader& top) {
-    const Setting* servers = top.find("servers");
-    for (int i = 0; servers != nullptr && i < servers->getLength(); ++i) {
-        GroupReader server = top.nested((*servers)[i], fmt::format("servers[{}]", i));
-        for (const Element& e : server.elements("listen")) {
-            if (e.setting->getType() != Setting::TypeString) continue;
-            auto parsed = parse_listen_address(static_cast<const char*>(*e.setting));
-            if (parsed.value && parsed.value->ssl) {
-                server.fail_at(*e.setting, e.name,
-                               "TLS listeners are not served yet (the tls group is valid, but this "
-                               "version cannot speak TLS); leave this listener out for now");
-            }
-        }
-    }
-}
-
 }  // namespace portico::conf::detail

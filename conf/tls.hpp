@@ -24,11 +24,4 @@ std::optional<core::tls::Settings> read_tls(const GroupReader& server, const std
 void check_tls_addresses(const GroupReader& server, const ServerConfig& config,
                          const std::vector<ServerConfig>& earlier);
 
-/// Throws at the first `ssl` listen entry of the config: TLS is checked but not yet served, and
-/// a port meant for HTTPS must not silently serve plain HTTP.
-void refuse_unserved_tls(const GroupReader& top);
-
-/// load_config_from_string() without refuse_unserved_tls(), for the tests of the TLS checks.
-Config load_config_accepting_tls(const std::string& text, const std::string& file);
-
 }  // namespace portico::conf::detail

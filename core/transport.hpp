@@ -48,6 +48,12 @@ public:
     [[nodiscard]] virtual bool can_sendfile() const noexcept = 0;
     /// Ends the stream in the transport's own way (TLS: close_notify) before the socket's FIN.
     virtual IoStatus shutdown() noexcept = 0;
+    /// After a failed handshake: the peer spoke plain text (an HTTP request) instead, so the caller
+    /// may answer in plain text on the bare socket before it closes.
+    [[nodiscard]] virtual bool plain_text_peer() const noexcept { return false; }
+    /// The server the client named in the handshake (TLS SNI), as an index into the config's
+    /// servers, or -1 when it named none. Valid once handshake() returned kOk.
+    [[nodiscard]] virtual int32_t named_server() const noexcept { return -1; }
 };
 
 }  // namespace portico::core

@@ -16,6 +16,7 @@
 #include "core/socket.hpp"
 #include "http/header_writer.hpp"
 #include "http/static_handler.hpp"
+#include "http/status.hpp"
 
 namespace portico::http {
 namespace {
@@ -281,7 +282,8 @@ bool Connection::process_head(Context& ctx) noexcept {
     bool head_only = req_.method == Method::kHead;
     HeaderWriter hw(ctx.header_scratch.data(), ctx.header_scratch.size());
     Reply reply;
-    Exchange ex{req_, {head, parser_.head_length()}, listener_, peer_};
+    int32_t named = transport_ ? transport_->named_server() : -1;
+    Exchange ex{req_, {head, parser_.head_length()}, listener_, peer_, named};
     if (ctx.handler) [[unlikely]] ctx.handler(ctx, ex, hw, reply);
     else handle_static(ctx, ex, hw, reply);
     if (hw.overflow()) {
@@ -421,11 +423,12 @@ void Connection::respond_error(Context& ctx, uint16_t status) noexcept {
         if (state_ == State::kBody && log_) {
             // The head was consumed when the body began: keep the request line copied then.
             log_->pending = true;
-            log_->status = status;
+            log_->status = logged_status(status);
             log_->head_length = hw.view().size();
             log_->body_length = reply.mem.size();
         } else {
-            begin_log(status, state_ == State::kHead && in_.allocated(), hw.view().size(), reply.mem.size());
+            begin_log(logged_status(status), state_ == State::kHead && in_.allocated(), hw.view().size(),
+                  reply.mem.size());
         }
     }
     keep_alive_ = false;
@@ -547,8 +550,21 @@ bool Connection::handshake(Context& ctx) noexcept {
         case core::IoStatus::kClosed:
         case core::IoStatus::kError: break;
     }
+    if (transport_->plain_text_peer()) {
+        answer_plain_text(ctx);
+        return false;
+    }
     close(ctx);
     return false;
+}
+
+// Plain HTTP sent to a TLS port gets nginx's courtesy: a plain-text 400 that says so, on the bare
+// socket, then the usual linger (the rest of the request is still unread, and closing over it
+// would reset the answer away).
+void Connection::answer_plain_text(Context& ctx) noexcept {
+    transport_.reset();
+    handshake_done_ = true;
+    respond_error(ctx, kPlainHttpToTls);
 }
 
 // The socket is still writable but this turn's budget is spent: let the other connections run

@@ -106,6 +106,7 @@ private:
     ssize_t transport_writev(const iovec* iov, int cnt) noexcept;
     ssize_t io_sendfile(uint64_t count) noexcept;
     bool handshake(Context& ctx) noexcept;
+    [[gnu::noinline]] void answer_plain_text(Context& ctx) noexcept;
     bool send_body_file(Context& ctx) noexcept;
     void queue_resume(Context& ctx) noexcept;
     // Rare paths, kept out of line so that inlining them does not tax the common one.

@@ -23,6 +23,9 @@ namespace portico::core {
 class SharedStats;
 }
 
+// OpenSSL's own spelling (openssl/types.h), so this header needs none of libssl's.
+typedef struct ssl_ctx_st SSL_CTX;
+
 namespace portico::http {
 
 class Connection;
@@ -116,6 +119,9 @@ struct Context {
     Poller* poller = nullptr;
     /// Answers the locations that proxy (http/proxy/); null when no location does.
     ProxyService* proxy = nullptr;
+    /// For each listener (by index), the TLS context its connections start their handshake from
+    /// (the SNI selector's initial one), or nullptr for a plain listener. Owned by the worker.
+    std::vector<SSL_CTX*> listener_tls;
     uint64_t now_ms = 0;       ///< cached once per loop iteration
     bool draining = false;     ///< graceful stop: finish what is in flight, keep nothing alive
     Counters counters;

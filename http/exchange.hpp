@@ -22,6 +22,9 @@ struct Exchange {
     std::string_view head;          ///< the whole request head; req's spans point into it
     uint16_t listener = 0;          ///< index of the listener (address) it arrived on
     const core::PeerAddress& peer;  ///< the client, as accept4() reported it
+    /// The server (index into Context::servers) the client named in the TLS handshake (SNI), or
+    /// -1 (plain HTTP, or no name sent): a Host that names another server is refused (421).
+    int32_t named_server = -1;
 };
 
 /// A response body: bytes in memory, then (or instead) a range of a cached file for sendfile, or a

@@ -54,12 +54,36 @@ bool split_target(std::string_view t, Target& out) noexcept {
     return true;
 }
 
-const VirtualServer& choose_server(Context& ctx, uint16_t listener, std::string_view name) noexcept {
+bool answers_to(const VirtualServer& vs, std::string_view name) noexcept {
+    for (const std::string& n : vs.config->server_names)
+        if (core::iequals(n, name)) return true;
+    return false;
+}
+
+// Over TLS with SNI the handshake already chose the server (and showed its certificate): the
+// request goes to it when Host names it or no server at all, and is refused (421, RFC 9110 15.5.20)
+// when Host names another server, which a certificate valid for both names would otherwise let a
+// client reach past the SNI check. Without SNI, Host decides, as on a plain connection. Returns
+// nullptr for 421.
+[[gnu::noinline]] const VirtualServer* check_named(Context& ctx, const VirtualServer* by_host, int32_t named,
+                                                    std::string_view name) noexcept {
+    const VirtualServer& sni = ctx.servers[static_cast<size_t>(named)];
+    if (by_host == nullptr || by_host == &sni || answers_to(sni, name)) return &sni;
+    return nullptr;
+}
+
+const VirtualServer* choose_server(Context& ctx, uint16_t listener, std::string_view name, int32_t named) noexcept {
     const auto& candidates = ctx.listener_servers[listener];
-    for (uint16_t idx : candidates)
-        for (const std::string& n : ctx.servers[idx].config->server_names)
-            if (core::iequals(n, name)) return ctx.servers[idx];
-    return ctx.servers[candidates.front()];
+    const VirtualServer* by_host = nullptr;
+    for (uint16_t idx : candidates) {
+        if (answers_to(ctx.servers[idx], name)) {
+            by_host = &ctx.servers[idx];
+            break;
+        }
+    }
+    if (named >= 0) [[unlikely]]
+        return check_named(ctx, by_host, named, name);
+    return by_host != nullptr ? by_host : &ctx.servers[candidates.front()];
 }
 
 // A server without locations or routing settings: today's straight path, which the keep-alive
@@ -117,7 +141,9 @@ void route(Context& ctx, const Exchange& ex, HeaderWriter& hw, Reply& reply) {
                            : build_error(ctx, 405, false, kAllow, hw, reply);
     }
     std::string_view name = host_name(t.host.empty() ? req.host.in(head) : t.host);
-    const VirtualServer& vs = choose_server(ctx, ex.listener, name);
+    const VirtualServer* chosen = choose_server(ctx, ex.listener, name, ex.named_server);
+    if (chosen == nullptr) return build_error(ctx, 421, head_only, {}, hw, reply);
+    const VirtualServer& vs = *chosen;
     // Only a `return` answers other methods; a plain server has none.
     if (vs.plain && !get_or_head) return build_error(ctx, 405, false, kAllow, hw, reply);
     ctx.path_scratch.resize(t.path.size() + 1);

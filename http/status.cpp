@@ -36,6 +36,7 @@ constexpr Known kKnown[] = {
     {416, "Range Not Satisfiable"},
     {417, "Expectation Failed"},
     {429, "Too Many Requests"},
+    {421, "Misdirected Request"},
     {431, "Request Header Fields Too Large"},
     {500, "Internal Server Error"},
     {501, "Not Implemented"},
@@ -64,6 +65,12 @@ const std::array<Entry, 600>& table() {
                      "</title></head>\n<body><h1>" + num + " " + e.reason +
                      "</h1><hr><p>portico</p></body></html>\n";
         }
+        Entry& plain = out[kPlainHttpToTls];
+        plain.reason = out[400].reason;
+        plain.line = out[400].line;
+        plain.page = "<!DOCTYPE html>\n<html><head><title>400 The plain HTTP request was sent to HTTPS port"
+                     "</title></head>\n<body><h1>400 Bad Request</h1><p>The plain HTTP request was sent to "
+                     "HTTPS port.</p><hr><p>portico</p></body></html>\n";
         return out;
     }();
     return t;

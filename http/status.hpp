@@ -6,6 +6,13 @@
 
 namespace portico::http {
 
+/// Not a code sent: nginx's internal 497. Its status line is "400 Bad Request" and its page says
+/// that a plain HTTP request reached a TLS port; logged as 400.
+inline constexpr uint16_t kPlainHttpToTls = 497;
+
+/// The status an access log line shows for `code` (kPlainHttpToTls is a 400).
+constexpr uint16_t logged_status(uint16_t code) noexcept { return code == kPlainHttpToTls ? 400 : code; }
+
 /// "Not Found" for 404; "Unknown" for codes portico never sends.
 std::string_view reason_phrase(uint16_t code) noexcept;
 /// "HTTP/1.1 404 Not Found\r\n".

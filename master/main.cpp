@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "core/log.hpp"
 #include "core/shared_stats.hpp"
 #include "core/signals.hpp"
+#include "core/tls/ticket_key_ring.hpp"
 #include "http/mime.hpp"
 #include "master/cli.hpp"
 #include "master/control_client.hpp"
@@ -96,7 +98,12 @@ std::string command_line(int argc, char** argv) {
 int run_single_process(const portico::conf::Config& cfg) {
     portico::core::SharedStats stats(1);
     stats.at(0).reset(getpid(), 1, 0, 0);
+    // One process: the ring is not shared and not rotated; it keeps the ticket keys out of core
+    // files and makes tickets work the same as under a master.
+    auto tickets = portico::core::tls::TicketKeyRing::create();
+    if (!tickets) throw std::runtime_error("cannot create the session-ticket keys (mmap or RAND_bytes failed)");
     portico::worker::WorkerSetup setup;
+    setup.tickets = tickets.get();
     setup.listeners = portico::worker::open_listeners(cfg);
     setup.stats = &stats;
     setup.record = &stats.at(0);

@@ -24,6 +24,8 @@
 #include "core/log.hpp"
 #include "core/signals.hpp"
 #include "core/socket.hpp"
+#include "conf/defaults.hpp"
+#include "core/tls/ktls.hpp"
 #include "master/proctitle.hpp"
 #include "master/rlimit.hpp"
 #include "worker/worker.hpp"
@@ -39,6 +41,27 @@ constexpr uint64_t kFastStopGraceMs = 3'000;     // SIGTERM, then SIGKILL after 
 constexpr uint64_t kGracefulExtraMs = 2'000;     // on top of worker_shutdown_timeout
 constexpr uint64_t kWatchdogPeriodMs = 500;
 constexpr int kChildStartupFailure = 2;
+
+bool serves_tls(const conf::Config& cfg) {
+    return std::any_of(cfg.servers.begin(), cfg.servers.end(), [](const conf::ServerConfig& s) {
+        return std::any_of(s.listen.begin(), s.listen.end(), [](const conf::ListenAddress& a) { return a.ssl; });
+    });
+}
+
+// The master's clock is core::monotonic_ms(), CLOCK_MONOTONIC as steady_clock is on Linux.
+std::chrono::steady_clock::time_point to_steady(uint64_t ms) {
+    return std::chrono::steady_clock::time_point{std::chrono::milliseconds{ms}};
+}
+uint64_t from_steady(std::chrono::steady_clock::time_point t) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    return ms > 0 ? static_cast<uint64_t>(ms) : 0;
+}
+
+// Asked once in the master, before forking, so that the answer is logged once and inherited by
+// every worker rather than logged by each.
+void detect_ktls_if_needed(const conf::Config& cfg) {
+    if (serves_tls(cfg)) (void)core::tls::ktls_available();
+}
 
 uint64_t backoff_ms(uint32_t crashes, uint64_t cap) {
     if (crashes <= 1) return 0;  // a single crash is replaced at once
@@ -110,7 +133,10 @@ Master::Master(std::string config_path, std::unique_ptr<conf::Config> config, Pi
       title_(std::move(title)),
       inherited_(std::move(inherited)),
       stats_(kStatsRecords),
+      tickets_(core::tls::TicketKeyRing::create()),
       self_pid_(getpid()) {
+    if (!tickets_) throw std::runtime_error("cannot create the session-ticket keys (mmap or RAND_bytes failed)");
+    detect_ktls_if_needed(*config_);
     for (const auto& a : conf::distinct_listen_addresses(*config_)) {
         bool handed = std::any_of(inherited_.sockets.begin(), inherited_.sockets.end(),
                                   [&](const HandedSocket& s) { return s.address == a.to_string(); });
@@ -187,6 +213,7 @@ int Master::run() {
         check_confirmations();
         kill_overdue();
         watchdog();
+        rotate_tickets();
         if (!pending_ && !stopping_) notifier_.serving(generation_, ready_workers(), config_->worker_processes);
         if (stopping_ && !killed_stragglers_ && now_ >= stop_deadline_) {
             spdlog::warn("{} workers still running at the deadline, killing them", children_.size());
@@ -283,6 +310,8 @@ int Master::next_timeout() const {
     if (pending_) until = std::min(until, reload_deadline_);
     if (successor_) until = std::min(until, upgrade_deadline_);
     if (stopping_ && !killed_stragglers_) until = std::min(until, stop_deadline_);
+    auto rotation = tickets_->next_rotation(ticket_interval());
+    if (rotation != std::chrono::steady_clock::time_point::max()) until = std::min(until, from_steady(rotation));
     for (const Child& c : children_)
         if (c.kill_at) until = std::min(until, c.kill_at);
     return until > now_ ? static_cast<int>(until - now_) : 0;
@@ -364,6 +393,8 @@ void Master::run_child(size_t self, const conf::Config& cfg, core::UniqueFd chan
     apply_nofile_limit(cfg);  // this generation's value, before anything sizes by it
 
     worker::WorkerSetup setup;
+    tickets_->make_read_only();  // only the master writes the keys
+    setup.tickets = tickets_.get();
     setup.stats = &stats_;
     setup.record = &stats_.at(static_cast<size_t>(me.record));
     setup.control_fd = channel.get();
@@ -605,6 +636,7 @@ void Master::start_reload() {
         answer(reload_waiters_, false, fmt::format("{}; generation {} keeps serving", e.what(), generation_));
         return;
     }
+    detect_ktls_if_needed(*next);
     pending_ = std::move(next);
     pending_generation_ = ++last_generation_;
     reload_deadline_ = now_ + kReadyTimeoutMs;
@@ -659,6 +691,12 @@ void Master::commit_reload() {
         g.sockets.clear();
     }
     spdlog::info("reload complete: generation {} serves with {} workers", generation_, config_->worker_processes);
+    // A new generation, a new ticket key; the one before stays for decryption, so a client that
+    // got its ticket before the reload still resumes (and is given a ticket under the new key).
+    if (tickets_->rotate_now(to_steady(now_)))
+        spdlog::info("session-ticket keys rotated for generation {}; the previous key still decrypts", generation_);
+    else
+        spdlog::error("session-ticket key rotation failed (RAND_bytes); the old keys stay in use");
     serving_announced_ = true;
     on_generation_serving();
     confirm_waiters_.insert(confirm_waiters_.end(), reload_waiters_.begin(), reload_waiters_.end());
@@ -731,6 +769,25 @@ void Master::begin_stop(bool graceful) {
 void Master::signal_children(int sig) {
     for (const Child& c : children_)
         if (c.pid > 0) ::kill(c.pid, sig);
+}
+
+// A ticket stays usable between one and two intervals (it is sealed with the current key, which
+// is kept as the previous one for one more interval), so the interval is the longest
+// session_timeout of the servers that have a tls group (1 h by default, and when none has one):
+// a client may resume for at least session_timeout after its ticket was issued.
+std::chrono::seconds Master::ticket_interval() const {
+    std::chrono::seconds longest{0};
+    for (const conf::ServerConfig& s : config_->servers)
+        if (s.tls) longest = std::max(longest, s.tls->session_timeout);
+    return longest.count() > 0 ? longest : std::chrono::duration_cast<std::chrono::seconds>(
+                                                   conf::kDefaults.tls_session_timeout);
+}
+
+void Master::rotate_tickets() {
+    if (stopping_) return;
+    if (tickets_->rotate_if_due(to_steady(now_), ticket_interval()))
+        spdlog::info("session-ticket keys rotated (every {} s); the previous key still decrypts",
+                     ticket_interval().count());
 }
 
 void Master::watchdog() {

@@ -20,6 +20,7 @@
 #include "conf/config.hpp"
 #include "core/fd.hpp"
 #include "core/shared_stats.hpp"
+#include "core/tls/ticket_key_ring.hpp"
 #include "master/control_server.hpp"
 #include "master/notify.hpp"
 #include "master/pid_file.hpp"
@@ -111,6 +112,8 @@ private:
     void prepare_logs_for_workers() const;
     void signal_children(int sig);
     void watchdog();
+    void rotate_tickets();
+    [[nodiscard]] std::chrono::seconds ticket_interval() const;
     int next_timeout() const;
     Child* find(pid_t pid);
     uint32_t ready_workers() const;  // of the serving generation, not retiring
@@ -148,6 +151,9 @@ private:
     std::vector<Child> children_;
     std::vector<Slot> slots_;
     core::SharedStats stats_;
+    // Session-ticket keys, in a page mapped before the first fork so that every worker of every
+    // generation shares it; rotated on a timer and on every committed reload.
+    std::unique_ptr<core::tls::TicketKeyRing> tickets_;
     core::UniqueFd epoll_;
     core::UniqueFd signals_;
     pid_t self_pid_ = 0;

@@ -23,6 +23,7 @@
 #include "core/signals.hpp"
 #include "core/socket.hpp"
 #include "http/virtual_servers.hpp"
+#include "core/tls/transport.hpp"
 #include "worker/event_tag.hpp"
 
 namespace portico::worker {
@@ -108,7 +109,8 @@ Worker::Worker(const conf::Config& config, WorkerSetup setup)
       files_(mime_, cache_limits(config)),
       access_log_(config.http.access_log),
       ctx_(config, wheel_, pool_, mime_, files_, access_log_),
-      setup_(std::move(setup)) {
+      setup_(std::move(setup)),
+      tls_(config, setup_.tickets) {
     ctx_.stats = setup_.stats;
     ctx_.poller = this;
     if (proxies(config)) {
@@ -182,6 +184,7 @@ void Worker::register_listener(size_t index) {
     ev.data.u64 = EventTag::listener(static_cast<uint32_t>(index));
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, l.fd.get(), &ev) != 0)
         throw std::runtime_error(errno_text("epoll_ctl()"));
+    ctx_.listener_tls.push_back(tls_.initial_context(l.address));
     auto& servers = ctx_.listener_servers.emplace_back();
     for (size_t i = 0; i < config_.servers.size(); ++i) {
         const auto& listen = config_.servers[i].listen;
@@ -229,6 +232,7 @@ void Worker::adopt_listener(core::UniqueFd fd, const conf::ListenAddress& addres
         } catch (const std::exception& e) {
             spdlog::error("adopting the listener of slot {} failed: {}", slot, e.what());
             if (ctx_.listener_servers.size() == ls.size()) ctx_.listener_servers.pop_back();
+            if (ctx_.listener_tls.size() == ls.size()) ctx_.listener_tls.pop_back();
             ls.pop_back();
             return;
         }
@@ -549,7 +553,20 @@ bool Worker::open_connection(int fd, uint16_t index, const core::PeerAddress& pe
         return false;
     }
     ctx_.counters.accepted++;
-    c->open(ctx_, fd, index, peer);
+    std::unique_ptr<core::Transport> transport;
+    if (SSL_CTX* tls = ctx_.listener_tls[index]) [[unlikely]] {
+        auto t = std::make_unique<core::tls::Transport>(tls, fd);
+        // No SSL object (out of memory): the connection is opened and closed at once, so its
+        // slot and descriptor go back the usual way.
+        if (t->valid()) transport = std::move(t);
+        else spdlog::error("SSL_new() failed: {}", core::tls::take_openssl_errors());
+        if (!transport) {
+            c->open(ctx_, fd, index, peer);
+            c->close(ctx_);
+            return true;
+        }
+    }
+    c->open(ctx_, fd, index, peer, std::move(transport));
     return true;
 }
 

@@ -17,11 +17,16 @@
 #include "http/file_cache.hpp"
 #include "http/mime.hpp"
 #include "http/proxy/proxy_runtime.hpp"
+#include "worker/tls_contexts.hpp"
 
 namespace portico::core {
 class SharedStats;
 struct WorkerRecord;
 }  // namespace portico::core
+
+namespace portico::core::tls {
+class TicketKeyRing;
+}
 
 namespace portico::worker {
 
@@ -41,6 +46,9 @@ struct WorkerSetup {
     /// The worker's end of its channel to the master (not owned), or -1 without a master. The
     /// master sends listeners to adopt over it.
     int control_fd = -1;
+    /// The session-ticket keys every worker shares (the master's ring, mapped before the fork),
+    /// or nullptr for OpenSSL's per-process keys. Not owned; outlives the worker.
+    core::tls::TicketKeyRing* tickets = nullptr;
 };
 
 /// One listener per distinct address of `config`, for running without a master. Throws
@@ -50,7 +58,8 @@ std::vector<Listener> open_listeners(const conf::Config& config);
 class Worker final : private http::Poller {
 public:
     /// Prepares everything that can fail at start-up: mime types, document roots, the access
-    /// log, epoll and the signalfd, and registers the listeners. Throws std::runtime_error.
+    /// log, the TLS contexts (certificates), epoll and the signalfd, and registers the
+    /// listeners. Throws std::runtime_error.
     Worker(const conf::Config& config, WorkerSetup setup);
     ~Worker();
     Worker(const Worker&) = delete;
@@ -105,6 +114,7 @@ private:
     // connection's exchange uses it to the end.
     std::unique_ptr<http::proxy::ProxyRuntime> proxy_;
     WorkerSetup setup_;
+    TlsContexts tls_;  // before the connections, which point into it, and after setup_ (tickets)
     core::UniqueFd epoll_;
     core::UniqueFd signals_;
 

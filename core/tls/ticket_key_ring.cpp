@@ -98,6 +98,15 @@ bool TicketKeyRing::rotate_if_due(std::chrono::steady_clock::time_point now,
     return true;
 }
 
+bool TicketKeyRing::rotate_now(std::chrono::steady_clock::time_point now) noexcept {
+    if (!rotate()) {
+        return false;
+    }
+    started_ = true;
+    last_rotation_ = now;
+    return true;
+}
+
 std::chrono::steady_clock::time_point TicketKeyRing::next_rotation(
     std::chrono::seconds interval) const noexcept {
     return started_ ? last_rotation_ + interval : std::chrono::steady_clock::time_point::max();

@@ -52,6 +52,10 @@ public:
     /// intervals, so the master should pass the longest session_timeout of its servers.
     /// Returns true when it rotated.
     bool rotate_if_due(std::chrono::steady_clock::time_point now, std::chrono::seconds interval) noexcept;
+    /// Master only, on reload: rotate() now and restart rotate_if_due()'s interval from `now`, so
+    /// the key that was current until now stays for decryption a whole interval (a timer rotation
+    /// right after a reload would otherwise forget it, and tickets issued just before the reload).
+    bool rotate_now(std::chrono::steady_clock::time_point now) noexcept;
     /// When rotate_if_due() will next rotate, for the master's wait; max() before its first call.
     [[nodiscard]] std::chrono::steady_clock::time_point next_rotation(
         std::chrono::seconds interval) const noexcept;

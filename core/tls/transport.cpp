@@ -5,8 +5,12 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstring>
+
+#include "core/tls/sni_selector.hpp"
 
 namespace portico::core::tls {
 
@@ -57,10 +61,27 @@ IoStatus Transport::classify(int ret) noexcept {
     return eof ? IoStatus::kClosed : IoStatus::kError;
 }
 
+// Bad input ends here (garbage, a plain-HTTP request, a client that gives up): the client's
+// doing, so logged at info, as nginx logs "peer closed connection in SSL handshake".
 IoStatus Transport::handshake() noexcept {
     ERR_clear_error();
     int ret = SSL_do_handshake(ssl_.get());
-    return ret == 1 ? IoStatus::kOk : classify(ret);
+    if (ret == 1) {
+        return IoStatus::kOk;
+    }
+    IoStatus status = classify(ret);
+    if (status == IoStatus::kError || status == IoStatus::kClosed) {
+        spdlog::info("TLS handshake on fd {} failed: {}", fd_,
+                     plain_http_ ? "the client sent a plain HTTP request" : error_.c_str());
+    }
+    return status;
+}
+
+int32_t Transport::named_server() const noexcept {
+    if (SSL_get_servername(ssl_.get(), TLSEXT_NAMETYPE_host_name) == nullptr) {
+        return -1;
+    }
+    return static_cast<int32_t>(SniSelector::chosen_server(ssl_.get()));
 }
 
 bool Transport::handshake_done() const noexcept {
@@ -78,14 +99,63 @@ bool Transport::has_buffered_input() const noexcept {
     return SSL_has_pending(ssl_.get()) == 1;
 }
 
-IoResult Transport::write(const void* data, size_t size) noexcept {
-    if (size == 0) {
-        return {};
-    }
+IoResult Transport::write_some(const void* data, size_t size) noexcept {
     ERR_clear_error();
     size_t n = 0;
     int ret = SSL_write_ex(ssl_.get(), data, size, &n);
     return ret == 1 ? IoResult{n, IoStatus::kOk} : IoResult{0, classify(ret)};
+}
+
+IoResult Transport::write(const void* data, size_t size) noexcept {
+    return size == 0 ? IoResult{} : write_some(data, size);
+}
+
+// With partial writes on, SSL_write returns after each record, not when the socket is full; an
+// edge-triggered caller that took a short count for "full" would wait for an edge that never
+// comes. So this loops until everything is taken or OpenSSL reports the socket full.
+//
+// Gathering: a buffer of at least a record, or the last one, goes to OpenSSL as it is; smaller
+// ones are copied together into a stack buffer first, so a head and a small body make one record
+// and one send instead of two. The copy is safe to drop once SSL_write returns: a record it could
+// not send is already encrypted in OpenSSL's own buffer, and the retry (SSL_MODE_ACCEPT_MOVING_
+// WRITE_BUFFER) only needs a buffer at least as long, which the same bytes gathered again are.
+IoResult Transport::write(const iovec* iov, int count) noexcept {
+    size_t done = 0;
+    int index = 0;
+    size_t skip = 0;  // bytes of iov[index] already taken
+    while (index < count) {
+        const char* base = static_cast<const char*>(iov[index].iov_base) + skip;
+        size_t left = iov[index].iov_len - skip;
+        if (left == 0) {
+            ++index;
+            skip = 0;
+            continue;
+        }
+        IoResult r;
+        if (left >= kChunkSize || index + 1 == count) {
+            r = write_some(base, left);
+        } else {
+            char gathered[kChunkSize];
+            size_t n = 0;
+            for (int i = index; i < count && n < kChunkSize; ++i) {
+                size_t from = i == index ? skip : 0;
+                size_t take = std::min(iov[i].iov_len - from, kChunkSize - n);
+                std::memcpy(gathered + n, static_cast<const char*>(iov[i].iov_base) + from, take);
+                n += take;
+            }
+            r = write_some(gathered, n);
+        }
+        if (r.status != IoStatus::kOk) {
+            return done > 0 ? IoResult{done, IoStatus::kOk} : r;
+        }
+        done += r.bytes;
+        skip += r.bytes;
+        while (index < count && skip >= iov[index].iov_len) {
+            skip -= iov[index].iov_len;
+            ++index;
+        }
+    }
+    return {done, IoStatus::kOk};
 }
 
 bool Transport::kernel_sends() const noexcept {

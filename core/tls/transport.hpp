@@ -1,7 +1,7 @@
 #pragma once
 // TLS over one non-blocking socket, shaped for an edge-triggered loop: every call returns at
-// once with bytes moved or with what it waits for. The connection state machine can adopt it
-// beside the plain socket transport; nothing here knows HTTP.
+// once with bytes moved or with what it waits for. It is the connection's core::Transport for a
+// connection accepted on an ssl listener; nothing here knows HTTP.
 //
 // Edge-triggered rules the caller must keep:
 //   - read() until it returns kWantRead (or kWantWrite). OpenSSL decrypts whole records, so it
@@ -20,61 +20,64 @@
 #include <string>
 
 #include "core/tls/openssl.hpp"
+#include "core/transport.hpp"
 
 namespace portico::core::tls {
 
-enum class IoStatus : uint8_t {
-    kOk,         ///< done, or bytes moved
-    kWantRead,   ///< wait until the socket is readable, then call again
-    kWantWrite,  ///< wait until the socket is writable, then call again
-    kClosed,     ///< the peer closed (close_notify, or EOF): no more input
-    kError,      ///< a TLS or socket error; error() says which. Close the connection.
-};
+// kClosed: the peer sent close_notify, or EOF. kError: a TLS or socket error; error() says which.
+using IoStatus = core::IoStatus;
+using IoResult = core::IoResult;
 
-struct IoResult {
-    size_t bytes = 0;
-    IoStatus status = IoStatus::kOk;
-};
-
-class Transport {
+class Transport final : public core::Transport {
 public:
     /// Serves TLS on `fd` (non-blocking, connected; not owned) with contexts chosen from
     /// `initial` (an SniSelector's initial context, or a single Context's). valid() is false if
     /// OpenSSL could not make the SSL object.
     Transport(SSL_CTX* initial, int fd) noexcept;
-    ~Transport();
+    ~Transport() override;
     Transport(const Transport&) = delete;
     Transport& operator=(const Transport&) = delete;
 
     [[nodiscard]] bool valid() const noexcept { return ssl_ != nullptr; }
 
     /// One step of the server handshake: kOk once it is complete.
-    IoStatus handshake() noexcept;
+    IoStatus handshake() noexcept override;
     [[nodiscard]] bool handshake_done() const noexcept;
 
     /// Up to `size` decrypted bytes.
-    IoResult read(void* data, size_t size) noexcept;
+    IoResult read(void* data, size_t size) noexcept override;
     /// Decrypted bytes, or a record not yet decrypted, that OpenSSL holds without the socket
     /// being readable.
-    [[nodiscard]] bool has_buffered_input() const noexcept;
+    [[nodiscard]] bool has_buffered_input() const noexcept override;
 
     /// Encrypts and sends up to `size` bytes (whole records; a partial count is normal).
     IoResult write(const void* data, size_t size) noexcept;
+    /// Sends the `count` buffers until all are taken or the socket is full: a partial count
+    /// always means the socket pushed back (an edge follows), never that a record was merely
+    /// done. Small buffers are gathered into records of up to kChunkSize (the head and a small
+    /// body leave as one record); after kWantWrite or a partial count, call again starting with
+    /// the first byte not taken.
+    IoResult write(const iovec* iov, int count) noexcept override;
 
     /// Sends up to `count` bytes of `file` from `offset`: by SSL_sendfile when kTLS carries this
     /// connection's writes, else read in chunks of kChunkSize and written by SSL_write. The
     /// result counts file bytes accepted; advance `offset` by them and call again.
-    IoResult send_file(int file, off_t offset, size_t count) noexcept;
+    IoResult send_file(int file, off_t offset, size_t count) noexcept override;
     /// True when the kernel encrypts this connection's writes (kTLS), so send_file is sendfile.
     [[nodiscard]] bool kernel_sends() const noexcept;
+    [[nodiscard]] bool can_sendfile() const noexcept override { return kernel_sends(); }
 
     /// Sends close_notify (once; the peer's is not awaited, as HTTP needs none). kOk when it is
     /// on its way, kWantWrite to retry when writable.
-    IoStatus shutdown() noexcept;
+    IoStatus shutdown() noexcept override;
 
     /// The first bytes were a plain-HTTP request, not a ClientHello: the caller may answer with
     /// a plain-text 400 before closing, as nginx does.
     [[nodiscard]] bool plain_http() const noexcept { return plain_http_; }
+    [[nodiscard]] bool plain_text_peer() const noexcept override { return plain_http_; }
+    /// The server SNI chose (SniSelector::chosen_server), once the handshake is done and the
+    /// client sent a name; -1 without one, when Host alone decides.
+    [[nodiscard]] int32_t named_server() const noexcept override;
     /// Why the last call returned kError or kClosed, for an info-level log line.
     [[nodiscard]] const std::string& error() const noexcept { return error_; }
 
@@ -85,6 +88,7 @@ public:
 
 private:
     IoStatus classify(int ret) noexcept;
+    IoResult write_some(const void* data, size_t size) noexcept;
     IoResult send_chunk() noexcept;
 
     SslPtr ssl_;

@@ -32,7 +32,7 @@ std::string conf_file() {
 }
 
 Config load_tls(const std::string& text) {
-    return detail::load_config_accepting_tls(text, conf_file());
+    return load_config_from_string(text, conf_file());
 }
 
 std::string error_of_tls(const std::string& text) {
@@ -169,18 +169,13 @@ TEST_CASE("conf: servers on one address agree on ssl, not necessarily on protoco
     CHECK(load_tls(protocols).servers[1].tls->protocols == portico::core::tls::kTls13);
 }
 
-TEST_CASE("conf: the loader refuses ssl listeners, but only after checking them", "[conf][tls]") {
+TEST_CASE("conf: the loader takes ssl listeners once their tls group is checked", "[conf][tls]") {
     std::string text =
         "servers = ( {\n  listen = [ \"127.0.0.1:8080\",\n  \"127.0.0.1:8443 ssl\" ];\n  tls = { " + kRsa +
         " };\n  root = \".\";\n} );\n";
-    try {
-        load_config_from_string(text, conf_file());
-        FAIL("an ssl listener was accepted");
-    } catch (const ConfigError& e) {
-        CHECK_THAT(e.what(),
-                   StartsWith(conf_file() + ":3: setting 'servers[0].listen[1]': TLS listeners are not "
-                                            "served yet"));
-    }
+    Config served = load_config_from_string(text, conf_file());
+    CHECK(served.servers[0].listen[1].ssl);
+    REQUIRE(served.servers[0].tls);
     // A broken tls group is reported as such, not hidden behind the refusal.
     try {
         load_config_from_string(

@@ -140,6 +140,24 @@ TEST_CASE("tls tickets: the master's timer rotates once per interval", "[tls]") 
     CHECK(ring->next_rotation(hour) == t0 + 2 * hour);
 }
 
+TEST_CASE("tls tickets: a reload's rotation restarts the timer, so the key before it lasts an interval", "[tls]") {
+    auto ring = TicketKeyRing::create();
+    REQUIRE(ring);
+    using namespace std::chrono;
+    const seconds hour{3600};
+    steady_clock::time_point t0{seconds{1000}};
+    CHECK_FALSE(ring->rotate_if_due(t0, hour));
+    // A reload just before the timer was due: without the restart the timer would rotate a
+    // second time a minute later, and the key current until the reload would be forgotten.
+    CHECK(ring->rotate_now(t0 + hour - minutes{1}));
+    CHECK(ring->generation() == 1);
+    CHECK(ring->next_rotation(hour) == t0 + 2 * hour - minutes{1});
+    CHECK_FALSE(ring->rotate_if_due(t0 + hour, hour));
+    CHECK(ring->generation() == 1);
+    CHECK(ring->rotate_if_due(t0 + 2 * hour - minutes{1}, hour));
+    CHECK(ring->generation() == 2);
+}
+
 TEST_CASE("tls tickets: with session_tickets off a session resumes on the same worker only", "[tls]") {
     Settings s;
     s.certificates.push_back(
