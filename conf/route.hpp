@@ -22,6 +22,8 @@ using http::routing::ErrorPage;
 using http::routing::TryFiles;
 
 enum class Dotfiles : uint8_t { kDeny, kAllow };
+/// A directory without an index file: refused (403), or listed in one of two forms.
+enum class Autoindex : uint8_t { kOff, kHtml, kJson };
 
 /// The settings of issue 8's section 3 as one level wrote them; an empty optional is "not set
 /// here", filled from the enclosing level by inherit(). A list setting set on a level replaces
@@ -37,6 +39,7 @@ struct RouteSettings {
     std::optional<http::routing::Expires> expires;
     std::optional<http::routing::AccessList> access;
     std::optional<Dotfiles> dotfiles;
+    std::optional<Autoindex> autoindex;  ///< issue 9; wired, so not in first_written
     /// "FILE:LINE: setting 'NAME'" of the first of these settings the level wrote, or empty. Lets
     /// the loader point at a setting after the fact (see refuse_unwired_routing).
     std::string first_written;

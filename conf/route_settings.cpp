@@ -195,6 +195,14 @@ Dotfiles read_dotfiles(const GroupReader& g) {
     return value == "allow" ? Dotfiles::kAllow : Dotfiles::kDeny;
 }
 
+Autoindex read_autoindex(const GroupReader& g) {
+    std::string value = g.string("autoindex", "off");
+    if (value == "off") return Autoindex::kOff;
+    if (value == "html") return Autoindex::kHtml;
+    if (value == "json") return Autoindex::kJson;
+    g.fail("autoindex", fmt::format("must be \"off\", \"html\" or \"json\" (got '{}')", value));
+}
+
 }  // namespace
 
 std::vector<std::string> read_index_files(const GroupReader& g) {
@@ -234,6 +242,7 @@ RouteSettings read_route_settings(const GroupReader& g, RouteLevel level, const 
     if (g.find("expires")) r.expires = read_expires(g);
     if (g.find("access")) r.access = read_access(g);
     if (g.find("dotfiles")) r.dotfiles = read_dotfiles(g);
+    if (g.find("autoindex")) r.autoindex = read_autoindex(g);
     constexpr std::array kWritten{"root"sv,        "alias"sv,       "index"sv,   "try_files"sv, "return"sv,
                                   "error_pages"sv, "add_headers"sv, "expires"sv, "access"sv,    "dotfiles"sv};
     for (std::string_view key : kWritten) {
@@ -263,6 +272,7 @@ void RouteSettings::inherit(const RouteSettings& parent) {
     fill(expires, parent.expires);
     fill(access, parent.access);
     fill(dotfiles, parent.dotfiles);
+    fill(autoindex, parent.autoindex);
 }
 
 }  // namespace portico::conf

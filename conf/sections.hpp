@@ -35,6 +35,7 @@ inline constexpr std::array kTopLevelKeys{
 
 inline constexpr std::array kHttpKeys{
     "error_pages"sv, "add_headers"sv, "expires"sv, "access"sv, "dotfiles"sv,  // routing, see conf/route.hpp
+    "autoindex"sv,
     "mime_types"sv,
     "default_type"sv,
     "access_log"sv,
@@ -55,11 +56,13 @@ inline constexpr std::array kOpenFileCacheKeys{"max"sv, "valid"sv, "in_memory_ma
 inline constexpr std::array kServerKeys{"listen"sv, "server_name"sv, "root"sv, "index"sv, "status_path"sv, "tls"sv,
                                        // routing, see conf/route.hpp
                                        "locations"sv, "try_files"sv, "return"sv, "error_pages"sv,
-                                       "add_headers"sv, "expires"sv, "access"sv, "dotfiles"sv};
+                                       "add_headers"sv, "expires"sv, "access"sv, "dotfiles"sv,
+                                       "autoindex"sv};
 
 inline constexpr std::array kLocationKeys{"match"sv,       "root"sv,        "alias"sv,   "index"sv,
                                          "try_files"sv,   "return"sv,      "error_pages"sv,
-                                         "add_headers"sv, "expires"sv,     "access"sv,  "dotfiles"sv};
+                                         "add_headers"sv, "expires"sv,     "access"sv,  "dotfiles"sv,
+                                         "autoindex"sv};
 
 /// Which level a group of routing settings belongs to; each holds a different subset.
 enum class RouteLevel : uint8_t { kHttp, kServer, kLocation };

@@ -1,9 +1,15 @@
 #include "http/static_handler.hpp"
 
 #include <array>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include <spdlog/spdlog.h>
 
 #include "core/strings.hpp"
 #include "http/conditional.hpp"
+#include "http/content/listing.hpp"
 #include "http/path.hpp"
 #include "http/status.hpp"
 #include "http/status_page.hpp"
@@ -136,6 +142,34 @@ void serve_file(Context& ctx, const Request& req, const char* head, CachedFile& 
     body_slice(f, first, last - first + 1, reply);
 }
 
+// A directory without an index file, listed as autoindex says (issue 9). The head waits for the
+// names (head_from_stream), so that a directory too large to list still gets a 500; HEAD waits
+// for them too, for the same head as GET's.
+void serve_listing(Context& ctx, const Request& req, const VirtualServer& vs, conf::Autoindex form,
+                   HeaderWriter& hw, Reply& reply) {
+    bool head_only = req.method == Method::kHead;
+    int fd = ctx.files.open_directory(vs.root_fd.get(), vs.real_root, ctx.path_scratch);
+    if (fd < 0) {
+        int err = errno;
+        uint16_t status = err == ENOENT || err == ENOTDIR ? 404 : err == EACCES || err == EXDEV || err == ELOOP ? 403 : 500;
+        if (status == 500) spdlog::error("open() of directory \"{}\" failed: {}", ctx.path_scratch, std::strerror(err));
+        return build_error(ctx, status, head_only, {}, hw, reply);
+    }
+    DirectoryListing::Options options;
+    options.format = form == conf::Autoindex::kJson ? DirectoryListing::Format::kJson : DirectoryListing::Format::kHtml;
+    options.uri_path = ctx.path_scratch;
+    options.real_root = vs.real_root;
+    options.refused_page = error_page(500);
+    options.date = &ctx.date;
+    reply.status = 200;
+    reply.head_from_stream = true;
+    reply.stream = std::make_unique<DirectoryListing>(core::UniqueFd(fd), std::move(options));
+}
+
+conf::Autoindex autoindex_of(const VirtualServer& vs) noexcept {
+    return vs.config->route.autoindex.value_or(conf::Autoindex::kOff);
+}
+
 // A directory asked for with its trailing slash: serve its first index file that exists.
 void serve_index(Context& ctx, const Request& req, const char* head, const VirtualServer& vs, HeaderWriter& hw,
                  Reply& reply) {
@@ -150,6 +184,9 @@ void serve_index(Context& ctx, const Request& req, const char* head, const Virtu
                                {}, hw, reply);
         }
     }
+    ctx.path_scratch.resize(dir_len);
+    if (conf::Autoindex form = autoindex_of(vs); form != conf::Autoindex::kOff)
+        return serve_listing(ctx, req, vs, form, hw, reply);
     build_error(ctx, 403, req.method == Method::kHead, {}, hw, reply);  // no index and no listing
 }
 
