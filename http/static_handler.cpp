@@ -155,15 +155,15 @@ void serve_listing(Context& ctx, const Request& req, const VirtualServer& vs, co
         if (status == 500) spdlog::error("open() of directory \"{}\" failed: {}", ctx.path_scratch, std::strerror(err));
         return build_error(ctx, status, head_only, {}, hw, reply);
     }
-    DirectoryListing::Options options;
-    options.format = form == conf::Autoindex::kJson ? DirectoryListing::Format::kJson : DirectoryListing::Format::kHtml;
+    content::DirectoryListing::Options options;
+    options.format = form == conf::Autoindex::kJson ? content::DirectoryListing::Format::kJson : content::DirectoryListing::Format::kHtml;
     options.uri_path = ctx.path_scratch;
     options.real_root = vs.real_root;
     options.refused_page = error_page(500);
     options.date = &ctx.date;
     reply.status = 200;
     reply.head_from_stream = true;
-    reply.stream = std::make_unique<DirectoryListing>(core::UniqueFd(fd), std::move(options));
+    reply.stream = std::make_unique<content::DirectoryListing>(core::UniqueFd(fd), std::move(options));
 }
 
 conf::Autoindex autoindex_of(const VirtualServer& vs) noexcept {

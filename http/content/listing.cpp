@@ -17,7 +17,7 @@
 
 #include "core/clock.hpp"
 
-namespace portico::http {
+namespace portico::http::content {
 namespace {
 
 // One getdents64 call's worth of records: at least 1,300 short names.
@@ -205,27 +205,14 @@ DirectoryListing::Step DirectoryListing::collect() noexcept {
     if (step_ != Step::kMore) return step_;
     try {
         if (dents_.empty()) dents_.resize(kDentsBuffer);
-        size_t seen = 0;
-        while (seen < opt_.names_per_step) {
-            long n = ::syscall(SYS_getdents64, dir_.get(), dents_.data(), dents_.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) {
-                spdlog::error("getdents64() failed for the listing of \"{}\": {}", opt_.uri_path, std::strerror(errno));
-                return step_ = Step::kFailed;
-            }
-            if (n == 0) {
-                finish_collect();
-                return step_ = Step::kDone;
-            }
-            for (long at = 0; at < n;) {
-                const auto* d = reinterpret_cast<const LinuxDirent64*>(dents_.data() + at);
-                at += d->d_reclen;
-                ++seen;
-                if (!add_name(d->d_name, d->d_type)) {
-                    spdlog::warn("directory listing of \"{}\" refused: more than {} entries", opt_.uri_path,
-                                 opt_.max_entries);
-                    return step_ = Step::kRefused;
-                }
+        for (size_t seen = 0; seen < opt_.names_per_step; ++seen) {
+            if (dents_at_ == dents_len_ && !read_dents()) return step_;
+            const auto* d = reinterpret_cast<const LinuxDirent64*>(dents_.data() + dents_at_);
+            dents_at_ += d->d_reclen;
+            if (!add_name(d->d_name, d->d_type)) {
+                spdlog::warn("directory listing of \"{}\" refused: more than {} entries", opt_.uri_path,
+                             opt_.max_entries);
+                return step_ = Step::kRefused;
             }
         }
     } catch (const std::bad_alloc&) {
@@ -234,6 +221,24 @@ DirectoryListing::Step DirectoryListing::collect() noexcept {
         return step_ = Step::kFailed;
     }
     return Step::kMore;
+}
+
+// Refills the getdents64 buffer. False at the end (then sorted: kDone) or on an error (kFailed).
+bool DirectoryListing::read_dents() {
+    long n;
+    do n = ::syscall(SYS_getdents64, dir_.get(), dents_.data(), dents_.size());
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        spdlog::error("getdents64() failed for the listing of \"{}\": {}", opt_.uri_path, std::strerror(errno));
+        step_ = Step::kFailed;
+        return false;
+    }
+    dents_at_ = 0;
+    dents_len_ = static_cast<size_t>(n);
+    if (n > 0) return true;
+    finish_collect();
+    step_ = Step::kDone;
+    return false;
 }
 
 // Sorted once, when every name is in: by key (directories, then the first 7 bytes), the rest of
@@ -383,4 +388,4 @@ void DirectoryListing::queue_tail() {
     pending_ += opt_.format == Format::kJson ? std::string_view("\r\n]") : "</pre><hr></body>\r\n</html>\r\n";
 }
 
-}  // namespace portico::http
+}  // namespace portico::http::content

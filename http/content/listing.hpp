@@ -36,7 +36,7 @@ namespace portico::core {
 class DateCache;
 }
 
-namespace portico::http {
+namespace portico::http::content {
 
 class DirectoryListing final : public BodyStream {
 public:
@@ -91,6 +91,7 @@ private:
     bool add_name(const char* name, unsigned char d_type) noexcept;
     bool is_directory(const char* name, unsigned char d_type, bool& keep) const noexcept;
     bool resolves_inside(const char* name, bool& is_dir) const noexcept;
+    bool read_dents();
     void finish_collect() noexcept;
     void queue_header();
     void queue_entry(const Entry& e);
@@ -106,6 +107,8 @@ private:
     std::string names_;
     std::vector<Entry> entries_;
     std::vector<char> dents_;  // getdents64 buffer, only while collecting
+    size_t dents_at_ = 0;      // the next record in it
+    size_t dents_len_ = 0;     // the bytes it holds
     size_t next_ = 0;          // the next entry to format
     size_t listed_ = 0;        // entries formatted (JSON separates them with commas)
     std::string pending_;      // formatted bytes that did not fit yet
@@ -113,4 +116,4 @@ private:
     size_t page_at_ = 0;       // bytes of the refused page sent
 };
 
-}  // namespace portico::http
+}  // namespace portico::http::content
