@@ -220,6 +220,11 @@ DirectoryListing::Step DirectoryListing::collect() noexcept {
                       entries_.size());
         return step_ = Step::kFailed;
     }
+    try {
+        close_run();
+    } catch (const std::bad_alloc&) {
+        return step_ = Step::kFailed;
+    }
     return Step::kMore;
 }
 
@@ -241,16 +246,42 @@ bool DirectoryListing::read_dents() {
     return false;
 }
 
-// Sorted once, when every name is in: by key (directories, then the first 7 bytes), the rest of
-// the name (NUL-terminated, so strcmp) only when the keys tie.
-void DirectoryListing::finish_collect() noexcept {
+bool DirectoryListing::before(const Entry& a, const Entry& b) const noexcept {
+    if (a.key != b.key) return a.key < b.key;
+    return std::strcmp(names_.data() + a.name_at, names_.data() + b.name_at) < 0;
+}
+
+// The order is made in bounded pieces too: each step sorts the names it read (a run of at most
+// names_per_step), and the runs are merged one entry at a time as the entries are formatted.
+// One sort of all 50,000 names at the end would hold the loop for about 10 ms.
+void DirectoryListing::close_run() {
+    if (sorted_ == entries_.size()) return;
+    std::sort(entries_.begin() + static_cast<std::ptrdiff_t>(sorted_), entries_.end(),
+              [this](const Entry& a, const Entry& b) { return before(a, b); });
+    runs_.push_back({static_cast<uint32_t>(sorted_), static_cast<uint32_t>(entries_.size())});
+    sorted_ = entries_.size();
+}
+
+// runs_ as a heap with the run whose next entry comes first at the front.
+bool DirectoryListing::later(const Run& a, const Run& b) const noexcept {
+    return before(entries_[b.next], entries_[a.next]);
+}
+
+void DirectoryListing::finish_collect() {
     std::vector<char>().swap(dents_);
-    const char* names = names_.data();
-    std::sort(entries_.begin(), entries_.end(), [names](const Entry& a, const Entry& b) {
-        if (a.key != b.key) return a.key < b.key;
-        return std::strcmp(names + a.name_at, names + b.name_at) < 0;
-    });
+    close_run();
+    std::make_heap(runs_.begin(), runs_.end(), [this](const Run& a, const Run& b) { return later(a, b); });
     phase_ = Phase::kHeader;
+}
+
+const DirectoryListing::Entry& DirectoryListing::next_entry() noexcept {
+    auto cmp = [this](const Run& a, const Run& b) { return later(a, b); };
+    std::pop_heap(runs_.begin(), runs_.end(), cmp);
+    Run& r = runs_.back();
+    const Entry& e = entries_[r.next++];
+    if (r.next == r.end) runs_.pop_back();
+    else std::push_heap(runs_.begin(), runs_.end(), cmp);
+    return e;
 }
 
 bool DirectoryListing::head(Context& ctx, HeaderWriter& hw, uint16_t& status, uint64_t& length) noexcept {
@@ -307,9 +338,9 @@ BodyStream::Chunk DirectoryListing::produce(char* out, size_t cap) noexcept {
             if (phase_ == Phase::kHeader) {
                 queue_header();
                 phase_ = Phase::kEntries;
-            } else if (next_ < entries_.size()) {
+            } else if (!runs_.empty()) {
                 if (formatted++ == opt_.entries_per_read) break;  // the rest on the next call
-                queue_entry(entries_[next_++]);
+                queue_entry(next_entry());
             } else {
                 queue_tail();
                 phase_ = Phase::kTail;
