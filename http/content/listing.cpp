@@ -286,6 +286,10 @@ const DirectoryListing::Entry& DirectoryListing::next_entry() noexcept {
 
 bool DirectoryListing::head(Context& ctx, HeaderWriter& hw, uint16_t& status, uint64_t& length) noexcept {
     (void)ctx;
+    return write_head(hw, status, length);
+}
+
+bool DirectoryListing::write_head(HeaderWriter& hw, uint16_t& status, uint64_t& length) noexcept {
     Step s = collect();
     if (s == Step::kMore) return false;
     std::string_view date = opt_.date ? opt_.date->server_and_date_lines() : std::string_view();
@@ -308,12 +312,7 @@ bool DirectoryListing::head(Context& ctx, HeaderWriter& hw, uint16_t& status, ui
 
 BodyStream::Chunk DirectoryListing::read(Context& ctx, char* out, size_t cap) noexcept {
     (void)ctx;
-    if (phase_ == Phase::kRefused) {
-        size_t n = std::min(cap, opt_.refused_page.size() - page_at_);
-        std::memcpy(out, opt_.refused_page.data() + page_at_, n);
-        page_at_ += n;
-        return {n, page_at_ == opt_.refused_page.size() ? Status::kEnd : Status::kData};
-    }
+    if (phase_ == Phase::kRefused) return produce(out, cap);
     Step s = collect();
     if (s == Step::kMore) return {0, Status::kData};  // counted against the turn by the connection
     if (s != Step::kDone) return {0, Status::kError};  // no head to say so: break the body off
@@ -332,6 +331,12 @@ size_t DirectoryListing::drain(char* out, size_t cap) noexcept {
 }
 
 BodyStream::Chunk DirectoryListing::produce(char* out, size_t cap) noexcept {
+    if (phase_ == Phase::kRefused) {
+        size_t n = std::min(cap, opt_.refused_page.size() - page_at_);
+        std::memcpy(out, opt_.refused_page.data() + page_at_, n);
+        page_at_ += n;
+        return {n, page_at_ == opt_.refused_page.size() ? Status::kEnd : Status::kData};
+    }
     size_t n = drain(out, cap), formatted = 0;
     try {
         while (n < cap && pending_.empty() && phase_ != Phase::kTail) {

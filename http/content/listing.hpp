@@ -77,6 +77,8 @@ public:
     /// 0 bytes), or the 500's page.
     Chunk read(Context& ctx, char* out, size_t cap) noexcept override;
 
+    /// head() without the Context it does not need (for tests).
+    bool write_head(HeaderWriter& hw, uint16_t& status, uint64_t& length) noexcept;
     /// Reads one step of names; see Step. Idempotent once it returned anything but kMore.
     Step collect() noexcept;
     /// Up to `cap` bytes of the listing, once collect() said kDone; kEnd with the last bytes.

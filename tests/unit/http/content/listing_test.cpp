@@ -264,3 +264,45 @@ TEST_CASE("listing: past max_entries the listing is refused", "[listing]") {
     CHECK(s == DirectoryListing::Step::kRefused);
     CHECK(over.collect() == DirectoryListing::Step::kRefused);  // and it stays so
 }
+
+TEST_CASE("listing: the head comes once the names are in: 200 with the type and no length, or a 500 page",
+          "[listing]") {
+    TempTree t;
+    for (int i = 0; i < 10; ++i) t.file(numbered("f", i), 1);
+    char buf[512];
+    for (auto format : {DirectoryListing::Format::kHtml, DirectoryListing::Format::kJson}) {
+        DirectoryListing::Options o = options(t, format);
+        o.names_per_step = 4;
+        DirectoryListing l = open_listing(t, std::move(o));
+        portico::http::HeaderWriter hw(buf, sizeof buf);
+        uint16_t status = 0;
+        uint64_t length = 0;
+        int tries = 1;
+        while (!l.write_head(hw, status, length)) ++tries;
+        CHECK(tries >= 3);  // 10 names, 4 a step
+        CHECK(status == 200);
+        CHECK(length == portico::http::kUnknownLength);
+        CHECK(std::string(hw.view()) == (format == DirectoryListing::Format::kJson
+                                             ? "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                             : "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"));
+    }
+    DirectoryListing::Options o = options(t, DirectoryListing::Format::kHtml);
+    o.max_entries = 9;
+    o.refused_page = "<html>refused</html>";
+    DirectoryListing over = open_listing(t, std::move(o));
+    portico::http::HeaderWriter hw(buf, sizeof buf);
+    uint16_t status = 0;
+    uint64_t length = 0;
+    while (!over.write_head(hw, status, length)) {
+    }
+    CHECK(status == 500);
+    CHECK(length == 20);
+    CHECK(std::string(hw.view()) == "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\nContent-Length: 20\r\n");
+    std::string body;
+    for (;;) {
+        BodyStream::Chunk c = over.produce(buf, 7);
+        body.append(buf, c.bytes);
+        if (c.status == BodyStream::Status::kEnd) break;
+    }
+    CHECK(body == "<html>refused</html>");
+}
