@@ -23,6 +23,8 @@ using http::routing::ErrorPage;
 using http::routing::TryFiles;
 
 enum class Dotfiles : uint8_t { kDeny, kAllow };
+/// A directory without an index file: refused (403), or listed in one of two forms.
+enum class Autoindex : uint8_t { kOff, kHtml, kJson };
 
 /// The settings of issue 8's section 3 as one level wrote them; an empty optional is "not set
 /// here", filled from the enclosing level by inherit(). A list setting set on a level replaces
@@ -40,6 +42,7 @@ struct RouteSettings {
     std::optional<Dotfiles> dotfiles;
     /// The proxy_* settings this level writes (conf/proxy.hpp); merged setting by setting.
     std::optional<ProxySettings> proxy;
+    std::optional<Autoindex> autoindex;  ///< issue 9: "off", "html" or "json"
 
     /// Takes every setting this level leaves unset from `parent`. alias is never inherited.
     void inherit(const RouteSettings& parent);

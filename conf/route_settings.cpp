@@ -195,6 +195,14 @@ Dotfiles read_dotfiles(const GroupReader& g) {
     return value == "allow" ? Dotfiles::kAllow : Dotfiles::kDeny;
 }
 
+Autoindex read_autoindex(const GroupReader& g) {
+    std::string value = g.string("autoindex", "off");
+    if (value == "off") return Autoindex::kOff;
+    if (value == "html") return Autoindex::kHtml;
+    if (value == "json") return Autoindex::kJson;
+    g.fail("autoindex", fmt::format("must be \"off\", \"html\" or \"json\" (got '{}')", value));
+}
+
 }  // namespace
 
 std::vector<std::string> read_index_files(const GroupReader& g) {
@@ -235,6 +243,7 @@ RouteSettings read_route_settings(const GroupReader& g, RouteLevel level, const 
     if (g.find("access")) r.access = read_access(g);
     if (g.find("dotfiles")) r.dotfiles = read_dotfiles(g);
     r.proxy = read_proxy_settings(g, level);
+    if (g.find("autoindex")) r.autoindex = read_autoindex(g);
     return r;
 }
 
@@ -261,6 +270,7 @@ void RouteSettings::inherit(const RouteSettings& parent) {
         proxy = parent.proxy;
         proxy->pass.reset();  // never inherited; only locations have one anyway
     }
+    fill(autoindex, parent.autoindex);
 }
 
 }  // namespace portico::conf

@@ -37,6 +37,7 @@ inline constexpr std::array kTopLevelKeys{
 
 inline constexpr std::array kHttpKeys{
     "error_pages"sv, "add_headers"sv, "expires"sv, "access"sv, "dotfiles"sv,  // routing, see conf/route.hpp
+    "autoindex"sv,
     "mime_types"sv,
     "default_type"sv,
     "access_log"sv,
@@ -63,7 +64,7 @@ inline constexpr std::array kServerKeys{"listen"sv, "server_name"sv, "root"sv, "
                                        "add_headers"sv, "expires"sv, "access"sv, "dotfiles"sv,
                                        // the proxy, see conf/proxy.hpp
                                        "proxy_set_headers"sv, "proxy_connect_timeout"sv, "proxy_read_timeout"sv,
-                                       "proxy_send_timeout"sv, "proxy_next_upstream_tries"sv};
+                                       "proxy_send_timeout"sv, "proxy_next_upstream_tries"sv, "autoindex"sv};
 
 inline constexpr std::array kLocationKeys{"match"sv,       "root"sv,        "alias"sv,   "index"sv,
                                          "try_files"sv,   "return"sv,      "error_pages"sv,
@@ -71,7 +72,7 @@ inline constexpr std::array kLocationKeys{"match"sv,       "root"sv,        "ali
                                          // the proxy, see conf/proxy.hpp
                                          "proxy_pass"sv, "proxy_set_headers"sv, "proxy_connect_timeout"sv,
                                          "proxy_read_timeout"sv, "proxy_send_timeout"sv,
-                                         "proxy_next_upstream_tries"sv};
+                                         "proxy_next_upstream_tries"sv, "autoindex"sv};
 
 inline constexpr std::array kUpstreamKeys{"name"sv, "servers"sv, "balance"sv, "keepalive"sv,
                                          "keepalive_timeout"sv};

@@ -50,6 +50,11 @@ public:
         status = 0;
         return true;
     }
+    /// True for a stream whose head() works towards its answer in bounded steps of its own (a
+    /// directory listing reading its names): a false from head() then means "call again on the
+    /// next turn", and the connection resumes it after the others have had theirs, instead of
+    /// waiting for on_stream_ready.
+    [[nodiscard]] virtual bool head_in_steps() const noexcept { return false; }
 };
 
 class BodyReader {

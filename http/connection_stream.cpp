@@ -64,6 +64,10 @@ bool Connection::take_stream_head(Context& ctx) noexcept {
     uint16_t status = 0;
     uint64_t length = kUnknownLength;
     if (!s.stream->head(ctx, hw, status, length)) {
+        if (s.stream->head_in_steps()) {
+            queue_resume(ctx);  // more work, not a wait: the next step after the others' turns
+            return false;
+        }
         s.waiting = true;
         ctx.wheel.unlink(*this);  // the stream bounds its own wait
         return false;

@@ -1,5 +1,6 @@
 #include "http/file_cache.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -178,17 +179,21 @@ void FileCache::discard_uncached() noexcept {
     uncached_ = nullptr;
 }
 
-int FileCache::open_file(int root_fd, std::string_view root, const char* rel) noexcept {
-    int fd = opener_.open(root_fd, root, rel);
+int FileCache::open_file(int root_fd, std::string_view root, const char* rel, int extra_flags) noexcept {
+    int fd = opener_.open(root_fd, root, rel, extra_flags);
     if (fd < 0 && out_of_descriptors(errno)) {
         int err = errno;
         if (release_descriptors(kEmfileBatch) == 0) {
             errno = err;
             return -1;
         }
-        fd = opener_.open(root_fd, root, rel);
+        fd = opener_.open(root_fd, root, rel, extra_flags);
     }
     return fd;
+}
+
+int FileCache::open_directory(int root_fd, std::string_view root, std::string_view path) noexcept {
+    return open_file(root_fd, root, relative(path, rel_), O_DIRECTORY);  // a NUL-terminated copy
 }
 
 bool FileCache::still_valid(CachedFile& f, int root_fd, std::string_view root, std::string_view path,

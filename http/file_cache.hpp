@@ -86,6 +86,11 @@ public:
     /// is not cached, so the next lookup tries again.
     CachedFile* lookup(int root_fd, std::string_view root, std::string_view path, uint64_t now_ms);
 
+    /// Opens the directory `path` (normalised, starts with '/') beneath `root_fd` the way files
+    /// are opened, for reading its entries (a directory listing); not cached. The descriptor is
+    /// the caller's; -1 with errno set on failure (EMFILE after giving cached descriptors back).
+    int open_directory(int root_fd, std::string_view root, std::string_view path) noexcept;
+
     static void ref(CachedFile* f) noexcept { ++f->refs; }
     /// Drops a reference taken with ref(); deletes an entry the cache let go of on its last release.
     static void release(CachedFile* f) noexcept;
@@ -112,7 +117,7 @@ private:
     CachedFile* load(int root_fd, std::string_view root, std::string_view path, uint64_t now_ms);
     void read_into_memory(CachedFile& f);
     bool make_room(uint64_t bytes) noexcept;
-    int open_file(int root_fd, std::string_view root, const char* rel) noexcept;
+    int open_file(int root_fd, std::string_view root, const char* rel, int extra_flags = 0) noexcept;
     bool still_valid(CachedFile& f, int root_fd, std::string_view root, std::string_view path, uint64_t now_ms);
     void insert(CachedFile* f);
     CachedFile* keep_uncached(CachedFile* f) noexcept;

@@ -47,8 +47,8 @@ bool probe_openat2(int& err) noexcept {
 
 // Without openat2: open normally, then ask the kernel where the descriptor really points and
 // refuse anything outside the root, the way RESOLVE_BENEATH would.
-int open_checked(int root_fd, std::string_view root, const char* rel) noexcept {
-    int fd = ::openat(root_fd, rel, kOpenFlags);
+int open_checked(int root_fd, std::string_view root, const char* rel, int extra_flags) noexcept {
+    int fd = ::openat(root_fd, rel, kOpenFlags | extra_flags);
     if (fd < 0) return -1;
     char link[64], where[PATH_MAX];
     std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
@@ -82,13 +82,13 @@ BeneathOpener::BeneathOpener(Mode mode) noexcept {
     }
 }
 
-int BeneathOpener::open(int root_fd, std::string_view root, const char* rel) noexcept {
+int BeneathOpener::open(int root_fd, std::string_view root, const char* rel, int extra_flags) noexcept {
     if (openat2_) {
-        long fd = call_openat2(root_fd, rel, kOpenFlags);
+        long fd = call_openat2(root_fd, rel, static_cast<unsigned long long>(kOpenFlags | extra_flags));
         if (fd >= 0 || errno != ENOSYS) return static_cast<int>(fd);
         openat2_ = false;  // the probe passed, yet the call went away: never ask again
     }
-    return open_checked(root_fd, root, rel);
+    return open_checked(root_fd, root, rel, extra_flags);
 }
 
 }  // namespace portico::http

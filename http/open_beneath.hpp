@@ -20,9 +20,9 @@ public:
     explicit BeneathOpener(Mode mode = Mode::kProbe) noexcept;
 
     /// Opens `rel` (relative, NUL-terminated) beneath `root_fd`, whose real path is `root`, for
-    /// reading (O_NONBLOCK, O_CLOEXEC). Returns the descriptor, or -1 with errno set; EXDEV or
-    /// ELOOP when the path would leave the root.
-    int open(int root_fd, std::string_view root, const char* rel) noexcept;
+    /// reading (O_NONBLOCK, O_CLOEXEC, and `extra_flags`, such as O_DIRECTORY). Returns the
+    /// descriptor, or -1 with errno set; EXDEV or ELOOP when the path would leave the root.
+    int open(int root_fd, std::string_view root, const char* rel, int extra_flags = 0) noexcept;
 
     [[nodiscard]] bool uses_openat2() const noexcept { return openat2_; }
 

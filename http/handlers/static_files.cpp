@@ -1,10 +1,17 @@
 #include "http/handlers/static_files.hpp"
 
 #include <array>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include <spdlog/spdlog.h>
 
 #include "core/strings.hpp"
 #include "http/conditional.hpp"
+#include "http/content/listing.hpp"
 #include "http/handlers/error_response.hpp"
+#include "http/status.hpp"
 
 namespace portico::http {
 namespace {
@@ -73,11 +80,42 @@ void serve_file(Context& ctx, const Request& req, const char* head, CachedFile& 
     body_slice(f, first, last - first + 1, reply);
 }
 
+// A directory without an index file, listed as autoindex says (issue 9). The head waits for the
+// names (head_from_stream), so that a directory too large to list still gets a 500; HEAD waits
+// for them too, for the same head as GET's.
+uint16_t serve_listing(Context& ctx, const StaticTarget& t, std::string uri, std::string_view dir, Reply& reply) {
+    int fd = ctx.files.open_directory(t.root_fd, t.real_root, dir);
+    if (fd < 0) {
+        int err = errno;
+        if (err == ENOENT || err == ENOTDIR) return 404;
+        if (err == EACCES || err == EXDEV || err == ELOOP) return 403;
+        spdlog::error("open() of directory \"{}\" failed: {}", dir, std::strerror(err));
+        return 500;
+    }
+    content::DirectoryListing::Options options;
+    options.format = t.autoindex == conf::Autoindex::kJson ? content::DirectoryListing::Format::kJson
+                                                           : content::DirectoryListing::Format::kHtml;
+    options.uri_path = std::move(uri);
+    options.real_root = t.real_root;
+    options.refused_page = error_page(500);
+    options.date = &ctx.date;
+    try {
+        reply.stream = std::make_unique<content::DirectoryListing>(core::UniqueFd(fd), std::move(options));
+    } catch (const std::bad_alloc&) {
+        return 500;
+    }
+    reply.status = 200;
+    reply.head_from_stream = true;
+    return 0;
+}
+
 // A directory asked for with its trailing slash: serve its first index file that exists.
 uint16_t serve_index(Context& ctx, const Request& req, const char* head, const StaticTarget& t, HeaderWriter& hw,
                      Reply& reply) {
     std::string& path = *t.path;
     size_t dir_len = path.size();
+    // t.uri may view path's bytes, which the index names below may move: keep it for the listing.
+    std::string uri = t.autoindex != conf::Autoindex::kOff ? std::string(t.uri) : std::string();
     for (const std::string& index : *t.index) {
         path.resize(dir_len);
         path.append(index);
@@ -88,6 +126,8 @@ uint16_t serve_index(Context& ctx, const Request& req, const char* head, const S
         }
         if (f->kind != CachedFile::Kind::kMissing) return f->kind == CachedFile::Kind::kError ? 500 : 403;
     }
+    path.resize(dir_len);
+    if (t.autoindex != conf::Autoindex::kOff) return serve_listing(ctx, t, std::move(uri), path, reply);
     return 403;  // no index and no listing
 }
 

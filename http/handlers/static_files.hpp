@@ -24,6 +24,7 @@ struct StaticTarget {
     std::string_view uri;
     std::string_view query;          ///< with its '?', or empty
     const std::vector<std::string>* index = nullptr;
+    conf::Autoindex autoindex = conf::Autoindex::kOff;  ///< a directory without index is listed
 };
 
 /// Answers a GET or HEAD for `t`: writes the status line and every header field except
