@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "http/content/coding.hpp"
+#include "http/content/content_policy.hpp"
 #include "http/routing/access_list.hpp"
 #include "http/routing/expires.hpp"
 #include "http/routing/location_matcher.hpp"
@@ -22,6 +24,14 @@ using http::routing::ErrorPage;
 using http::routing::TryFiles;
 
 enum class Dotfiles : uint8_t { kDeny, kAllow };
+
+/// A `gzip = { ... }` or `brotli = { ... }` block as written (issue 9), or "off".
+struct CompressionSetting {
+    bool on = false;
+    std::vector<std::string> types;
+    uint64_t min_length = 0;
+    int level = 0;  ///< zlib level (1..9) or brotli quality (0..11)
+};
 
 /// The settings of issue 8's section 3 as one level wrote them; an empty optional is "not set
 /// here", filled from the enclosing level by inherit(). A list setting set on a level replaces
@@ -37,12 +47,23 @@ struct RouteSettings {
     std::optional<http::routing::Expires> expires;
     std::optional<http::routing::AccessList> access;
     std::optional<Dotfiles> dotfiles;
+    // Content (issue 9). Not in first_written: these are served without locations.
+    std::optional<std::vector<http::content::Coding>> precompressed;  ///< empty list: off
+    std::optional<CompressionSetting> gzip;
+    std::optional<CompressionSetting> brotli;
+    std::optional<std::string> charset;  ///< empty: off
+    /// The four above compiled, after inheritance; null when they change nothing, so a route
+    /// without them costs the request path one pointer test.
+    std::shared_ptr<const http::content::ContentPolicy> content;
     /// "FILE:LINE: setting 'NAME'" of the first of these settings the level wrote, or empty. Lets
     /// the loader point at a setting after the fact (see refuse_unwired_routing).
     std::string first_written;
 
-    /// Takes every setting this level leaves unset from `parent`. alias is never inherited.
+    /// Takes every setting this level leaves unset from `parent`, then compiles `content` from
+    /// the result. alias is never inherited.
     void inherit(const RouteSettings& parent);
+    /// Compiles `content` from precompressed, gzip, brotli and charset (inherit() does it).
+    void compile_content();
 };
 
 struct LocationConfig {

@@ -234,6 +234,7 @@ RouteSettings read_route_settings(const GroupReader& g, RouteLevel level, const 
     if (g.find("expires")) r.expires = read_expires(g);
     if (g.find("access")) r.access = read_access(g);
     if (g.find("dotfiles")) r.dotfiles = read_dotfiles(g);
+    read_content_settings(g, r);  // issue 9; never refused, so not in kWritten
     constexpr std::array kWritten{"root"sv,        "alias"sv,       "index"sv,   "try_files"sv, "return"sv,
                                   "error_pages"sv, "add_headers"sv, "expires"sv, "access"sv,    "dotfiles"sv};
     for (std::string_view key : kWritten) {
@@ -263,6 +264,11 @@ void RouteSettings::inherit(const RouteSettings& parent) {
     fill(expires, parent.expires);
     fill(access, parent.access);
     fill(dotfiles, parent.dotfiles);
+    fill(precompressed, parent.precompressed);
+    fill(gzip, parent.gzip);
+    fill(brotli, parent.brotli);
+    fill(charset, parent.charset);
+    compile_content();
 }
 
 }  // namespace portico::conf

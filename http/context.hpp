@@ -4,6 +4,7 @@
 // which keeps an idle connection small.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ namespace portico::http {
 
 class Connection;
 class HeaderWriter;
+class Negotiator;
 struct Exchange;
 struct Reply;
 struct Context;
@@ -87,6 +89,9 @@ struct Context {
     std::vector<char> header_scratch;  ///< where response headers are built before the first write
     std::string path_scratch;          ///< normalised request path
     std::string status_body;           ///< the status endpoint's last document
+    /// Content negotiation and the compressed cache (http/negotiator.hpp): made on the first
+    /// request a content policy applies to. shared_ptr so this header needs no complete type.
+    std::shared_ptr<Negotiator> negotiator;
 };
 
 }  // namespace portico::http

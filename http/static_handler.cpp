@@ -4,6 +4,7 @@
 
 #include "core/strings.hpp"
 #include "http/conditional.hpp"
+#include "http/negotiator.hpp"
 #include "http/path.hpp"
 #include "http/status.hpp"
 #include "http/status_page.hpp"
@@ -98,8 +99,14 @@ void body_slice(const CachedFile& f, uint64_t first, uint64_t length, Reply& rep
     }
 }
 
-void serve_file(Context& ctx, const Request& req, const char* head, CachedFile& f, HeaderWriter& hw,
-                Reply& reply) {
+void serve_file(Context& ctx, const Request& req, std::string_view head_bytes, const VirtualServer& vs,
+                CachedFile& f, HeaderWriter& hw, Reply& reply) {
+    // Issue 9: encodings and charset. A route without a content policy pays this one test.
+    if (const content::ContentPolicy* policy = vs.config->route.content.get()) [[unlikely]] {
+        FileTarget target{req, head_bytes, vs.root_fd.get(), vs.real_root, ctx.path_scratch, f};
+        if (serve_negotiated(ctx, *policy, target, hw, reply)) return;
+    }
+    const char* head = head_bytes.data();
     bool head_only = req.method == Method::kHead;
     reply.file = &f;
     if (not_modified(req, head, f)) {
@@ -137,14 +144,14 @@ void serve_file(Context& ctx, const Request& req, const char* head, CachedFile& 
 }
 
 // A directory asked for with its trailing slash: serve its first index file that exists.
-void serve_index(Context& ctx, const Request& req, const char* head, const VirtualServer& vs, HeaderWriter& hw,
+void serve_index(Context& ctx, const Request& req, std::string_view head, const VirtualServer& vs, HeaderWriter& hw,
                  Reply& reply) {
     size_t dir_len = ctx.path_scratch.size();
     for (const std::string& index : vs.config->index) {
         ctx.path_scratch.resize(dir_len);
         ctx.path_scratch.append(index);
         CachedFile* f = ctx.files.lookup(vs.root_fd.get(), vs.real_root, ctx.path_scratch, ctx.now_ms);
-        if (f->kind == CachedFile::Kind::kFile) return serve_file(ctx, req, head, *f, hw, reply);
+        if (f->kind == CachedFile::Kind::kFile) return serve_file(ctx, req, head, vs, *f, hw, reply);
         if (f->kind != CachedFile::Kind::kMissing) {
             return build_error(ctx, f->kind == CachedFile::Kind::kError ? 500 : 403, req.method == Method::kHead,
                                {}, hw, reply);
@@ -261,9 +268,9 @@ void handle_static(Context& ctx, const Exchange& ex, HeaderWriter& hw, Reply& re
         return serve_status(ctx, req, head_bytes, hw, reply);
     CachedFile* f = ctx.files.lookup(vs.root_fd.get(), vs.real_root, ctx.path_scratch, ctx.now_ms);
     switch (f->kind) {
-        case CachedFile::Kind::kFile: return serve_file(ctx, req, head, *f, hw, reply);
+        case CachedFile::Kind::kFile: return serve_file(ctx, req, head_bytes, vs, *f, hw, reply);
         case CachedFile::Kind::kDirectory:
-            if (ctx.path_scratch.back() == '/') return serve_index(ctx, req, head, vs, hw, reply);
+            if (ctx.path_scratch.back() == '/') return serve_index(ctx, req, head_bytes, vs, hw, reply);
             return redirect_to_directory(ctx, req, t, hw, reply);
         case CachedFile::Kind::kMissing: return build_error(ctx, 404, head_only, {}, hw, reply);
         case CachedFile::Kind::kForbidden: return build_error(ctx, 403, head_only, {}, hw, reply);
