@@ -99,13 +99,19 @@ void body_slice(const CachedFile& f, uint64_t first, uint64_t length, Reply& rep
     }
 }
 
+// Out of line and cold, so that the plain path pays only the pointer test in serve_file.
+[[gnu::cold, gnu::noinline]] bool serve_content(Context& ctx, const Request& req, std::string_view head,
+                                                const VirtualServer& vs, CachedFile& f, HeaderWriter& hw,
+                                                Reply& reply) {
+    FileTarget target{req, head, vs.root_fd.get(), vs.real_root, ctx.path_scratch, f};
+    return serve_negotiated(ctx, *vs.config->route.content, target, hw, reply);
+}
+
 void serve_file(Context& ctx, const Request& req, std::string_view head_bytes, const VirtualServer& vs,
                 CachedFile& f, HeaderWriter& hw, Reply& reply) {
     // Issue 9: encodings and charset. A route without a content policy pays this one test.
-    if (const content::ContentPolicy* policy = vs.config->route.content.get()) [[unlikely]] {
-        FileTarget target{req, head_bytes, vs.root_fd.get(), vs.real_root, ctx.path_scratch, f};
-        if (serve_negotiated(ctx, *policy, target, hw, reply)) return;
-    }
+    if (vs.config->route.content) [[unlikely]]
+        if (serve_content(ctx, req, head_bytes, vs, f, hw, reply)) return;
     const char* head = head_bytes.data();
     bool head_only = req.method == Method::kHead;
     reply.file = &f;
