@@ -162,6 +162,7 @@ HttpConfig read_http_group(const GroupReader& http, const fs::path& dir) {
                                        std::numeric_limits<uint64_t>::max());
     read_header_buffers(http, h);
     h.open_file_cache = detail::read_open_file_cache(http);
+    h.compressed_cache = detail::read_compressed_cache(http);
     h.route = detail::read_route_settings(http, detail::RouteLevel::kHttp, dir);
     return h;
 }

@@ -78,6 +78,8 @@ struct HttpConfig {
     uint32_t client_header_buffer_size = 0;
     uint32_t large_client_header_buffer_size = 0;  ///< the most a request head may take
     OpenFileCacheConfig open_file_cache;
+    /// Bytes of compressed representations (gzip, brotli) of small files each worker keeps.
+    uint64_t compressed_cache = 0;
     RouteSettings route;  ///< what every server inherits (error_pages, add_headers, expires, access, dotfiles)
 };
 

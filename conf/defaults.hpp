@@ -47,6 +47,12 @@ struct Defaults {
     uint64_t open_file_cache_in_memory_max = 16 * 1024;
     uint64_t open_file_cache_memory = 32 * 1024 * 1024;
 
+    // Content (issue 9): http.compressed_cache, and a gzip or brotli block's keys left unset.
+    uint64_t compressed_cache = 32 * 1024 * 1024;
+    uint64_t compression_min_length = 256;
+    uint32_t gzip_level = 5;
+    uint32_t brotli_quality = 5;
+
     // Each server. listen and root have no default: they are required.
     std::string_view index = "index.html";
     std::string_view status_path = "";  ///< empty: no status endpoint

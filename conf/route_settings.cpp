@@ -244,6 +244,7 @@ RouteSettings read_route_settings(const GroupReader& g, RouteLevel level, const 
     if (g.find("dotfiles")) r.dotfiles = read_dotfiles(g);
     r.proxy = read_proxy_settings(g, level);
     if (g.find("autoindex")) r.autoindex = read_autoindex(g);
+    read_content_settings(g, r);  // issue 9
     return r;
 }
 
@@ -271,6 +272,11 @@ void RouteSettings::inherit(const RouteSettings& parent) {
         proxy->pass.reset();  // never inherited; only locations have one anyway
     }
     fill(autoindex, parent.autoindex);
+    fill(precompressed, parent.precompressed);
+    fill(gzip, parent.gzip);
+    fill(brotli, parent.brotli);
+    fill(charset, parent.charset);
+    compile_content();
 }
 
 }  // namespace portico::conf

@@ -38,6 +38,7 @@ inline constexpr std::array kTopLevelKeys{
 inline constexpr std::array kHttpKeys{
     "error_pages"sv, "add_headers"sv, "expires"sv, "access"sv, "dotfiles"sv,  // routing, see conf/route.hpp
     "autoindex"sv,
+    "precompressed"sv, "gzip"sv, "brotli"sv, "charset"sv, "compressed_cache"sv,  // content (issue 9)
     "mime_types"sv,
     "default_type"sv,
     "access_log"sv,
@@ -64,7 +65,9 @@ inline constexpr std::array kServerKeys{"listen"sv, "server_name"sv, "root"sv, "
                                        "add_headers"sv, "expires"sv, "access"sv, "dotfiles"sv,
                                        // the proxy, see conf/proxy.hpp
                                        "proxy_set_headers"sv, "proxy_connect_timeout"sv, "proxy_read_timeout"sv,
-                                       "proxy_send_timeout"sv, "proxy_next_upstream_tries"sv, "autoindex"sv};
+                                       "proxy_send_timeout"sv, "proxy_next_upstream_tries"sv, "autoindex"sv,
+                                       // content (issue 9)
+                                       "precompressed"sv, "gzip"sv, "brotli"sv, "charset"sv};
 
 inline constexpr std::array kLocationKeys{"match"sv,       "root"sv,        "alias"sv,   "index"sv,
                                          "try_files"sv,   "return"sv,      "error_pages"sv,
@@ -72,7 +75,9 @@ inline constexpr std::array kLocationKeys{"match"sv,       "root"sv,        "ali
                                          // the proxy, see conf/proxy.hpp
                                          "proxy_pass"sv, "proxy_set_headers"sv, "proxy_connect_timeout"sv,
                                          "proxy_read_timeout"sv, "proxy_send_timeout"sv,
-                                         "proxy_next_upstream_tries"sv, "autoindex"sv};
+                                         "proxy_next_upstream_tries"sv, "autoindex"sv,
+                                         // content (issue 9)
+                                         "precompressed"sv, "gzip"sv, "brotli"sv, "charset"sv};
 
 inline constexpr std::array kUpstreamKeys{"name"sv, "servers"sv, "balance"sv, "keepalive"sv,
                                          "keepalive_timeout"sv};
@@ -106,6 +111,13 @@ std::vector<std::string> read_index_files(const GroupReader& g);
 /// Reads the routing settings `level` may hold from `g` (conf/route_settings.cpp). The caller has
 /// rejected unknown keys; root and index are read here only for a location. Throws ConfigError.
 RouteSettings read_route_settings(const GroupReader& g, RouteLevel level, const std::filesystem::path& dir);
+
+/// Reads the content settings (precompressed, gzip, brotli, charset) `g` writes into `r`
+/// (conf/content_settings.cpp). Throws ConfigError.
+void read_content_settings(const GroupReader& g, RouteSettings& r);
+
+/// http.compressed_cache: the bytes of compressed representations each worker keeps.
+uint64_t read_compressed_cache(const GroupReader& http);
 
 /// Reads a server's own routing settings and its `locations` list, and compiles the list's
 /// matcher (conf/locations.cpp). Throws ConfigError for a bad match, a regex that does not

@@ -4,6 +4,7 @@
 // which keeps an idle connection small.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ namespace portico::http {
 class Connection;
 class HeaderWriter;
 class ProxyService;
+class Negotiator;
 struct Exchange;
 struct Reply;
 struct Context;
@@ -142,6 +144,9 @@ struct Context {
     std::string value_scratch;      ///< an expanded template: a Location, a `return` text
     std::string host_scratch;       ///< $host, lower-cased
     std::string status_body;           ///< the status endpoint's last document
+    /// Content negotiation and the compressed cache (http/negotiator.hpp): made on the first
+    /// request a content policy applies to. shared_ptr so this header needs no complete type.
+    std::shared_ptr<Negotiator> negotiator;
 };
 
 }  // namespace portico::http

@@ -154,7 +154,7 @@ bool RoutedRequest::file_path(const RouteRuntime& rt, std::string_view uri) noex
 RoutedRequest::Step RoutedRequest::serve_path(const RouteRuntime& rt, std::string_view uri) noexcept {
     if (!file_path(rt, uri)) return error(404);
     StaticTarget t{rt.root_fd, rt.real_root, &ctx_.file_scratch, uri, query_, &*rt.settings->index,
-                   rt.settings->autoindex.value_or(conf::Autoindex::kOff)};
+                   rt.settings->autoindex.value_or(conf::Autoindex::kOff), rt.settings->content.get(), ex_.head};
     uint16_t code = serve_static(ctx_, ex_.req, ex_.head.data(), t, hw_, reply_);
     return code == 0 ? Step::kAnswered : error(code);
 }

@@ -97,7 +97,8 @@ void serve_plain(Context& ctx, const Exchange& ex, const VirtualServer& vs, cons
     if (dot_segment && !vs.dotfiles_allowed && routing::is_hidden_path(ctx.path_scratch))
         return build_error(ctx, 404, head_only, {}, hw, reply);
     StaticTarget st{vs.root_fd.get(), vs.real_root, &ctx.path_scratch, ctx.path_scratch, t.query, &vs.config->index,
-                     vs.config->route.autoindex.value_or(conf::Autoindex::kOff)};
+                     vs.config->route.autoindex.value_or(conf::Autoindex::kOff), vs.config->route.content.get(),
+                     ex.head};
     if (uint16_t status = serve_static(ctx, req, ex.head.data(), st, hw, reply))
         build_error(ctx, status, head_only, {}, hw, reply);
 }

@@ -41,10 +41,17 @@ std::shared_ptr<const Representation> CompressedCache::find(const FileVersion& v
 std::shared_ptr<const Representation> CompressedCache::get(const FileVersion& version, Coding coding,
                                                            std::string_view original,
                                                            std::string_view file_etag) {
+    return get(version, coding, original, file_etag, options_);
+}
+
+std::shared_ptr<const Representation> CompressedCache::get(const FileVersion& version, Coding coding,
+                                                           std::string_view original,
+                                                           std::string_view file_etag,
+                                                           const CompressOptions& options) {
     if (auto hit = find(version, coding)) return hit;
     const Key key{version.dev, version.ino, coding};
     if (const auto stale = map_.find(key); stale != map_.end()) erase(stale);  // an older version
-    auto rep = make(coding, original, file_etag);
+    auto rep = make(coding, original, file_etag, options);
     const size_t cost = rep->bytes.size() + rep->etag.size() + kSlotOverhead;
     if (cost > max_bytes_) return rep;  // larger than the whole cache: serve it, keep nothing
     evict_to(max_bytes_ - cost);
@@ -55,12 +62,13 @@ std::shared_ptr<const Representation> CompressedCache::get(const FileVersion& ve
 }
 
 std::shared_ptr<const Representation> CompressedCache::make(Coding coding, std::string_view original,
-                                                            std::string_view file_etag) {
+                                                            std::string_view file_etag,
+                                                            const CompressOptions& options) {
     auto rep = std::make_shared<Representation>();
     ++compressions_;
     // Compressing must save at least one byte, or the identity body is the better answer.
     if (!original.empty()) {
-        if (auto out = compress_buffer(coding, original, options_, original.size() - 1)) {
+        if (auto out = compress_buffer(coding, original, options, original.size() - 1)) {
             rep->compressed = true;
             rep->bytes = std::move(*out);
             rep->etag = derive_etag(file_etag, coding);

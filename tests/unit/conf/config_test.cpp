@@ -414,7 +414,7 @@ TEST_CASE("unknown settings are caught at every level, with a hint when one is n
           f + ":1: setting 'frobnicate': unknown setting");
     CHECK(error_of(dir, with_http("Send_Timeout = 5;")) ==
           f + ":2: setting 'http.Send_Timeout': unknown setting; did you mean 'send_timeout'?");
-    CHECK(error_of(dir, with_http("gzip = true;")) == f + ":2: setting 'http.gzip': unknown setting");
+    CHECK(error_of(dir, with_http("frobnicate = true;")) == f + ":2: setting 'http.frobnicate': unknown setting");
     CHECK(error_of(dir, "servers = ( {\n listen = \"127.0.0.1:1\";\n roo = \"www\";\n} );\n") ==
           f + ":3: setting 'servers[0].roo': unknown setting; did you mean 'root'?");
     CHECK(
