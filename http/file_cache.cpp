@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -122,8 +123,10 @@ CachedFile* FileCache::lookup(int root_fd, std::string_view root, std::string_vi
     // "/srv" + "/files/x" and "/srv/files" + "/x" name the same file but were resolved beneath
     // different roots (a symlink may stay inside one and leave the other), so they must not
     // share an entry.
-    key_.assign(root).push_back('\0');
-    key_.append(path);
+    key_.resize(root.size() + 1 + path.size());  // one size check, then plain copies
+    std::memcpy(key_.data(), root.data(), root.size());
+    key_[root.size()] = '\0';
+    std::memcpy(key_.data() + root.size() + 1, path.data(), path.size());
     auto it = map_.find(std::string_view(key_));
     if (it != map_.end()) {
         CachedFile* f = it->second;

@@ -13,7 +13,7 @@ class HeaderWriter {
 public:
     HeaderWriter(char* buf, size_t cap) noexcept : begin_(buf), pos_(buf), end_(buf + cap) {}
 
-    HeaderWriter& add(std::string_view s) noexcept {
+    [[gnu::always_inline]] HeaderWriter& add(std::string_view s) noexcept {
         if (s.empty()) return *this;  // memcpy from an empty view's nullptr is undefined
         if (static_cast<size_t>(end_ - pos_) < s.size()) {
             overflow_ = true;
@@ -23,14 +23,14 @@ public:
         pos_ += s.size();
         return *this;
     }
-    HeaderWriter& add_uint(uint64_t v) noexcept {
+    [[gnu::always_inline]] HeaderWriter& add_uint(uint64_t v) noexcept {
         auto r = std::to_chars(pos_, end_, v);
         if (r.ec != std::errc{}) overflow_ = true;
         else pos_ = r.ptr;
         return *this;
     }
     /// "Name: value\r\n"
-    HeaderWriter& field(std::string_view name, std::string_view value) noexcept {
+    [[gnu::always_inline]] HeaderWriter& field(std::string_view name, std::string_view value) noexcept {
         return add(name).add(": ").add(value).add("\r\n");
     }
     void reset() noexcept {
