@@ -74,12 +74,23 @@ void percent_encode(std::string& out, std::string_view s) {
 void html_escape(std::string& out, std::string_view s) {
     for (char c : s) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out.push_back(c);
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out.push_back(c);
         }
     }
 }
@@ -89,7 +100,10 @@ size_t utf8_sequence(std::string_view s, size_t i) noexcept {
     auto at = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
     unsigned lead = at(0);
     if (lead < 0x80) return 1;
-    size_t n = lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    size_t n = lead >= 0xc2 && lead <= 0xdf   ? 2
+               : lead >= 0xe0 && lead <= 0xef ? 3
+               : lead >= 0xf0 && lead <= 0xf4 ? 4
+                                              : 0;
     if (n == 0) return 0;
     unsigned lo = lead == 0xe0 ? 0xa0 : lead == 0xf0 ? 0x90 : 0x80;
     unsigned hi = lead == 0xed ? 0x9f : lead == 0xf4 ? 0x8f : 0xbf;
@@ -117,12 +131,25 @@ void json_escape(std::string& out, std::string_view s) {
             out.push_back(static_cast<char>(u));
         } else if (u < 0x20) {
             switch (u) {
-                case '\b': out += "\\b"; break;
-                case '\f': out += "\\f"; break;
-                case '\n': out += "\\n"; break;
-                case '\r': out += "\\r"; break;
-                case '\t': out += "\\t"; break;
-                default: out += "\\u00"; out.push_back(kHex[u >> 4]); out.push_back(kHex[u & 0xf]);
+                case '\b':
+                    out += "\\b";
+                    break;
+                case '\f':
+                    out += "\\f";
+                    break;
+                case '\n':
+                    out += "\\n";
+                    break;
+                case '\r':
+                    out += "\\r";
+                    break;
+                case '\t':
+                    out += "\\t";
+                    break;
+                default:
+                    out += "\\u00";
+                    out.push_back(kHex[u >> 4]);
+                    out.push_back(kHex[u & 0xf]);
             }
         } else {
             out.append(s.substr(i, n));
@@ -133,9 +160,8 @@ void json_escape(std::string& out, std::string_view s) {
 
 // Characters as a browser shows them (continuation bytes do not count), for the padding.
 size_t display_width(std::string_view s) noexcept {
-    return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) {
-        return (static_cast<unsigned char>(c) & 0xc0) != 0x80;
-    }));
+    return static_cast<size_t>(std::count_if(
+        s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
 }
 
 // "02-Dec-2026 07:50", in UTC like nginx's default (autoindex_localtime off).
@@ -152,7 +178,8 @@ void append_listing_time(std::string& out, time_t t) {
 
 }  // namespace
 
-DirectoryListing::DirectoryListing(core::UniqueFd dir, Options options) : dir_(std::move(dir)), opt_(std::move(options)) {}
+DirectoryListing::DirectoryListing(core::UniqueFd dir, Options options)
+    : dir_(std::move(dir)), opt_(std::move(options)) {}
 
 // A symlink is listed as what it points to, and only if that is beneath the root: a dangling
 // link, a loop, or a link out of the root would answer 404 or 403 when clicked, and its size
@@ -196,7 +223,8 @@ bool DirectoryListing::add_name(const char* name, unsigned char d_type) noexcept
     if (!keep) return true;
     if (entries_.size() >= opt_.max_entries) return false;
     std::string_view n(name);
-    entries_.push_back({sort_key(n, dir), static_cast<uint32_t>(names_.size()), static_cast<uint32_t>(n.size())});
+    entries_.push_back(
+        {sort_key(n, dir), static_cast<uint32_t>(names_.size()), static_cast<uint32_t>(n.size())});
     names_.append(n).push_back('\0');
     return true;
 }
@@ -234,7 +262,8 @@ bool DirectoryListing::read_dents() {
     do n = ::syscall(SYS_getdents64, dir_.get(), dents_.data(), dents_.size());
     while (n < 0 && errno == EINTR);
     if (n < 0) {
-        spdlog::error("getdents64() failed for the listing of \"{}\": {}", opt_.uri_path, std::strerror(errno));
+        spdlog::error("getdents64() failed for the listing of \"{}\": {}", opt_.uri_path,
+                      std::strerror(errno));
         step_ = Step::kFailed;
         return false;
     }
@@ -279,8 +308,10 @@ const DirectoryListing::Entry& DirectoryListing::next_entry() noexcept {
     std::pop_heap(runs_.begin(), runs_.end(), cmp);
     Run& r = runs_.back();
     const Entry& e = entries_[r.next++];
-    if (r.next == r.end) runs_.pop_back();
-    else std::push_heap(runs_.begin(), runs_.end(), cmp);
+    if (r.next == r.end)
+        runs_.pop_back();
+    else
+        std::push_heap(runs_.begin(), runs_.end(), cmp);
     return e;
 }
 
@@ -314,7 +345,7 @@ BodyStream::Chunk DirectoryListing::read(Context& ctx, char* out, size_t cap) no
     (void)ctx;
     if (phase_ == Phase::kRefused) return produce(out, cap);
     Step s = collect();
-    if (s == Step::kMore) return {0, Status::kData};  // counted against the turn by the connection
+    if (s == Step::kMore) return {0, Status::kData};   // counted against the turn by the connection
     if (s != Step::kDone) return {0, Status::kError};  // no head to say so: break the body off
     return produce(out, cap);
 }
@@ -376,8 +407,10 @@ void DirectoryListing::queue_entry(const Entry& e) {
     struct stat st {};
     if (::fstatat(dir_.get(), name, &st, 0) != 0) return;  // gone since it was read: left out
     std::string_view n(name, e.name_len);
-    if (opt_.format == Format::kJson) queue_json_entry(n, st);
-    else queue_html_entry(n, (e.key & kDirectoryBit) == 0, st);
+    if (opt_.format == Format::kJson)
+        queue_json_entry(n, st);
+    else
+        queue_html_entry(n, (e.key & kDirectoryBit) == 0, st);
 }
 
 // <a href="a%20b.txt">a b.txt</a>{spaces to column 50} 02-Dec-2026 07:50 {size in 19 columns}
@@ -394,8 +427,10 @@ void DirectoryListing::queue_html_entry(std::string_view name, bool dir, const s
     pending_ += ' ';
     append_listing_time(pending_, st.st_mtime);
     char size[32];
-    if (dir) std::snprintf(size, sizeof size, " %19s", "-");
-    else std::snprintf(size, sizeof size, " %19lld", static_cast<long long>(st.st_size));
+    if (dir)
+        std::snprintf(size, sizeof size, " %19s", "-");
+    else
+        std::snprintf(size, sizeof size, " %19lld", static_cast<long long>(st.st_size));
     pending_ += size;
     pending_ += "\r\n";
 }

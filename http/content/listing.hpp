@@ -22,8 +22,8 @@
 //
 // Memory is O(entries), as nginx's: each name once (with its NUL) plus 16 bytes, so a
 // directory at the cap of 1,000,000 entries of 20-byte names takes about 37 MiB (and a run
-// record per 4,096 names) while it is listed. Sizes and times are read when an entry is formatted, not when it is collected; an
-// entry removed in between is left out.
+// record per 4,096 names) while it is listed. Sizes and times are read when an entry is formatted, not when
+// it is collected; an entry removed in between is left out.
 
 #include <sys/stat.h>
 
@@ -50,9 +50,9 @@ public:
 
     struct Options {
         Format format = Format::kHtml;
-        std::string uri_path;           ///< the directory as requested, decoded: "/docs/" (the title)
-        std::string real_root;          ///< the root's real path: a symlink must resolve beneath it
-        std::string_view refused_page;  ///< the 500's body (static storage)
+        std::string uri_path;                   ///< the directory as requested, decoded: "/docs/" (the title)
+        std::string real_root;                  ///< the root's real path: a symlink must resolve beneath it
+        std::string_view refused_page;          ///< the 500's body (static storage)
         const core::DateCache* date = nullptr;  ///< the worker's clock (outlives the stream); null in tests
         size_t max_entries = kMaxEntries;
         size_t names_per_step = 4096;   ///< names read per collecting step (about a millisecond)
@@ -88,8 +88,8 @@ public:
 
 private:
     struct Entry {
-        uint64_t key;       ///< directory bit, then the name's first 7 bytes: most compares end here
-        uint32_t name_at;   ///< offset in names_ of the NUL-terminated name
+        uint64_t key;      ///< directory bit, then the name's first 7 bytes: most compares end here
+        uint32_t name_at;  ///< offset in names_ of the NUL-terminated name
         uint32_t name_len;
     };
     struct Run {  ///< entries_[next, end) are sorted
@@ -128,7 +128,7 @@ private:
     size_t listed_ = 0;        // entries formatted (JSON separates them with commas)
     std::string pending_;      // formatted bytes that did not fit yet
     size_t pending_at_ = 0;
-    size_t page_at_ = 0;       // bytes of the refused page sent
+    size_t page_at_ = 0;  // bytes of the refused page sent
 };
 
 }  // namespace portico::http::content

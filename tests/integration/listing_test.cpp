@@ -38,7 +38,8 @@ struct Listing {
 
 std::string field(const std::string& head, const std::string& name) {
     std::string lower = head;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     std::string key = "\r\n" + name + ": ";
     std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
     size_t at = lower.find(key);
@@ -115,7 +116,8 @@ std::vector<Link> links(const std::string& html) {
         size_t quote = html.find("\">", at);
         size_t close = html.find("</a>", quote);
         REQUIRE(close != std::string::npos);
-        out.push_back({html.substr(at, quote - at), html_unescape(html.substr(quote + 2, close - quote - 2))});
+        out.push_back(
+            {html.substr(at, quote - at), html_unescape(html.substr(quote + 2, close - quote - 2))});
         at = close;
     }
     return out;
@@ -138,9 +140,20 @@ std::string python(const TempDir& dir, const std::string& json, const std::strin
 
 // Names a browser would choke on if they were not escaped, each a file with its own bytes.
 const std::vector<std::string> kAwkward = {
-    "plain.txt",       "sp ace.txt",      "q?mark.txt",     "hash#tag.txt",    "pct%41.txt",
-    "pct%.txt",        "quo\"te.txt",     "lt<gt>.txt",     "amp&er.txt",      "apos'.txt",
-    "plus+sign.txt",   "colon:x.txt",     "semi;colon.txt", "\xc3\xa9t\xc3\xa9-\xe2\x82\xac.txt",
+    "plain.txt",
+    "sp ace.txt",
+    "q?mark.txt",
+    "hash#tag.txt",
+    "pct%41.txt",
+    "pct%.txt",
+    "quo\"te.txt",
+    "lt<gt>.txt",
+    "amp&er.txt",
+    "apos'.txt",
+    "plus+sign.txt",
+    "colon:x.txt",
+    "semi;colon.txt",
+    "\xc3\xa9t\xc3\xa9-\xe2\x82\xac.txt",
     "\xe6\x97\xa5\xe6\x9c\xac.txt",
 };
 
@@ -148,7 +161,8 @@ const std::vector<std::string> kAwkward = {
 std::string make_awkward_dir(const Site& site) {
     std::string dir = site.www + "/list";
     std::filesystem::create_directories(dir + "/sub dir");
-    for (size_t i = 0; i < kAwkward.size(); ++i) write_file(dir + "/" + kAwkward[i], pattern(100 + i, 40 + i));
+    for (size_t i = 0; i < kAwkward.size(); ++i)
+        write_file(dir + "/" + kAwkward[i], pattern(100 + i, 40 + i));
     write_file(dir + "/sub dir/inner.txt", "inner\n");
     write_file(dir + "/.hidden", "not listed\n");
     std::filesystem::create_symlink("plain.txt", dir + "/link-to-plain");
@@ -159,8 +173,7 @@ std::string make_awkward_dir(const Site& site) {
 
 }  // namespace
 
-TEST_CASE("autoindex html lists a directory of awkward names, and every link fetches its file",
-          "[listing]") {
+TEST_CASE("autoindex html lists a directory of awkward names, and every link fetches its file", "[listing]") {
     SiteServer s("autoindex = \"html\";");
     std::string dir = make_awkward_dir(s.site);
 
@@ -252,8 +265,9 @@ for e in entries:
     s.server.stop_and_check();
 }
 
-TEST_CASE("a listing is close-delimited on HTTP/1.0, chunked and kept alive on HTTP/1.1, and HEAD gets the head",
-          "[listing]") {
+TEST_CASE(
+    "a listing is close-delimited on HTTP/1.0, chunked and kept alive on HTTP/1.1, and HEAD gets the head",
+    "[listing]") {
     SiteServer s("autoindex = \"html\";");
     make_awkward_dir(s.site);
     Listing chunked = fetch(s.server.port(), "/list/");
@@ -385,8 +399,9 @@ TEST_CASE("a directory of 50,000 entries is listed whole while another connectio
     double quiet_median = median(quiet), busy_median = median(busy);
     double quiet_max = *std::max_element(quiet.begin(), quiet.end());
     double busy_max = *std::max_element(busy.begin(), busy.end());
-    INFO("small request: " << quiet_median << " us (median), " << quiet_max << " us (max) with no listing; " << busy_median << " us (median), "
-                           << busy_max << " us (max) over " << busy.size() << " requests during the listing");
+    INFO("small request: " << quiet_median << " us (median), " << quiet_max << " us (max) with no listing; "
+                           << busy_median << " us (median), " << busy_max << " us (max) over " << busy.size()
+                           << " requests during the listing");
     // The listing lasts the better part of a second at the reader's pace: plenty of requests in
     // between. Ratios to the same request's time with no listing, generous for a loaded machine:
     // the typical request is not slowed (each of the listing's turns is a few ms at most, and

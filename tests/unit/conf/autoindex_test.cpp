@@ -46,8 +46,8 @@ std::string error_of(const Dir& dir, const std::string& text) {
 
 TEST_CASE("autoindex is off unless set, and a server inherits http's", "[conf][autoindex]") {
     Dir dir;
-    Config off = load_config_from_string(
-        "servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\"; } );\n", dir.conf());
+    Config off = load_config_from_string("servers = ( { listen = \"127.0.0.1:8080\"; root = \"site\"; } );\n",
+                                         dir.conf());
     CHECK(off.servers[0].route.autoindex.value_or(Autoindex::kOff) == Autoindex::kOff);
 
     Config c = load_config_from_string(
@@ -83,6 +83,8 @@ TEST_CASE("a bad autoindex names its file, line and setting", "[conf][autoindex]
     CHECK_THAT(e, Contains("test.conf:2"));
     CHECK_THAT(e, Contains("autoindex"));
     CHECK_THAT(e, Contains("\"off\", \"html\" or \"json\""));
-    CHECK_THAT(error_of(dir, "http = { autoindex = true; };\nservers = ( { listen = \"127.0.0.1:8080\"; root = \"site\"; } );\n"),
+    CHECK_THAT(error_of(dir,
+                        "http = { autoindex = true; };\nservers = ( { listen = \"127.0.0.1:8080\"; root = "
+                        "\"site\"; } );\n"),
                Contains("autoindex"));
 }

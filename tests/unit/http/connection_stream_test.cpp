@@ -397,3 +397,62 @@ TEST_CASE("a request body reaches the handler's reader, Content-Length or chunke
         CHECK(dechunk(body, terminated) == "ok");
     }
 }
+
+namespace {
+
+/// A stream whose head takes four steps (a directory listing reading its names): head() says
+/// "not yet" three times, asking to be called again rather than waiting to be woken.
+class SteppedHead : public BodyStream {
+public:
+    explicit SteppedHead(int& heads) : heads_(heads) {}
+    bool head(http::Context&, http::HeaderWriter& hw, uint16_t& status, uint64_t& length) noexcept override {
+        if (++heads_ < 4) return false;
+        status = 200;
+        length = http::kUnknownLength;
+        hw.add("HTTP/1.1 200 OK\r\n");
+        return true;
+    }
+    [[nodiscard]] bool head_in_steps() const noexcept override { return true; }
+    Chunk read(http::Context&, char* out, size_t cap) noexcept override {
+        REQUIRE(cap >= 7);
+        std::memcpy(out, "stepped", 7);
+        return {7, Status::kEnd};
+    }
+
+private:
+    int& heads_;
+};
+
+int g_heads = 0;
+
+void stepped_handler(http::Context&, const http::Exchange&, http::HeaderWriter&, http::Reply& reply) {
+    reply.head_from_stream = true;
+    reply.stream = std::make_unique<SteppedHead>(g_heads);
+}
+
+}  // namespace
+
+TEST_CASE("a head that comes in steps is asked again on the next turn, not left waiting for on_stream_ready") {
+    Script s;
+    g_script = &s;
+    World w;
+    w.ctx->handler = &stepped_handler;
+    g_heads = 0;
+    w.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(g_heads == 1);
+    REQUIRE(w.ctx->resume.size() == 1);  // queued behind the other connections' turns
+    std::string got;
+    for (int turn = 0; turn < 10 && got.find("\r\n0\r\n\r\n") == std::string::npos; ++turn) {
+        std::vector<http::Connection*> now;
+        now.swap(w.ctx->resume);  // as the worker does: a resumed connection may queue itself again
+        for (http::Connection* c : now) c->on_resume(*w.ctx);
+        got += w.take();
+    }
+    CHECK(g_heads == 4);
+    auto [head, body] = split(got);
+    CHECK(head.starts_with("HTTP/1.1 200 OK\r\n"));
+    bool terminated = false;
+    CHECK(dechunk(body, terminated) == "stepped");
+    CHECK(terminated);
+    CHECK_FALSE(w.closed());
+}

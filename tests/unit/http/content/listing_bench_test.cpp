@@ -53,7 +53,8 @@ TEST_CASE("listing: the longest step on 50,000 entries", "[.bench][listing]") {
         DirectoryListing l(portico::core::UniqueFd(fd), o);
         double collect_max = 0, collect_total = 0, produce_max = 0, produce_total = 0;
         size_t steps = 0, calls = 0, bytes = 0;
-        for (DirectoryListing::Step s = DirectoryListing::Step::kMore; s == DirectoryListing::Step::kMore; ++steps) {
+        for (DirectoryListing::Step s = DirectoryListing::Step::kMore; s == DirectoryListing::Step::kMore;
+             ++steps) {
             double t0 = thread_cpu_us();
             s = l.collect();
             double us = thread_cpu_us() - t0;
@@ -69,10 +70,11 @@ TEST_CASE("listing: the longest step on 50,000 entries", "[.bench][listing]") {
             produce_total += us;
             bytes += c.bytes;
         }
-        std::printf("%s: %zu entries, %zu bytes; collect %zu steps, max %.0f us, total %.0f us; "
-                    "produce %zu calls, max %.0f us, total %.0f us\n",
-                    format == DirectoryListing::Format::kHtml ? "html" : "json", l.entries(), bytes, steps,
-                    collect_max, collect_total, calls, produce_max, produce_total);
+        std::printf(
+            "%s: %zu entries, %zu bytes; collect %zu steps, max %.0f us, total %.0f us; "
+            "produce %zu calls, max %.0f us, total %.0f us\n",
+            format == DirectoryListing::Format::kHtml ? "html" : "json", l.entries(), bytes, steps,
+            collect_max, collect_total, calls, produce_max, produce_total);
         CHECK(l.entries() == 50'000);
     }
     fs::remove_all(dir);

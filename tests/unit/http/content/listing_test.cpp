@@ -95,7 +95,9 @@ std::string list(const TempTree& t, DirectoryListing::Format format, size_t cap 
 }
 
 // (Not "f" + std::to_string(i): GCC 12 warns about it with a false -Wrestrict.)
-std::string numbered(std::string prefix, int i) { return prefix.append(std::to_string(i)); }
+std::string numbered(std::string prefix, int i) {
+    return prefix.append(std::to_string(i));
+}
 
 /// The hrefs of an HTML listing, in order (without "../").
 std::vector<std::string> hrefs(const std::string& html) {
@@ -112,11 +114,13 @@ std::vector<std::string> hrefs(const std::string& html) {
 
 TEST_CASE("listing: directories first, then files, each by name in byte order; no dotfiles", "[listing]") {
     TempTree t;
-    for (const char* name : {"b.txt", "B.txt", "a.txt", "a", ".hidden", "_x", "\xc3\xa9t\xc3\xa9"}) t.file(name, 1);
+    for (const char* name : {"b.txt", "B.txt", "a.txt", "a", ".hidden", "_x", "\xc3\xa9t\xc3\xa9"})
+        t.file(name, 1);
     t.directory("zeta");
     t.directory("Alpha");
     t.directory(".git");
-    std::vector<std::string> expected{"Alpha/", "zeta/", "B.txt", "_x", "a", "a.txt", "b.txt", "%C3%A9t%C3%A9"};
+    std::vector<std::string> expected{"Alpha/", "zeta/", "B.txt", "_x",
+                                      "a",      "a.txt", "b.txt", "%C3%A9t%C3%A9"};
     CHECK(hrefs(list(t, DirectoryListing::Format::kHtml)) == expected);
 }
 
@@ -129,9 +133,13 @@ TEST_CASE("listing: the HTML page has nginx's shape", "[listing]") {
     CHECK(html ==
           "<html>\r\n<head><title>Index of /files/</title></head>\r\n<body>\r\n"
           "<h1>Index of /files/</h1><hr><pre><a href=\"../\">../</a>\r\n"
-          "<a href=\"sub/\">sub/</a>" + pad_sub + " 02-Dec-2026 07:50                   -\r\n"
-          "<a href=\"a.txt\">a.txt</a>" + pad_a + " 02-Dec-2026 07:50                1234\r\n"
-          "</pre><hr></body>\r\n</html>\r\n");
+          "<a href=\"sub/\">sub/</a>" +
+              pad_sub +
+              " 02-Dec-2026 07:50                   -\r\n"
+              "<a href=\"a.txt\">a.txt</a>" +
+              pad_a +
+              " 02-Dec-2026 07:50                1234\r\n"
+              "</pre><hr></body>\r\n</html>\r\n");
 }
 
 TEST_CASE("listing: names are HTML-escaped and hrefs percent-encoded", "[listing]") {
@@ -165,7 +173,8 @@ TEST_CASE("listing: JSON has nginx's fields exactly, size only for files", "[lis
     CHECK(list(t, DirectoryListing::Format::kJson) ==
           "[\r\n"
           "{ \"name\":\"dir\", \"type\":\"directory\", \"mtime\":\"Wed, 02 Dec 2026 07:50:00 GMT\" },\r\n"
-          "{ \"name\":\"a.txt\", \"type\":\"file\", \"mtime\":\"Wed, 02 Dec 2026 07:50:00 GMT\", \"size\":123 },\r\n"
+          "{ \"name\":\"a.txt\", \"type\":\"file\", \"mtime\":\"Wed, 02 Dec 2026 07:50:00 GMT\", "
+          "\"size\":123 },\r\n"
           "{ \"name\":\"pipe\", \"type\":\"other\", \"mtime\":\"Wed, 02 Dec 2026 07:50:00 GMT\" }\r\n"
           "]");
 }
@@ -202,15 +211,17 @@ TEST_CASE("listing: symlinks show what they point to; dangling ones and those le
     fs::create_symlink("loop", t.www() / "loop");
     std::string json = list(t, DirectoryListing::Format::kJson);
     CHECK(json.find("{ \"name\":\"linkdir\", \"type\":\"directory\"") != std::string::npos);
-    CHECK(json.find("{ \"name\":\"link.txt\", \"type\":\"file\", \"mtime\":\"Wed, 02 Dec 2026 07:50:00 GMT\", "
-                    "\"size\":77 }") != std::string::npos);
+    CHECK(
+        json.find("{ \"name\":\"link.txt\", \"type\":\"file\", \"mtime\":\"Wed, 02 Dec 2026 07:50:00 GMT\", "
+                  "\"size\":77 }") != std::string::npos);
     CHECK(hrefs(list(t, DirectoryListing::Format::kHtml)) ==
           std::vector<std::string>{"linkdir/", "realdir/", "link.txt", "target.txt"});
 }
 
 TEST_CASE("listing: the same bytes whatever the batch sizes and buffer sizes", "[listing]") {
     TempTree t;
-    for (int i = 0; i < 300; ++i) t.file(numbered("file-", i) + (i % 7 == 0 ? " <&>" : ""), static_cast<size_t>(i));
+    for (int i = 0; i < 300; ++i)
+        t.file(numbered("file-", i) + (i % 7 == 0 ? " <&>" : ""), static_cast<size_t>(i));
     for (int i = 0; i < 20; ++i) t.directory(numbered("dir-", i));
     for (auto format : {DirectoryListing::Format::kHtml, DirectoryListing::Format::kJson}) {
         std::string whole = list(t, format, 1 << 20);
@@ -240,7 +251,8 @@ TEST_CASE("listing: a read formats at most entries_per_read entries", "[listing]
         BodyStream::Chunk c = l.produce(buf.data(), buf.size());
         std::string piece(buf.data(), c.bytes);
         size_t n = 0;
-        for (size_t at = piece.find("\"name\""); at != std::string::npos; at = piece.find("\"name\"", at + 1)) ++n;
+        for (size_t at = piece.find("\"name\""); at != std::string::npos; at = piece.find("\"name\"", at + 1))
+            ++n;
         per_call.push_back(n);
         if (c.status == BodyStream::Status::kEnd) break;
     }
@@ -282,9 +294,10 @@ TEST_CASE("listing: the head comes once the names are in: 200 with the type and 
         CHECK(tries >= 3);  // 10 names, 4 a step
         CHECK(status == 200);
         CHECK(length == portico::http::kUnknownLength);
-        CHECK(std::string(hw.view()) == (format == DirectoryListing::Format::kJson
-                                             ? "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                             : "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"));
+        CHECK(std::string(hw.view()) ==
+              (format == DirectoryListing::Format::kJson
+                   ? "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                   : "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"));
     }
     DirectoryListing::Options o = options(t, DirectoryListing::Format::kHtml);
     o.max_entries = 9;
@@ -297,7 +310,8 @@ TEST_CASE("listing: the head comes once the names are in: 200 with the type and 
     }
     CHECK(status == 500);
     CHECK(length == 20);
-    CHECK(std::string(hw.view()) == "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\nContent-Length: 20\r\n");
+    CHECK(std::string(hw.view()) ==
+          "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\nContent-Length: 20\r\n");
     std::string body;
     for (;;) {
         BodyStream::Chunk c = over.produce(buf, 7);
