@@ -44,8 +44,8 @@ void TlsContexts::add_address(const conf::Config& config, const conf::ListenAddr
         const conf::ServerConfig& server = config.servers[i];
         if (!listens_on(server, address)) continue;
         if (!server.tls) {  // the loader requires the group with an ssl listener
-            throw std::runtime_error(fmt::format("servers[{}] listens on {} ssl without a tls group", i,
-                                                 address.to_string()));
+            throw std::runtime_error(
+                fmt::format("servers[{}] listens on {} ssl without a tls group", i, address.to_string()));
         }
         core::tls::Context::Options options;
         options.server = static_cast<uint32_t>(i);

@@ -145,7 +145,8 @@ Response TlsClient::read_response(bool to_head) {
     size_t body_length = bodiless ? 0 : std::stoull(r.header("Content-Length"));
     size_t total = end + 4 + body_length;
     while (buffered_.size() < total) {
-        if (fill() == 0) FAIL("the connection ended after " << buffered_.size() - end - 4 << " of " << body_length);
+        if (fill() == 0)
+            FAIL("the connection ended after " << buffered_.size() - end - 4 << " of " << body_length);
     }
     r.raw = buffered_.substr(0, total);
     r.body = r.raw.substr(end + 4);
@@ -164,7 +165,9 @@ TlsEnd TlsClient::read_until_close() {
     return e;
 }
 
-bool TlsClient::reused() const { return SSL_session_reused(ssl_.get()) == 1; }
+bool TlsClient::reused() const {
+    return SSL_session_reused(ssl_.get()) == 1;
+}
 
 std::string TlsClient::peer_name() const {
     X509* cert = SSL_get0_peer_certificate(ssl_.get());
@@ -202,7 +205,9 @@ std::string TlsClient::alpn() const {
     return std::string(reinterpret_cast<const char*>(data), length);
 }
 
-SslSession TlsClient::session() const { return SslSession(SSL_get1_session(ssl_.get())); }
+SslSession TlsClient::session() const {
+    return SslSession(SSL_get1_session(ssl_.get()));
+}
 
 CommandResult run_command(const std::string& command, const std::string& input) {
     TempDir scratch;

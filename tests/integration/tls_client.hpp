@@ -21,11 +21,11 @@ struct SslSessionFree {
 using SslSession = std::unique_ptr<SSL_SESSION, SslSessionFree>;
 
 struct TlsOptions {
-    std::string servername;         ///< sent as SNI; empty: none
-    std::string ca_file;            ///< the certificates to trust; the peer's must verify
-    int max_version = 0;            ///< TLS1_2_VERSION to stay below 1.3; 0: the library's best
-    std::string sigalgs;            ///< e.g. "ECDSA+SHA256", to make the server pick a key type
-    SSL_SESSION* session = nullptr; ///< offered for resumption (not owned)
+    std::string servername;          ///< sent as SNI; empty: none
+    std::string ca_file;             ///< the certificates to trust; the peer's must verify
+    int max_version = 0;             ///< TLS1_2_VERSION to stay below 1.3; 0: the library's best
+    std::string sigalgs;             ///< e.g. "ECDSA+SHA256", to make the server pick a key type
+    SSL_SESSION* session = nullptr;  ///< offered for resumption (not owned)
 };
 
 /// How the server ended the stream (read_until_close()).

@@ -84,8 +84,8 @@ struct TlsSite {
     /// curl's arguments to reach `name` on the TLS port, trusting ca.pem.
     [[nodiscard]] std::string curl(const std::string& name = "a.test") const {
         std::string port = std::to_string(tls_port);
-        return "curl -sS --max-time 20 --cacert '" + site.dir / "ca.pem" + "' --resolve " + name + ":" + port +
-               ":127.0.0.1 ";
+        return "curl -sS --max-time 20 --cacert '" + site.dir / "ca.pem" + "' --resolve " + name + ":" +
+               port + ":127.0.0.1 ";
     }
     [[nodiscard]] std::string url(const std::string& path, const std::string& name = "a.test") const {
         return "https://" + name + ":" + std::to_string(tls_port) + path;
@@ -110,7 +110,8 @@ const std::string kGetClose = "GET /index.html HTTP/1.1\r\nHost: a.test\r\nConne
 /// The value of "Name: value" in curl -D output ("" when absent).
 std::string header_in(const std::string& headers, const std::string& name) {
     std::string lower = headers;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     std::string key = "\n" + name + ": ";
     std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
     size_t at = lower.find(key);
@@ -142,7 +143,8 @@ TEST_CASE("tls: curl --cacert gets, heads, a range and a 304 over HTTPS, ALPN ht
     CHECK(r.out == "304");
 
     // Two URLs in one run share one keep-alive connection.
-    r = run_command(t.curl() + "-v -o /dev/null -o /dev/null " + t.url("/small.txt") + " " + t.url("/index.html"));
+    r = run_command(t.curl() + "-v -o /dev/null -o /dev/null " + t.url("/small.txt") + " " +
+                    t.url("/index.html"));
     CHECK_THAT(r.out, Contains("Re-using existing connection"));
     CHECK_THAT(r.out, Contains("ALPN: server accepted http/1.1"));
     t.server.stop_and_check();
@@ -192,7 +194,8 @@ TEST_CASE("tls: an 8 MiB file arrives byte for byte, through curl and through th
     const std::string big = pattern(8u << 20, 7);
     write_file(t.site.www + "/big.bin", big);
     TempDir out;
-    CommandResult r = run_command(t.curl() + "-o '" + out / "big" + "' -w '%{http_code}' " + t.url("/big.bin"));
+    CommandResult r =
+        run_command(t.curl() + "-o '" + out / "big" + "' -w '%{http_code}' " + t.url("/big.bin"));
     INFO(r.out);
     CHECK(r.out == "200");
     CHECK(read_file(out / "big") == big);  // == on 8 MiB: one mismatch fails
@@ -203,8 +206,9 @@ TEST_CASE("tls: an 8 MiB file arrives byte for byte, through curl and through th
     t.server.stop_and_check();
 }
 
-TEST_CASE("tls: SNI picks the server and its certificate; the client's signature algorithms pick RSA or ECDSA",
-          "[tls]") {
+TEST_CASE(
+    "tls: SNI picks the server and its certificate; the client's signature algorithms pick RSA or ECDSA",
+    "[tls]") {
     TlsSite t;
     for (const char* name : {"a.test", "b.test"}) {
         INFO(name);
@@ -247,10 +251,10 @@ TEST_CASE("tls: a Host that names another server than SNI chose gets 421", "[tls
         int status;
         std::string body;
     };
-    for (const Case& k : {Case{"a.test", "a.test", 200, t.site.index_html}, Case{"a.test", "b.test", 421, ""},
-                          Case{"b.test", "a.test", 421, ""}, Case{"b.test", "B.Test.", 200, t.site.b_index},
-                          Case{"b.test", "unknown.test", 200, t.site.b_index},
-                          Case{"", "b.test", 200, t.site.b_index}}) {
+    for (const Case& k :
+         {Case{"a.test", "a.test", 200, t.site.index_html}, Case{"a.test", "b.test", 421, ""},
+          Case{"b.test", "a.test", 421, ""}, Case{"b.test", "B.Test.", 200, t.site.b_index},
+          Case{"b.test", "unknown.test", 200, t.site.b_index}, Case{"", "b.test", 200, t.site.b_index}}) {
         INFO("SNI " << k.sni << ", Host " << k.host);
         TlsClient c(t.tls_port, t.options(k.sni));
         c.send_raw(get("/", {}, "GET", k.host) + get("/", {}, "GET", k.host));
@@ -274,7 +278,8 @@ TEST_CASE("tls: a session resumes on either of two workers, 20 times, and again 
     const Status before = fetch_status(status);
     auto resume_20 = [&](const std::string& version, const std::string& sess) {
         for (int i = 0; i < 20; ++i) {
-            CommandResult again = t.s_client(version + " -servername a.test -sess_in '" + sess + "'", kGetClose);
+            CommandResult again =
+                t.s_client(version + " -servername a.test -sess_in '" + sess + "'", kGetClose);
             INFO("try " << i << ":\n" << again.out);
             REQUIRE_THAT(again.out, Contains("Reused, TLSv1."));
             REQUIRE_THAT(again.out, Contains(t.site.index_html));
@@ -293,10 +298,10 @@ TEST_CASE("tls: a session resumes on either of two workers, 20 times, and again 
     // The 42 connections landed on both workers (the kernel hashes each new source port), and every
     // resumption on the worker that did not issue the ticket worked.
     Status after = status_until(
-        status,
-        [&](const Status& s) { return s.total.accepted - before.total.accepted == 42; },
+        status, [&](const Status& s) { return s.total.accepted - before.total.accepted == 42; },
         "the 42 TLS connections counted");
-    for (const WorkerStatus& w : after.workers) CHECK(w.accepted > before.of(static_cast<pid_t>(w.pid)).accepted);
+    for (const WorkerStatus& w : after.workers)
+        CHECK(w.accepted > before.of(static_cast<pid_t>(w.pid)).accepted);
 
     RunResult r = reload(t);
     INFO(r.err << t.server.logs());
@@ -314,9 +319,11 @@ namespace {
 
 /// A fresh self-signed ECDSA certificate for `host` at dir/name.pem and dir/name.key.
 void new_certificate(const TempDir& dir, const std::string& name, const std::string& host) {
-    CommandResult r = run_command("cd '" + dir.path() + "' && openssl req -x509 -newkey ec -pkeyopt "
-                                  "ec_paramgen_curve:P-256 -nodes -keyout " + name + ".key -out " + name +
-                                  ".pem -days 2 -subj /CN=" + host + " -addext subjectAltName=DNS:" + host);
+    CommandResult r = run_command("cd '" + dir.path() +
+                                  "' && openssl req -x509 -newkey ec -pkeyopt "
+                                  "ec_paramgen_curve:P-256 -nodes -keyout " +
+                                  name + ".key -out " + name + ".pem -days 2 -subj /CN=" + host +
+                                  " -addext subjectAltName=DNS:" + host);
     INFO(r.out);
     REQUIRE(r.status == 0);
 }
@@ -340,9 +347,10 @@ void expect_reload_refused(const TlsSite& t, const std::string& needle, const st
 
 }  // namespace
 
-TEST_CASE("tls: a bad certificate on reload keeps the old generation serving; a replaced one is served to new "
-          "connections while old ones finish",
-          "[tls][reload]") {
+TEST_CASE(
+    "tls: a bad certificate on reload keeps the old generation serving; a replaced one is served to new "
+    "connections while old ones finish",
+    "[tls][reload]") {
     TlsSite t;
     const std::string big = pattern(8u << 20, 3);
     write_file(t.site.www_b + "/big.bin", big);
@@ -424,7 +432,8 @@ TEST_CASE("tls: the handshake is bounded by client_header_timeout", "[tls][timeo
     TlsSite t(1, "client_header_timeout = \"300ms\";");
     Client silent(t.tls_port);
     Client partial(t.tls_port);
-    partial.send_raw(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11));  // a ClientHello's start
+    partial.send_raw(
+        std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11));  // a ClientHello's start
     auto start = Clock::now();
     for (Client* c : {&silent, &partial}) {
         c->expect_closed();
@@ -478,8 +487,10 @@ TEST_CASE("tls: malformed requests get their status and a clean close over TLS t
         {"an empty chunk extension", "GET / HTTP/1.1\r\n" + host + te + "\r\n2;\r\nab\r\n0\r\n\r\n", 400},
         {"unknown method", "BREW /index.html HTTP/1.1\r\n" + host + "\r\n", 501},
         {"HTTP/2.0", "GET / HTTP/2.0\r\n" + host + "\r\n", 505},
-        {"a body above client_max_body_size", "GET / HTTP/1.1\r\n" + host + "Content-Length: 5000\r\n\r\n", 413},
-        {"a head above 8k", "GET / HTTP/1.1\r\n" + host + "X-Big: " + std::string(9000, 'v') + "\r\n\r\n", 431},
+        {"a body above client_max_body_size", "GET / HTTP/1.1\r\n" + host + "Content-Length: 5000\r\n\r\n",
+         413},
+        {"a head above 8k", "GET / HTTP/1.1\r\n" + host + "X-Big: " + std::string(9000, 'v') + "\r\n\r\n",
+         431},
     };
     for (const Case& k : cases) {
         INFO(k.name);

@@ -76,7 +76,8 @@ Handshake connect(SSL_CTX* server, SSL_CTX* client, const char* name, SSL_SESSIO
 
 }  // namespace
 
-TEST_CASE("worker tls: SNI picks the server on an ssl address; a plain address has no context", "[worker][tls]") {
+TEST_CASE("worker tls: SNI picks the server on an ssl address; a plain address has no context",
+          "[worker][tls]") {
     const std::string dir = TestCertificates::get().dir().string();
     conf::Config config = load(replace(kServerA, "@A@", "\"127.0.0.1:8443 ssl\", \"127.0.0.1:8080\""),
                                replace(kServerB, "@B@", "\"127.0.0.1:8443 ssl\""), dir);
@@ -123,8 +124,9 @@ TEST_CASE("worker tls: a server with RSA and ECDSA certificates shows the one th
 TEST_CASE("worker tls: a server on two ssl addresses, the default on one only, is chosen right on both",
           "[worker][tls]") {
     const std::string dir = TestCertificates::get().dir().string();
-    conf::Config config = load(replace(kServerB, "@B@", "\"127.0.0.1:8444 ssl\""),
-                               replace(kServerA, "@A@", "\"127.0.0.1:8443 ssl\", \"127.0.0.1:8444 ssl\""), dir);
+    conf::Config config =
+        load(replace(kServerB, "@B@", "\"127.0.0.1:8444 ssl\""),
+             replace(kServerA, "@A@", "\"127.0.0.1:8443 ssl\", \"127.0.0.1:8444 ssl\""), dir);
     worker::TlsContexts tls(config, nullptr);
     CHECK(tls.size() == 2);
     SSL_CTX* only_a = tls.initial_context(address(8443));
@@ -159,7 +161,8 @@ TEST_CASE("worker tls: another worker's contexts resume a session, another serve
         // A reload: a new generation builds new contexts, the master rotates the key.
         REQUIRE(ring->rotate());
         worker::TlsContexts next_generation(config, ring.get());
-        CHECK(connect(next_generation.initial_context(address(8443)), client.get(), "a.test", ticket.get()).reused);
+        CHECK(connect(next_generation.initial_context(address(8443)), client.get(), "a.test", ticket.get())
+                  .reused);
         Handshake other = connect(two, client.get(), "b.test", ticket.get());
         CHECK_FALSE(other.reused);
         CHECK(other.certificate == "b.test");
@@ -171,12 +174,13 @@ TEST_CASE("worker tls: a key gone between the config check and the worker's star
     namespace fs = std::filesystem;
     const fs::path dir = TestCertificates::get().dir() / "vanishing";
     fs::create_directories(dir);
-    for (const char* name : {"b-ecdsa.pem", "b-ecdsa.key", "a-rsa.pem", "a-rsa.key", "a-ecdsa.pem", "a-ecdsa.key"})
+    for (const char* name :
+         {"b-ecdsa.pem", "b-ecdsa.key", "a-rsa.pem", "a-rsa.key", "a-ecdsa.pem", "a-ecdsa.key"})
         fs::copy_file(TestCertificates::get().dir() / name, dir / name, fs::copy_options::overwrite_existing);
     conf::Config config = load(replace(kServerA, "@A@", "\"127.0.0.1:8443 ssl\""),
                                replace(kServerB, "@B@", "\"127.0.0.1:8443 ssl\""), dir.string());
     fs::remove(dir / "b-ecdsa.key");
-    CHECK_THROWS_WITH(worker::TlsContexts(config, nullptr),
-                      Contains("servers[1] on 127.0.0.1:8443 ssl") && Contains((dir / "b-ecdsa.key").string()));
+    CHECK_THROWS_WITH(worker::TlsContexts(config, nullptr), Contains("servers[1] on 127.0.0.1:8443 ssl") &&
+                                                                Contains((dir / "b-ecdsa.key").string()));
     fs::remove_all(dir);
 }

@@ -111,6 +111,16 @@ TEST_CASE("tls context: renegotiation is refused, buffers are released when idle
     ERR_clear_error();
 }
 
+TEST_CASE("tls context: the server's cipher order wins over the client's", "[tls]") {
+    auto server = make(settings_with({"a-ecdsa"}));
+    auto client = client_context(TLS1_2_VERSION);
+    REQUIRE(SSL_CTX_set_cipher_list(client.get(),
+                                    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256") == 1);
+    Connection c(server->get(), client.get());
+    REQUIRE(c.handshake());
+    CHECK(std::string(SSL_get_cipher_name(c.client())) == "ECDHE-ECDSA-AES128-GCM-SHA256");
+}
+
 TEST_CASE("tls context: a bad cipher list or file is an error that says so", "[tls]") {
     std::string error;
     CHECK(Context::check_ciphers(std::string{kDefaultCiphers}, error));
