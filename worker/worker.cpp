@@ -332,23 +332,32 @@ void Worker::fire(core::TimerEntry& e) noexcept {
 // events, edge-triggered, under a new generation of its fd's slot (so a stale event of the
 // slot's previous owner is dropped).
 bool Worker::watch(int fd, http::EventTarget& target) noexcept {
+    grow_tables(fd);
+    if (!register_slot(fd)) return false;
+    targets_[static_cast<size_t>(fd)] = &target;
+    return true;
+}
+
+// The per-fd tables cover `fd`.
+void Worker::grow_tables(int fd) {
+    if (static_cast<size_t>(fd) < by_fd_.size()) return;
+    by_fd_.resize(static_cast<size_t>(fd) + 1, nullptr);
+    fd_tag_.resize(by_fd_.size(), 0);
+    targets_.resize(by_fd_.size(), nullptr);
+}
+
+// Registers `fd` with epoll once, for every event, edge-triggered, under a new generation of its
+// slot (so a stale event of the slot's previous owner is dropped). False, logged, if epoll refuses.
+bool Worker::register_slot(int fd) noexcept {
     auto slot = static_cast<size_t>(fd);
-    if (slot >= by_fd_.size()) {
-        by_fd_.resize(slot + 1, nullptr);
-        fd_tag_.resize(by_fd_.size(), 0);
-        targets_.resize(by_fd_.size(), nullptr);
-    }
     fd_tag_[slot] = EventTag::connection(static_cast<uint32_t>(fd),
                                          EventTag::next_generation(EventTag::generation(fd_tag_[slot])));
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.u64 = fd_tag_[slot];
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-        spdlog::error("epoll_ctl() failed: {}", std::strerror(errno));
-        return false;
-    }
-    targets_[slot] = &target;
-    return true;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0) return true;
+    spdlog::error("epoll_ctl() failed: {}", std::strerror(errno));
+    return false;
 }
 
 void Worker::unwatch(int fd) noexcept {
@@ -539,13 +548,7 @@ void Worker::accept_from(uint16_t index) {
 bool Worker::open_connection(int fd, uint16_t index, const core::PeerAddress& peer) {
     http::Connection* c = allocate(fd);
     auto slot = static_cast<size_t>(fd);
-    fd_tag_[slot] = EventTag::connection(static_cast<uint32_t>(fd),
-                                         EventTag::next_generation(EventTag::generation(fd_tag_[slot])));
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.u64 = fd_tag_[slot];
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-        spdlog::error("epoll_ctl() failed: {}", std::strerror(errno));
+    if (!register_slot(fd)) {
         ::close(fd);
         free_.push_back(c);
         by_fd_[slot] = nullptr;
@@ -603,11 +606,7 @@ void Worker::resume_accepting() {
 }
 
 http::Connection* Worker::allocate(int fd) {
-    if (static_cast<size_t>(fd) >= by_fd_.size()) {
-        by_fd_.resize(static_cast<size_t>(fd) + 1, nullptr);
-        fd_tag_.resize(by_fd_.size(), 0);
-        targets_.resize(by_fd_.size(), nullptr);
-    }
+    grow_tables(fd);
     if (free_.empty()) {
         slabs_.push_back(std::make_unique<http::Connection[]>(kSlabSize));
         http::Connection* slab = slabs_.back().get();

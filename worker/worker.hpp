@@ -102,6 +102,8 @@ private:
     bool watch(int fd, http::EventTarget& target) noexcept override;
     void unwatch(int fd) noexcept override;
     void fire(core::TimerEntry& e) noexcept;
+    void grow_tables(int fd);
+    bool register_slot(int fd) noexcept;
 
     const conf::Config& config_;
     core::TimerWheel wheel_;
