@@ -23,6 +23,7 @@ import fcntl
 import os
 import pwd
 import re
+import shutil
 import socket
 import struct
 import subprocess
@@ -109,6 +110,10 @@ def inside(binary, source, top, scratch):
     config = re.sub(r'worker_processes = "auto";', "worker_processes = 2;", config)
     rw = settings["ReadWritePaths"].split()
     require(rw == ["/var/log/portico", "/run/portico"], f"ReadWritePaths are the logs and the pid: {rw}")
+    # A checkout under /tmp (a fresh clone there) vanishes behind PrivateTmp: run a copy of the
+    # binary from the scratch directory, which stays reachable at `top`.
+    shutil.copy2(binary, os.path.join(scratch, "portico"))
+    binary = os.path.join(top, "portico")
     sandbox(top, scratch, settings)
 
     caps = settings["CapabilityBoundingSet"].split()
