@@ -87,7 +87,10 @@ void Connection::on_event(Context& ctx, uint32_t events) noexcept {
     }
     // The peer shut its write side: its EOF may sit behind the data, so a short read no longer
     // proves the socket drained (no new edge will come for the EOF).
-    if (events & (EPOLLRDHUP | EPOLLHUP)) peer_shutdown_ = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP)) {
+        peer_shutdown_ = true;
+        if (stream_ && state_ == State::kWrite && !stream_->ended) [[unlikely]] return abandon_stream(ctx);
+    }
     if (events & EPOLLOUT) on_writable(ctx);
     if (state_ == State::kClosed) return;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {

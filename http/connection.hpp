@@ -119,6 +119,7 @@ private:
                                      uint64_t body_length) noexcept;
     [[gnu::noinline]] void log_access(Context& ctx) noexcept;
     void drop_response(Context& ctx) noexcept;
+    void abandon_stream(Context& ctx) noexcept;
     void idle_link(Context& ctx) noexcept;
     void idle_unlink(Context& ctx) noexcept;
 

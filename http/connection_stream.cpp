@@ -57,6 +57,18 @@ bool Connection::take_stream(Context& ctx, Reply& reply, bool head_only) noexcep
     return true;
 }
 
+// The client shut its side while its answer was still being made (a proxied one, waiting for
+// its upstream): as nginx does, that is taken as giving up, so the work behind it (the upstream
+// connection) stops now rather than at its read timeout. Logged 499 when no head went out.
+void Connection::abandon_stream(Context& ctx) noexcept {
+    if (log_ && log_->pending && stream_->head_pending) {
+        log_->status = 499;
+        log_->body_length = 0;
+    }
+    spdlog::info("client on fd {} closed its connection before the response was complete", fd_);
+    close(ctx);
+}
+
 // The head from the stream, once it knows it, queued in out_ (behind what is left there).
 bool Connection::take_stream_head(Context& ctx) noexcept {
     StreamState& s = *stream_;

@@ -335,6 +335,7 @@ bool Worker::watch(int fd, http::EventTarget& target) noexcept {
     grow_tables(fd);
     if (!register_slot(fd)) return false;
     targets_[static_cast<size_t>(fd)] = &target;
+    ++upstream_sockets_;
     return true;
 }
 
@@ -364,6 +365,7 @@ void Worker::unwatch(int fd) noexcept {
     auto slot = static_cast<size_t>(fd);
     if (slot >= targets_.size() || !targets_[slot]) return;
     targets_[slot] = nullptr;
+    --upstream_sockets_;
     fd_tag_[slot] = EventTag::connection(static_cast<uint32_t>(fd),
                                          EventTag::next_generation(EventTag::generation(fd_tag_[slot])));
 }
@@ -511,8 +513,9 @@ void Worker::accept_from(uint16_t index) {
     for (;;) {
         // At the limit a new connection replaces the oldest idle one; with none idle it waits
         // in the accept queue. Shed only after accept4() returned one, never for the EAGAIN.
-        // Connections closed in this iteration still hold their slot until its end.
-        bool full = active_ - ctx_.closing.size() >= config_.worker_connections;
+        // Connections closed in this iteration still hold their slot until its end. Upstream
+        // sockets count as nginx counts them: worker_connections bounds every socket of the loop.
+        bool full = active_ + upstream_sockets_ - ctx_.closing.size() >= config_.worker_connections;
         if (full && !ctx_.idle.head) return pause_accepting(0);
         // The peer's address comes with the accept at no extra syscall; access rules and logs use it.
         sockaddr_storage peer{};

@@ -128,6 +128,7 @@ private:
     std::vector<http::Connection*> free_;
     std::vector<http::Connection*> resuming_;  // this iteration's share of ctx_.resume
     size_t active_ = 0;
+    size_t upstream_sockets_ = 0;  // watched targets: they count against worker_connections too
 
     bool stopping_ = false;      // fast stop: leave the loop now
     bool accepting_ = true;

@@ -1,5 +1,8 @@
 // Many connections, too many connections, and clients that go away at awkward moments.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <memory>
@@ -7,9 +10,11 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/fd.hpp"
 #include "tests/integration/harness.hpp"
 
 using namespace portico::test;
+namespace core = portico::core;
 
 
 TEST_CASE("200 connections at once are all served", "[capacity]") {
@@ -132,4 +137,93 @@ TEST_CASE("out of file descriptors, the oldest idle connections make room", "[ca
     }
     clients.clear();
     s.server.stop_and_check();
+}
+
+namespace {
+
+// A backend whose kernel completes the handshakes and takes the requests; nobody answers.
+struct SilentBackend {
+    SilentBackend() {
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(::listen(fd.get(), 16) == 0);
+        socklen_t len = sizeof addr;
+        REQUIRE(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+        address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    }
+    /// Waits (5 s at most) for the proxy's next connection and takes it.
+    core::UniqueFd take() {
+        pollfd p{fd.get(), POLLIN, 0};
+        REQUIRE(::poll(&p, 1, 5000) == 1);
+        core::UniqueFd c(::accept4(fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        REQUIRE(c.get() >= 0);
+        return c;
+    }
+    /// A config whose /api/ location passes to this backend.
+    std::string config(std::string_view top_extra) const {
+        std::string c = "master_process = false;\nworker_processes = 1;\n";
+        c.append(top_extra);
+        c += "\nerror_log = \"@DIR@/error.log\";\nlog_level = \"info\";\n"
+             "http = { access_log = \"@DIR@/access.log\"; };\n"
+             "servers = ( { listen = [\"127.0.0.1:@PORT@\"]; server_name = [\"a.test\"];\n"
+             "  root = \"@DIR@/www\"; locations = ( { match = \"/api/\"; proxy_pass = \"http://" +
+             address + "\"; } ); } );\n";
+        return c;
+    }
+
+    core::UniqueFd fd{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    std::string address;
+};
+
+}  // namespace
+
+// nginx counts the sockets to upstreams in worker_connections, so one limit bounds every
+// descriptor of the loop: two clients, each waiting on an upstream that never answers, fill a
+// limit of 4, and a third connection waits until one of them goes.
+TEST_CASE("upstream sockets count against worker_connections", "[capacity]") {
+    SilentBackend backend;
+    Site site;
+    Server server(site.dir, backend.config("worker_connections = 4;"));
+    const uint16_t port = server.port();
+    std::vector<std::unique_ptr<Client>> waiting;
+    std::vector<core::UniqueFd> upstreams;
+    for (int i = 0; i < 2; ++i) {
+        waiting.push_back(std::make_unique<Client>(port));
+        waiting.back()->send_raw(get("/api/slow"));
+        upstreams.push_back(backend.take());
+    }
+    Client late(port);
+    late.send_raw(get("/small.txt"));
+    CHECK(late.quiet_for(milliseconds(300)));
+    waiting.front()->close();  // its upstream socket goes with it
+    Response r = late.read_response();
+    CHECK(r.status == 200);
+    CHECK(r.body == site.small);
+    waiting.clear();
+    late.close();
+    server.stop_and_check();
+}
+
+// As nginx does, a client that closes while its proxied answer is still awaited has given up:
+// the upstream connection is closed at once (not at proxy_read_timeout) and the request is
+// logged 499.
+TEST_CASE("a client that goes away while the upstream thinks closes the upstream connection",
+          "[capacity]") {
+    SilentBackend backend;
+    Site site;
+    Server server(site.dir, backend.config(""));
+    auto client = std::make_unique<Client>(server.port());
+    client->send_raw(get("/api/slow"));
+    core::UniqueFd upstream = backend.take();
+    client->close();
+    pollfd p{upstream.get(), POLLIN, 0};
+    REQUIRE(::poll(&p, 1, 5000) == 1);
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(upstream.get(), buf, sizeof buf)) > 0) {}  // the request, then the EOF
+    CHECK(n == 0);
+    server.stop_and_check();
+    CHECK(read_file(server.access_log_path()).find("\"GET /api/slow HTTP/1.1\" 499 ") != std::string::npos);
 }
