@@ -10,7 +10,9 @@ process, behind a real portico. Asserted:
     saying so) never turns into a 502: each request is retried on a fresh connection;
   - a weighted group spreads requests 3:1; a dead server is skipped;
   - failures: no server listening -> 502, a server slower than proxy_read_timeout -> 504, a response
-    with both Content-Length and Transfer-Encoding -> 502.
+    with both Content-Length and Transfer-Encoding -> 502;
+  - a slow client: 64 MiB read at ~8 MiB/s through a small receive buffer arrive whole (SHA-256)
+    while the worker's VmRSS grows by less than 16 MiB (buffering the body would cost ~60 MiB).
 
 usage: proxy_test.py PORTICO_BINARY
 """
@@ -29,6 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e import Portico, check, finish, free_port, require  # noqa: E402
 
 BIG = bytes((i * 7 + 3) % 251 for i in range(8 << 20))
+HUGE_COPIES = 8  # /api/huge is BIG eight times: 64 MiB
 
 
 class Backend:
@@ -82,6 +85,13 @@ class Backend:
                     return self.reply(200, json.dumps(seen).encode(), "application/json")
                 if path == "/api/big":
                     return self.reply(200, BIG)
+                if path == "/api/huge":
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(BIG) * HUGE_COPIES))
+                    self.end_headers()
+                    for _ in range(HUGE_COPIES):  # as fast as the proxy takes it
+                        self.wfile.write(BIG)
+                    return
                 if path == "/api/chunked":
                     self.send_response(200)
                     self.send_header("Transfer-Encoding", "chunked")
@@ -169,13 +179,15 @@ servers = ({{
     {{ match = "/pair/"; proxy_pass = "http://pair/api/"; }},
     {{ match = "/closer/"; proxy_pass = "http://closer/api/"; }},
     {{ match = "/dead/"; proxy_pass = "http://dead"; }},
-    {{ match = "/literal/"; proxy_pass = "http://127.0.0.1:{b.port}/api/"; }}
+    {{ match = "/literal/"; proxy_pass = "http://127.0.0.1:{b.port}/api/"; }},
+    {{ match = "/download/"; proxy_pass = "http://app/api/"; }}
   );
 }});
 """
         p = Portico(binary, d, config)
         try:
             run_checks(p.port, a, b, closer)
+            check_slow_client(p)
         finally:
             p.stop()
             p.check_clean_logs(allowed=("upstream",))
@@ -258,6 +270,51 @@ def run_checks(port, a, b, closer):
     check(request(port, "GET", "/api/smuggle")[0].status == 502, "Content-Length with Transfer-Encoding: 502")
     r, data = request(port, "GET", "/api/after")
     check(r.status == 200, "the proxy still serves after the failures")
+
+
+def vm_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def check_slow_client(p, rate=8 << 20):
+    """A client reading 64 MiB at `rate` bytes/s: the proxy must slow its reading from the upstream,
+    not hold the body. Growth is measured from the worker's RSS after a warm-up request."""
+    with open(f"/proc/{p.proc.pid}/task/{p.proc.pid}/children") as f:
+        worker = int(f.read().split()[0])
+    request(p.port, "GET", "/download/big")  # the buffers a large body uses, once
+    base = peak = vm_rss_kib(worker)
+    size = len(BIG) * HUGE_COPIES
+    s = socket.create_connection(("127.0.0.1", p.port), timeout=30)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+    s.sendall(b"GET /download/huge HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        part = s.recv(4096)
+        require(part, "the slow download's head")
+        data += part
+    head, body = data.split(b"\r\n\r\n", 1)
+    require(head.startswith(b"HTTP/1.1 200"), f"the slow download: {head[:100]!r}")
+    digest, got = hashlib.sha256(body), len(body)
+    start, last = time.monotonic(), 0.0
+    while got < size:
+        part = s.recv(min(256 << 10, size - got))
+        if not part:
+            break
+        digest.update(part)
+        got += len(part)
+        ahead = got / rate - (time.monotonic() - start)
+        if ahead > 0:
+            time.sleep(ahead)  # pacing the reader, not waiting for a state
+        if time.monotonic() - last >= 0.25:
+            last = time.monotonic()
+            peak = max(peak, vm_rss_kib(worker))
+    s.close()
+    want = hashlib.sha256()
+    for _ in range(HUGE_COPIES):
+        want.update(BIG)
+    check(got == size and digest.hexdigest() == want.hexdigest(), f"a slow 64 MiB download arrives whole: {got} bytes")
+    check(peak - base < 16 << 10, f"slow client: worker VmRSS {base} KiB -> peak {peak} KiB (growth under 16 MiB)")
 
 
 if __name__ == "__main__":
