@@ -302,7 +302,7 @@ std::shared_ptr<const content::Representation> Negotiator::compress_once(const F
                                                                          const content::CompressionRule& rule) {
     const CachedFile& f = t.file;
     content::FileVersion version = version_of(f);
-    if (auto hit = cache_.find(version, rule.coding)) return hit;
+    if (auto hit = cache_.find(version, rule.coding, rule.options)) return hit;
     std::string_view original = f.body;
     if (!f.has_body) {
         whole_.resize(f.size);

@@ -13,7 +13,15 @@ FileVersion FileVersion::of(const struct stat& st) noexcept {
 
 size_t CompressedCache::KeyHash::operator()(const Key& k) const noexcept {
     const size_t h = std::hash<uint64_t>{}(static_cast<uint64_t>(k.ino) * 31 + static_cast<uint64_t>(k.dev));
-    return h ^ static_cast<size_t>(k.coding);
+    return h ^ (static_cast<size_t>(k.settings) << 2) ^ static_cast<size_t>(k.coding);
+}
+
+// Only the options the coding reads: a gzip slot does not split on brotli's quality.
+uint32_t CompressedCache::settings_of(Coding coding, const CompressOptions& options) noexcept {
+    const auto text = static_cast<uint32_t>(options.text);
+    if (coding == Coding::kGzip) return static_cast<uint32_t>(options.gzip_level & 0xff) | text << 8;
+    return static_cast<uint32_t>(options.brotli_quality & 0xff) |
+           static_cast<uint32_t>(options.brotli_window & 0xff) << 8 | text << 16;
 }
 
 CompressedCache::CompressedCache(size_t max_bytes, CompressOptions options) noexcept
@@ -32,7 +40,12 @@ std::string CompressedCache::derive_etag(std::string_view file_etag, Coding codi
 
 std::shared_ptr<const Representation> CompressedCache::find(const FileVersion& version,
                                                             Coding coding) noexcept {
-    const auto it = map_.find(Key{version.dev, version.ino, coding});
+    return find(version, coding, options_);
+}
+
+std::shared_ptr<const Representation> CompressedCache::find(const FileVersion& version, Coding coding,
+                                                            const CompressOptions& options) noexcept {
+    const auto it = map_.find(Key{version.dev, version.ino, coding, settings_of(coding, options)});
     if (it == map_.end() || !(it->second.version == version)) return nullptr;
     lru_.splice(lru_.begin(), lru_, it->second.lru);
     return it->second.rep;
@@ -48,8 +61,8 @@ std::shared_ptr<const Representation> CompressedCache::get(const FileVersion& ve
                                                            std::string_view original,
                                                            std::string_view file_etag,
                                                            const CompressOptions& options) {
-    if (auto hit = find(version, coding)) return hit;
-    const Key key{version.dev, version.ino, coding};
+    if (auto hit = find(version, coding, options)) return hit;
+    const Key key{version.dev, version.ino, coding, settings_of(coding, options)};
     if (const auto stale = map_.find(key); stale != map_.end()) erase(stale);  // an older version
     auto rep = make(coding, original, file_etag, options);
     const size_t cost = rep->bytes.size() + rep->etag.size() + kSlotOverhead;

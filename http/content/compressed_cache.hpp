@@ -3,13 +3,15 @@
 // memory cap, so a hot file costs its compression once and not on every request (nginx's gzip
 // compresses again for each client).
 //
-//   map_  (dev, inode, coding) -> slot { version (size, mtime), representation, lru position }
+//   map_  (dev, inode, coding, settings) -> slot { version (size, mtime), representation, lru position }
 //   lru_  keys, most recently used first: the next victim at the back
 //
 // A slot is keyed by the file's identity and remembers which version it holds: a request for
 // a newer version (size or mtime changed) replaces it, so a file edited in place never keeps
 // its stale bytes. A file replaced by rename has a new inode; its old slot is no longer asked
-// for and ages out through the LRU.
+// for and ages out through the LRU. The key holds the encoder settings that shape the bytes
+// (gzip's level; brotli's quality and window; the text hint), so two routes that compress the
+// same file differently each keep their own bytes and never serve the other's.
 //
 // A compression that does not pay (output not smaller than the file) is remembered as "do not
 // compress" at the cost of a slot and no bytes, so an incompressible file is tried only once.
@@ -66,14 +68,18 @@ public:
     std::shared_ptr<const Representation> get(const FileVersion& version, Coding coding,
                                               std::string_view original, std::string_view file_etag);
     /// The same, compressing with `options` instead of the cache's own when it must compress
-    /// (routes may set different levels; a held representation is served whatever made it).
+    /// (routes may set different levels: each setting keeps its own slot for the version).
     std::shared_ptr<const Representation> get(const FileVersion& version, Coding coding,
                                               std::string_view original, std::string_view file_etag,
                                               const CompressOptions& options);
 
-    /// The representation held for exactly this version, or null: never compresses.
+    /// The representation held for exactly this version, made with the cache's own options, or
+    /// null: never compresses.
     [[nodiscard]] std::shared_ptr<const Representation> find(const FileVersion& version,
                                                              Coding coding) noexcept;
+    /// The same for a representation made with `options`.
+    [[nodiscard]] std::shared_ptr<const Representation> find(const FileVersion& version, Coding coding,
+                                                             const CompressOptions& options) noexcept;
 
     /// The ETag of `coding`'s representation: the file's with "-gzip" or "-br" inside the quotes,
     /// so each representation validates on its own (RFC 9110 §8.8.3) and a 304 or If-Range
@@ -90,8 +96,10 @@ private:
         dev_t dev;
         ino_t ino;
         Coding coding;
+        uint32_t settings;  // settings_of(coding, options): what else decides the bytes
         bool operator==(const Key&) const = default;
     };
+    static uint32_t settings_of(Coding coding, const CompressOptions& options) noexcept;
     struct KeyHash {
         size_t operator()(const Key& k) const noexcept;
     };

@@ -259,3 +259,41 @@ TEST_CASE("a .gz older than its source is ignored, with one info line per versio
     CHECK(count == 1);
     CHECK(log.find("[info]") != std::string::npos);
 }
+
+// The compressed-once cache is per worker and shared by every location: two locations that
+// serve the same file at different gzip levels must each get their own bytes (the cache once
+// keyed a slot by file and coding only, so the second location got the first one's bytes).
+TEST_CASE("two locations with gzip levels 1 and 9 on the same file keep their own bytes", "[content][cache]") {
+    ContentSite cs;
+    std::string config = cs.config();
+    const std::string root = "root = \"@DIR@/www\"; }";
+    const std::string with_locations =
+        "root = \"@DIR@/www\";\n    locations = (\n"
+        "      { match = \"/fast/\"; alias = \"@DIR@/www/\"; gzip = { level = 1; }; },\n"
+        "      { match = \"/best/\"; alias = \"@DIR@/www/\"; gzip = { level = 9; }; }\n    ); }";
+    REQUIRE(config.find(root) != std::string::npos);
+    config.replace(config.find(root), root.size(), with_locations);
+    Server server(cs.site.dir, config);
+    Client c(server.port());
+    struct Case {
+        const char* name;
+        const std::string* file;
+    };
+    for (Case k : {Case{"small.html", &cs.small_html}, Case{"page.html", &cs.page_html}}) {
+        INFO(k.name);
+        // Level 1 first, so a cache keyed without the level would answer level 9 with it.
+        Response fast = fetch(c, get(std::string("/fast/") + k.name, accept("gzip")));
+        Response best = fetch(c, get(std::string("/best/") + k.name, accept("gzip")));
+        Response fast_again = fetch(c, get(std::string("/fast/") + k.name, accept("gzip")));
+        REQUIRE(fast.status == 200);
+        REQUIRE(best.status == 200);
+        CHECK(fast.header("Content-Encoding") == "gzip");
+        CHECK(best.header("Content-Encoding") == "gzip");
+        CHECK(best.body.size() < fast.body.size());
+        CHECK(fast_again.body == fast.body);  // each level is still compressed once and kept
+        CHECK(python_decode(cs.site.dir, "gzip", fast.body) == *k.file);
+        CHECK(python_decode(cs.site.dir, "gzip", best.body) == *k.file);
+    }
+    c.close();
+    server.stop_and_check();
+}

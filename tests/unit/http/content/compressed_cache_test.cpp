@@ -87,6 +87,34 @@ TEST_CASE("CompressedCache: a new file version recompresses and the old one is d
     CHECK(cache.compressions() == 3);
 }
 
+TEST_CASE("CompressedCache keeps one slot per encoder setting of a version", "[content][cache]") {
+    CompressedCache cache(1 << 20, CompressOptions{});
+    std::string body;
+    for (int i = 0; body.size() < 20'000; ++i) body += html(40, static_cast<char>('a' + i % 26)) + std::to_string(i * 7919 % 1000);
+    const auto v = version(9, static_cast<off_t>(body.size()), 100);
+    CompressOptions fast, best, br_small;
+    fast.gzip_level = 1;
+    best.gzip_level = 9;
+    br_small.brotli_window = 16;
+    const auto one = cache.get(v, Coding::kGzip, body, ""e"", fast);
+    const auto nine = cache.get(v, Coding::kGzip, body, ""e"", best);
+    REQUIRE(one->compressed);
+    REQUIRE(nine->compressed);
+    CHECK(one != nine);
+    CHECK(nine->bytes.size() < one->bytes.size());
+    CHECK(gunzip(one->bytes, body.size()) == body);
+    CHECK(gunzip(nine->bytes, body.size()) == body);
+    CHECK(cache.find(v, Coding::kGzip, fast) == one);
+    CHECK(cache.find(v, Coding::kGzip, best) == nine);
+    CHECK(cache.find(v, Coding::kGzip) == nullptr);  // level 5, the cache's own: not made yet
+    // A gzip slot does not split on brotli's settings.
+    CHECK(cache.find(v, Coding::kGzip, [&] { auto o = best; o.brotli_quality = 11; return o; }()) == nine);
+    const auto br = cache.get(v, Coding::kBrotli, body, ""e"");
+    CHECK(cache.get(v, Coding::kBrotli, body, ""e"", br_small) != br);
+    CHECK(cache.compressions() == 4);
+    CHECK(cache.size() == 4);
+}
+
 TEST_CASE("CompressedCache stays under its cap, evicting the least recently used", "[content][cache]") {
     const size_t cap = 64 * 1024;
     CompressedCache cache(cap, CompressOptions{});
