@@ -512,3 +512,56 @@ TEST_CASE("tls: malformed requests get their status and a clean close over TLS t
     CHECK(c.read_response().body == t.site.index_html);
     t.server.stop_and_check();
 }
+
+namespace {
+
+// The README's HTTP-to-HTTPS example: a plain server whose only answer is the `return`, and the
+// HTTPS server beside it. @PORT@ is the plain one, @TLS@ the ssl one.
+const std::string kRedirectTemplate = R"(master_process = true;
+worker_processes = 1;
+error_log = "@DIR@/error.log";
+log_level = "info";
+pid_file = "@DIR@/portico.pid";
+http = { access_log = "@DIR@/access.log"; };
+servers = (
+    { listen = ["127.0.0.1:@PORT@"]; server_name = ["a.test"];
+      return = "301 https://$host$request_uri"; },
+    { listen = ["127.0.0.1:@TLS@ ssl"]; server_name = ["a.test"]; root = "@DIR@/www";
+      tls = { certificate = "@DIR@/a-ecdsa.pem"; certificate_key = "@DIR@/a-ecdsa.key"; }; }
+);
+)";
+
+}  // namespace
+
+TEST_CASE("tls: the README's HTTP-to-HTTPS return sends a plain request to the same URI over HTTPS",
+          "[tls][redirect]") {
+    Site site;
+    install_certificates(site.dir);
+    uint16_t tls_port = free_port();
+    Server server(site.dir, replace_all(kRedirectTemplate, "@TLS@", std::to_string(tls_port)));
+    wait_ready(server, 1, 1);
+    std::string plain = "http://127.0.0.1:" + std::to_string(server.port());
+
+    // $host is the Host without its port, lower-cased; $request_uri is the target as sent.
+    CommandResult r = run_command("curl -sS --max-time 20 -o /dev/null -H 'Host: A.Test:" +
+                                  std::to_string(server.port()) +
+                                  "' -w '%{http_code} %{redirect_url}' '" + plain +
+                                  "/small.txt?x=1&y=%2F'");
+    INFO(r.out << server.logs());
+    REQUIRE(r.status == 0);
+    CHECK(r.out == "301 https://a.test/small.txt?x=1&y=%2F");
+
+    // Any method is sent over, and HEAD gets no body; the head names the Location exactly.
+    TempDir out;
+    r = run_command("curl -sS --max-time 20 -I --path-as-is -D '" + out / "h" + "' -H 'Host: a.test' '" + plain +
+                    "/docs/../index.html'");
+    REQUIRE(r.status == 0);
+    CHECK(header_in(read_file(out / "h"), "Location") == "https://a.test/docs/../index.html");
+
+    // Following it (the https port given by --connect-to) lands on the HTTPS server's file.
+    r = run_command("curl -sS --max-time 20 -L --cacert '" + site.dir / "ca.pem" +
+                    "' --connect-to a.test:443:127.0.0.1:" + std::to_string(tls_port) +
+                    " -H 'Host: a.test' -w ' %{http_code} %{url_effective}' '" + plain + "/small.txt'");
+    CHECK(r.out == site.small + " 200 https://a.test/small.txt");
+    server.stop_and_check();
+}
