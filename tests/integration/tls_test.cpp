@@ -515,8 +515,9 @@ TEST_CASE("tls: malformed requests get their status and a clean close over TLS t
 
 namespace {
 
-// The README's HTTP-to-HTTPS example: a plain server whose only answer is the `return`, and the
-// HTTPS server beside it. @PORT@ is the plain one, @TLS@ the ssl one.
+// The README's HTTP-to-HTTPS example: a plain server whose only answer is the `return` (its root
+// is required but never read), and the HTTPS server beside it. @PORT@ is the plain one, @TLS@
+// the ssl one.
 const std::string kRedirectTemplate = R"(master_process = true;
 worker_processes = 1;
 error_log = "@DIR@/error.log";
@@ -524,7 +525,7 @@ log_level = "info";
 pid_file = "@DIR@/portico.pid";
 http = { access_log = "@DIR@/access.log"; };
 servers = (
-    { listen = ["127.0.0.1:@PORT@"]; server_name = ["a.test"];
+    { listen = ["127.0.0.1:@PORT@"]; server_name = ["a.test"]; root = "@DIR@/www";
       return = "301 https://$host$request_uri"; },
     { listen = ["127.0.0.1:@TLS@ ssl"]; server_name = ["a.test"]; root = "@DIR@/www";
       tls = { certificate = "@DIR@/a-ecdsa.pem"; certificate_key = "@DIR@/a-ecdsa.key"; }; }
