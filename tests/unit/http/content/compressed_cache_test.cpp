@@ -96,8 +96,8 @@ TEST_CASE("CompressedCache keeps one slot per encoder setting of a version", "[c
     fast.gzip_level = 1;
     best.gzip_level = 9;
     br_small.brotli_window = 16;
-    const auto one = cache.get(v, Coding::kGzip, body, ""e"", fast);
-    const auto nine = cache.get(v, Coding::kGzip, body, ""e"", best);
+    const auto one = cache.get(v, Coding::kGzip, body, "\"e\"", fast);
+    const auto nine = cache.get(v, Coding::kGzip, body, "\"e\"", best);
     REQUIRE(one->compressed);
     REQUIRE(nine->compressed);
     CHECK(one != nine);
@@ -109,8 +109,8 @@ TEST_CASE("CompressedCache keeps one slot per encoder setting of a version", "[c
     CHECK(cache.find(v, Coding::kGzip) == nullptr);  // level 5, the cache's own: not made yet
     // A gzip slot does not split on brotli's settings.
     CHECK(cache.find(v, Coding::kGzip, [&] { auto o = best; o.brotli_quality = 11; return o; }()) == nine);
-    const auto br = cache.get(v, Coding::kBrotli, body, ""e"");
-    CHECK(cache.get(v, Coding::kBrotli, body, ""e"", br_small) != br);
+    const auto br = cache.get(v, Coding::kBrotli, body, "\"e\"");
+    CHECK(cache.get(v, Coding::kBrotli, body, "\"e\"", br_small) != br);
     CHECK(cache.compressions() == 4);
     CHECK(cache.size() == 4);
 }
