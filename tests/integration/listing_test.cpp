@@ -413,7 +413,9 @@ TEST_CASE("a directory of 50,000 entries is listed whole while another connectio
     INFO("p99 during the listing: " << busy_p99 << " us");
     CHECK(busy.size() >= 20);
     CHECK(busy_median < 5 * quiet_median);
-    CHECK(busy_p99 < 50 * quiet_median);
+    // With a floor of 10 ms: under ASan on a loaded machine one of the listing's turns alone
+    // took about 5 ms (2 ms is 50 quiet requests), while the listing at once is 70 ms or more.
+    CHECK(busy_p99 < std::max(50 * quiet_median, 10'000.0));
     // The single worst request may also have met the scheduler on a busy machine (8 ms were seen
     // with builds running beside the test): bounded by a third of the whole listing at once.
     CHECK(busy_max < std::max(1000 * quiet_median, 25'000.0));
