@@ -12,12 +12,17 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/buffer.hpp"
 #include "http/header_writer.hpp"
 
 namespace portico::http {
 
 struct Context;
 class Connection;
+
+/// What a tunnel's relay() did: it goes on by events, it used up its turn (call again after the
+/// others' turns, without waiting for an event), or it ended (the connection closes).
+enum class TunnelStep : uint8_t { kGoOn, kYield, kEnd };
 
 class BodyStream {
 public:
@@ -55,6 +60,20 @@ public:
     /// next turn", and the connection resumes it after the others have had theirs, instead of
     /// waiting for on_stream_ready.
     [[nodiscard]] virtual bool head_in_steps() const noexcept { return false; }
+
+    /// Only for a stream whose head() gave 101 Switching Protocols (the proxy, for a WebSocket):
+    /// once that head is out, the connection becomes a byte tunnel (State::kTunnel). tunnel() is
+    /// called once, with the input the connection read past the request head (the stream may
+    /// take the buffer); relay() then on every event of the client socket. The stream moves bytes
+    /// both ways through Connection::tunnel_read/tunnel_write, and bounds the tunnel's idle time.
+    virtual TunnelStep tunnel(Context& ctx, core::Buffer& early) noexcept {
+        (void)ctx, (void)early;
+        return TunnelStep::kEnd;
+    }
+    virtual TunnelStep relay(Context& ctx) noexcept {
+        (void)ctx;
+        return TunnelStep::kEnd;
+    }
 };
 
 class BodyReader {

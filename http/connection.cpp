@@ -77,7 +77,7 @@ void Connection::open(Context& ctx, int fd, uint16_t listener, const core::PeerA
 }
 
 void Connection::on_event(Context& ctx, uint32_t events) noexcept {
-    if (state_ == State::kClosed) return;
+    if (state_ >= State::kClosed) [[unlikely]] return on_tunnel_event(ctx, events);
     if (events & EPOLLERR) return close(ctx);
     if (transport_) [[unlikely]] {
         if (!handshake_done_ && !handshake(ctx)) return;
@@ -195,7 +195,7 @@ void Connection::on_readable(Context& ctx) noexcept {
         if (n > 0) {
             in_.commit(static_cast<size_t>(n));
             process(ctx);
-            if (state_ == State::kClosed) return;
+            if (state_ >= State::kClosed) return;  // closed, or a tunnel that reads for itself
             // A transport hands out input a record at a time: only its EAGAIN proves it drained.
             bool drained = static_cast<size_t>(n) < want && !peer_shutdown_ && !transport_;
             if (state_ == State::kWrite) {
@@ -266,7 +266,8 @@ void Connection::process(Context& ctx) noexcept {
                 in_.clear();
                 return;
             case State::kWrite:
-            case State::kClosed: return;
+            case State::kClosed:
+            case State::kTunnel: return;
         }
     }
 }
@@ -582,6 +583,7 @@ void Connection::queue_resume(Context& ctx) noexcept {
 void Connection::on_resume(Context& ctx) noexcept {
     if (!resume_queued_) return;  // closed, or already resumed by an EPOLLOUT in this batch
     resume_queued_ = false;
+    if (state_ == State::kTunnel) [[unlikely]] return tunnel_step(ctx, stream_->stream->relay(ctx));
     on_writable(ctx);
 }
 
@@ -621,7 +623,7 @@ void Connection::on_writable(Context& ctx) noexcept {
     }
     write_out(ctx, {});
     process(ctx);  // pipelined requests already buffered
-    if (state_ == State::kClosed || state_ == State::kWrite) return;
+    if (state_ >= State::kWrite) return;  // kWrite, kClosed, kTunnel
     if (readable_) on_readable(ctx);
     else if (state_ == State::kHead && !head_timer_) arm_head_timer(ctx);
 }

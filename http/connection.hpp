@@ -8,6 +8,8 @@
 //     +-----------------------------------------------------------------------+
 //   kHead, with pipelined bytes: straight back to kHead.
 //   Errors answer and go to kLinger (write side shut, input drained until EOF or timeout).
+//   A 101 from a streamed head (the proxy's WebSocket): kWrite -> kTunnel once the head is out,
+//   and the stream relays bytes both ways until the tunnel ends and the connection closes.
 //
 // Registered with epoll once (EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET) and never re-armed. An idle
 // connection holds no buffer: the input buffer is taken on the first byte and given back when
@@ -37,7 +39,8 @@ class HeaderWriter;
 
 class Connection : public core::TimerEntry {
 public:
-    enum class State : uint8_t { kIdle, kHead, kBody, kWrite, kLinger, kClosed };
+    // The order is used: state_ >= kWrite is "not reading requests", >= kClosed "not HTTP".
+    enum class State : uint8_t { kIdle, kHead, kBody, kLinger, kWrite, kClosed, kTunnel };
 
     Connection() = default;
     Connection(const Connection&) = delete;
@@ -66,6 +69,14 @@ public:
     /// object at the end of the loop iteration, so a stale event in the same batch cannot reach
     /// a new connection that reused the fd.
     void close(Context& ctx) noexcept;
+
+    // The client side of a tunnel (State::kTunnel), for the stream that relays it: reads and
+    // writes in the syscalls' convention (through the transport, if any), the end of our output
+    // (TLS close_notify, then FIN), and what a relay() run from elsewhere (an upstream event) did.
+    ssize_t tunnel_read(void* data, size_t size) noexcept { return io_read(data, size); }
+    ssize_t tunnel_write(Context& ctx, const iovec* iov, int cnt) noexcept;
+    void tunnel_shutdown() noexcept;
+    void tunnel_step(Context& ctx, TunnelStep step) noexcept;
 
     [[nodiscard]] int fd() const noexcept { return fd_; }
     [[nodiscard]] State state() const noexcept { return state_; }
@@ -120,6 +131,8 @@ private:
     [[gnu::noinline]] void log_access(Context& ctx) noexcept;
     void drop_response(Context& ctx) noexcept;
     void abandon_stream(Context& ctx) noexcept;
+    void enter_tunnel(Context& ctx) noexcept;
+    [[gnu::noinline]] void on_tunnel_event(Context& ctx, uint32_t events) noexcept;
     void idle_link(Context& ctx) noexcept;
     void idle_unlink(Context& ctx) noexcept;
 
@@ -136,6 +149,7 @@ private:
         bool ended = false;                // the last bytes (and the last chunk) are in out_
         bool head_pending = false;         // the head comes from stream->head()
         bool reader_paused = false;        // reader->full(): the socket is not read
+        bool tunnel = false;               // the head is a 101: a tunnel once it is out
     };
 
     int fd_ = -1;

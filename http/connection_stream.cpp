@@ -2,6 +2,8 @@
 // when the handler learns it late, and a request body handed to the handler's BodyReader. Only
 // requests with a stream or a reader come here; the plain file path never does.
 
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <cerrno>
@@ -69,6 +71,47 @@ void Connection::abandon_stream(Context& ctx) noexcept {
     close(ctx);
 }
 
+// The 101 head went out: from here the connection is a tunnel that its stream relays. The input
+// read past the request head already belongs to the new protocol, and goes to the stream.
+void Connection::enter_tunnel(Context& ctx) noexcept {
+    state_ = State::kTunnel;
+    ctx.wheel.unlink(*this);  // the stream times the tunnel's idleness
+    ctx.pool.release(out_);
+    TunnelStep step = stream_->stream->tunnel(ctx, in_);
+    ctx.pool.release(in_);  // whatever the stream did not take
+    tunnel_step(ctx, step);
+}
+
+// Every event of a tunnel's client socket, and the closed connection's stale ones (dropped).
+void Connection::on_tunnel_event(Context& ctx, uint32_t events) noexcept {
+    if (state_ != State::kTunnel) return;
+    if (events & EPOLLERR) return close(ctx);
+    tunnel_step(ctx, stream_->stream->relay(ctx));
+}
+
+void Connection::tunnel_step(Context& ctx, TunnelStep step) noexcept {
+    if (state_ != State::kTunnel) return;
+    if (step == TunnelStep::kEnd) return close(ctx);
+    if (step == TunnelStep::kYield && !resume_queued_) {  // on_resume relays again; no timer
+        resume_queued_ = true;
+        ctx.resume.push_back(this);
+    }
+}
+
+ssize_t Connection::tunnel_write(Context& ctx, const iovec* iov, int cnt) noexcept {
+    ssize_t n = io_writev(iov, cnt);
+    if (n > 0) {
+        stream_->written += static_cast<uint64_t>(n);  // the access log's body bytes
+        ctx.counters.bytes_out += static_cast<uint64_t>(n);
+    }
+    return n;
+}
+
+void Connection::tunnel_shutdown() noexcept {
+    if (transport_) transport_->shutdown();  // TLS: close_notify before the FIN
+    ::shutdown(fd_, SHUT_WR);
+}
+
 // The head from the stream, once it knows it, queued in out_ (behind what is left there).
 bool Connection::take_stream_head(Context& ctx) noexcept {
     StreamState& s = *stream_;
@@ -92,7 +135,14 @@ bool Connection::take_stream_head(Context& ctx) noexcept {
     s.head_pending = false;
     s.left = length;
     if (has_no_body(status)) s.no_body = true;
-    end_head(hw, !s.no_body && length == kUnknownLength);
+    if (status == 101) {
+        // Switching protocols: the stream wrote Upgrade and Connection: upgrade, and after the
+        // blank line the connection carries the new protocol, not HTTP.
+        s.tunnel = true;
+        hw.add("\r\n");
+    } else {
+        end_head(hw, !s.no_body && length == kUnknownLength);
+    }
     if (status >= 500) ctx.counters.status_5xx++;
     else if (status >= 400) ctx.counters.status_4xx++;
     if (log_ && log_->pending) {
@@ -113,6 +163,10 @@ bool Connection::take_stream_head(Context& ctx) noexcept {
 // the socket, the stream, or the next turn) or closed.
 bool Connection::send_stream(Context& ctx) noexcept {
     StreamState& s = *stream_;
+    if (s.tunnel) [[unlikely]] {
+        enter_tunnel(ctx);  // the 101 head is out
+        return false;
+    }
     if (s.no_body) return true;
     uint64_t budget = kStreamBudget;
     for (;;) {
@@ -206,7 +260,7 @@ void Connection::on_body_wanted(Context& ctx) noexcept {
     if (state_ != State::kBody || !stream_ || !stream_->reader_paused) return;
     stream_->reader_paused = false;
     process(ctx);
-    if (state_ == State::kClosed || state_ == State::kWrite) return;
+    if (state_ >= State::kWrite) return;  // kWrite, kClosed, kTunnel
     if (state_ == State::kBody && stream_ && stream_->reader_paused) return;
     if (readable_) on_readable(ctx);
 }

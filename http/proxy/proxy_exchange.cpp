@@ -48,6 +48,7 @@ void ProxyExchange::start(Context& ctx, ProxyRuntime& rt, const Exchange& ex, co
     in.pass_path = settings.pass->path;
     in.location_prefix = prefix;
     if (settings.set_headers) in.set_headers = *settings.set_headers;
+    in.upgrade = is_upgrade_request(ex.head.data(), ex.head.size(), ex.req);
     if (ex.req.chunked) {
         in.body = UpstreamBody::kChunked;
     } else if (ex.req.content_length > 0) {
@@ -66,6 +67,7 @@ void ProxyExchange::start(Context& ctx, ProxyRuntime& rt, const Exchange& ex, co
         return build_error(ctx, 500, head_only, {}, hw, reply);
     }
     x->head_.resize(built.length);
+    x->upgrade_asked_ = in.upgrade;
     x->idempotent_ = is_idempotent(ex.req.method);
     x->head_request_ = head_only;
     x->body_complete_ = !ex.req.has_body();
@@ -87,6 +89,7 @@ ProxyExchange::~ProxyExchange() {
         rt_.close(up_);  // mid-request: the connection cannot be reused
     }
     rt_.ctx().pool.release(in_);
+    rt_.ctx().pool.release(from_client_);
 }
 
 void ProxyExchange::attach(Connection& conn) noexcept {
@@ -140,6 +143,10 @@ void ProxyExchange::arm(Context& ctx, int64_t ms) noexcept {
 }
 
 void ProxyExchange::on_upstream_event(Context& ctx, uint32_t events) noexcept {
+    if (phase_ == Phase::kTunnel) {
+        Connection* client = client_;
+        return client->tunnel_step(ctx, relay(ctx));  // its kEnd closes the client, and destroys us
+    }
     if (up_->connecting) {
         if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
         int err = 0;
@@ -233,11 +240,13 @@ bool ProxyExchange::parse_head(Context& ctx) noexcept {
             parser_.reset(head_request_);
             continue;
         }
-        if (response_->upgrade) {
-            spdlog::warn("upstream switched protocols, which portico does not tunnel yet; answering 502");
+        if (response_->upgrade && !upgrade_asked_) {
+            spdlog::warn("upstream {} switched protocols though the client asked for no upgrade; answering 502",
+                         group_.peers[static_cast<size_t>(up_->peer())].name);
             fail_try(ctx, TryFailure::kBadResponse);
             return true;
         }
+        upgrade_granted_ = response_->upgrade;
         break;
     }
     head_ready_ = true;
@@ -298,6 +307,7 @@ void ProxyExchange::wake_client(Context& ctx) noexcept {
 }
 
 void ProxyExchange::on_upstream_timeout(Context& ctx) noexcept {
+    if (phase_ == Phase::kTunnel) return tunnel_timeout(ctx);
     if (phase_ == Phase::kSending || phase_ == Phase::kHead) {
         bool connecting = up_->connecting;
         spdlog::warn("upstream {} timed out ({})", group_.peers[static_cast<size_t>(up_->peer())].name,
@@ -342,6 +352,15 @@ bool ProxyExchange::head(Context& ctx, HeaderWriter& hw, uint16_t& status, uint6
         std::string_view name = f.name.in(b);
         if (f.hop_by_hop || core::iequals(name, "server") || core::iequals(name, "date")) continue;
         hw.add(name).add(": ").add(f.value.in(b)).add("\r\n");
+    }
+    if (upgrade_granted_) {
+        // The connection becomes the tunnel once this head is out (Connection::enter_tunnel);
+        // the bytes behind the head in in_ are the new protocol's first.
+        hw.add("Connection: upgrade\r\n");
+        status = 101;
+        length = 0;
+        in_.consume(parser_.head_length());
+        return true;
     }
     if (h.content_length >= 0 && h.framing != BodyFraming::kChunked && h.framing != BodyFraming::kUntilClose)
         hw.add("Content-Length: ").add_uint(static_cast<uint64_t>(h.content_length)).add("\r\n");

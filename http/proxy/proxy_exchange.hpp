@@ -42,6 +42,9 @@ public:
     void on_body(Context& ctx, std::string_view bytes) noexcept override;
     void on_body_end(Context& ctx) noexcept override;
     [[nodiscard]] bool full() const noexcept override;
+    // The WebSocket tunnel, after a 101 (proxy_tunnel.cpp)
+    TunnelStep tunnel(Context& ctx, core::Buffer& early) noexcept override;
+    TunnelStep relay(Context& ctx) noexcept override;
 
     void on_upstream_event(Context& ctx, uint32_t events) noexcept;
     void on_upstream_timeout(Context& ctx) noexcept;
@@ -50,7 +53,7 @@ public:
     static constexpr size_t kSendHigh = 64 * 1024;
 
 private:
-    enum class Phase : uint8_t { kSending, kHead, kBody, kDone, kFailed };
+    enum class Phase : uint8_t { kSending, kHead, kBody, kDone, kFailed, kTunnel };
 
     void next_try(Context& ctx) noexcept;
     void begin_on(Context& ctx, UpstreamConn* c) noexcept;
@@ -62,6 +65,7 @@ private:
     void finish_upstream(bool reusable) noexcept;
     void arm(Context& ctx, int64_t ms) noexcept;
     void wake_client(Context& ctx) noexcept;
+    void tunnel_timeout(Context& ctx) noexcept;
 
     ProxyRuntime& rt_;
     Group& group_;
@@ -102,6 +106,16 @@ private:
     bool in_client_call_ = false;    // inside on_body/on_body_end: do not call the client back
     uint16_t error_status_ = 0;      // Phase::kFailed: the answer
     size_t error_sent_ = 0;
+
+    // A protocol upgrade (WebSocket): asked for by the client, granted by the upstream's 101. The
+    // tunnel then relays in_ (upstream to client) and from_client_ (client to upstream), each
+    // side's end passed on to the other as a half-close.
+    bool upgrade_asked_ = false;
+    bool upgrade_granted_ = false;
+    bool client_eof_ = false;
+    bool client_shut_ = false;       // our FIN (and close_notify) went to the client
+    bool upstream_shut_ = false;     // our FIN went to the upstream
+    core::Buffer from_client_;
 };
 
 }  // namespace portico::http::proxy
