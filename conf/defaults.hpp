@@ -44,7 +44,7 @@ struct Defaults {
     // http.open_file_cache.
     uint32_t open_file_cache_max = 4096;
     Millis open_file_cache_valid = std::chrono::seconds{1};
-    uint64_t open_file_cache_in_memory_max = 16 * 1024;
+    uint64_t open_file_cache_in_memory_max = 4 * 1024;
     uint64_t open_file_cache_memory = 32 * 1024 * 1024;
 
     // Content (issue 9): http.compressed_cache, and a gzip or brotli block's keys left unset.

@@ -70,7 +70,7 @@ public:
         size_t max_entries = 4096;       ///< 0: nothing is cached, every lookup opens the file
         size_t max_open = 1024;          ///< descriptors kept open by cached entries (at least 1)
         size_t max_memory = 32u << 20;   ///< bytes of file contents kept in memory
-        size_t small_file = 16u << 10;   ///< files up to this size keep their contents in memory
+        size_t small_file = 4u << 10;    ///< files up to this size keep their contents in memory
         uint64_t validity_ms = 1000;
     };
 

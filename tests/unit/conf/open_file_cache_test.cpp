@@ -51,7 +51,7 @@ TEST_CASE("open_file_cache: absent, every default", "[conf]") {
     const OpenFileCacheConfig& o = c.http.open_file_cache;
     CHECK(o.max == 4096);
     CHECK(o.valid == Millis{1000});
-    CHECK(o.in_memory_max == 16 * 1024);
+    CHECK(o.in_memory_max == 4 * 1024);
     CHECK(o.memory == 32 * 1024 * 1024);
     Config empty = load_config_from_string(with_cache(""), dir.conf());
     CHECK(empty.http.open_file_cache.max == kDefaults.open_file_cache_max);
