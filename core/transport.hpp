@@ -39,6 +39,10 @@ public:
     /// True when input is held by the transport with no socket event to announce it: the caller
     /// must read again before waiting for an edge.
     [[nodiscard]] virtual bool has_buffered_input() const noexcept = 0;
+    /// True when the last read from the socket found it drained (it returned less than asked)
+    /// and nothing is held: more input will come with a new edge, so a short read() proves the
+    /// input drained as it does on a plain socket. False when not known: read until kWantRead.
+    [[nodiscard]] virtual bool input_drained() const noexcept { return false; }
     /// Sends from the `count` buffers (a partial count is normal). After kWantWrite the caller
     /// retries with the same bytes first.
     virtual IoResult write(const iovec* iov, int count) noexcept = 0;

@@ -196,8 +196,9 @@ void Connection::on_readable(Context& ctx) noexcept {
             in_.commit(static_cast<size_t>(n));
             process(ctx);
             if (state_ >= State::kClosed) return;  // closed, or a tunnel that reads for itself
-            // A transport hands out input a record at a time: only its EAGAIN proves it drained.
-            bool drained = static_cast<size_t>(n) < want && !peer_shutdown_ && !transport_;
+            // A transport hands out input a record at a time: its short read proves the socket
+            // drained only when its own last read of the socket was short (input_drained).
+            bool drained = static_cast<size_t>(n) < want && !peer_shutdown_ && (!transport_ || transport_->input_drained());
             if (state_ == State::kWrite) {
                 readable_ = !drained;  // more (a pipelined request, the EOF) may wait behind it
                 return;

@@ -21,6 +21,13 @@ Transport::Transport(SSL_CTX* initial, int fd) noexcept : fd_(fd) {
     }
     if (ssl_) {
         SSL_set_accept_state(ssl_.get());
+        // Read ahead: one read() takes what the socket holds (a request's record, or several),
+        // instead of a 5-byte record header and then the record. The callback tells from that
+        // read's count whether the socket is now empty, so the caller need not read to EAGAIN.
+        SSL_set_read_ahead(ssl_.get(), 1);
+        BIO* bio = SSL_get_rbio(ssl_.get());
+        BIO_set_callback_arg(bio, reinterpret_cast<char*>(this));
+        BIO_set_callback_ex(bio, &Transport::on_bio);
     }
     ERR_clear_error();
 }
@@ -97,6 +104,21 @@ IoResult Transport::read(void* data, size_t size) noexcept {
 
 bool Transport::has_buffered_input() const noexcept {
     return SSL_has_pending(ssl_.get()) == 1;
+}
+
+bool Transport::input_drained() const noexcept {
+    return socket_drained_ && SSL_has_pending(ssl_.get()) == 0;
+}
+
+long Transport::on_bio(BIO* bio, int oper, const char* argp, size_t len, int argi, long argl, int ret,
+                       size_t* processed) {
+    (void)argp, (void)argi, (void)argl;
+    if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+        auto* self = reinterpret_cast<Transport*>(BIO_get_callback_arg(bio));
+        // A failed read (EAGAIN) also leaves the socket empty; EOF and errors end the reading.
+        self->socket_drained_ = ret <= 0 || processed == nullptr || *processed < len;
+    }
+    return ret;
 }
 
 IoResult Transport::write_some(const void* data, size_t size) noexcept {

@@ -49,6 +49,9 @@ public:
     /// Decrypted bytes, or a record not yet decrypted, that OpenSSL holds without the socket
     /// being readable.
     [[nodiscard]] bool has_buffered_input() const noexcept override;
+    /// OpenSSL reads ahead (a whole socket's worth per read, not a record header and then its
+    /// body), and a callback on the socket BIO notes whether its last read came back short.
+    [[nodiscard]] bool input_drained() const noexcept override;
 
     /// Encrypts and sends up to `size` bytes (whole records; a partial count is normal).
     IoResult write(const void* data, size_t size) noexcept;
@@ -90,11 +93,14 @@ private:
     IoStatus classify(int ret) noexcept;
     IoResult write_some(const void* data, size_t size) noexcept;
     IoResult send_chunk() noexcept;
+    static long on_bio(BIO* bio, int oper, const char* argp, size_t len, int argi, long argl, int ret,
+                       size_t* processed);
 
     SslPtr ssl_;
     int fd_;
     bool plain_http_ = false;
     bool shutdown_sent_ = false;
+    bool socket_drained_ = false;  ///< the socket BIO's last read returned less than it asked for
     std::string error_;
     // The fallback's chunk: read from the file, not yet all accepted by SSL_write. Kept until
     // written, since a retried SSL_write must see the same bytes.
