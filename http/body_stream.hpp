@@ -87,6 +87,9 @@ public:
     virtual void on_body(Context& ctx, std::string_view bytes) noexcept = 0;
     /// The whole body arrived (for a request without one: at once, with no on_body call).
     virtual void on_body_end(Context& ctx) noexcept = 0;
+    /// The connection has handed over every body byte the socket held for now and waits for
+    /// more: a reader that gathers the bytes of one read batch into fewer writes sends them now.
+    virtual void on_body_drained(Context& ctx) noexcept { (void)ctx; }
     /// While true the connection reads no more from the socket, so a slow consumer slows the
     /// client through the TCP window; the reader calls Connection::on_body_wanted when it drains.
     [[nodiscard]] virtual bool full() const noexcept { return false; }

@@ -212,9 +212,14 @@ void Connection::on_readable(Context& ctx) noexcept {
         return close(ctx);  // ECONNRESET and friends: nothing to answer
     }
     readable_ = false;
-    if (state_ == State::kIdle && in_.allocated() && in_.readable() == 0) ctx.pool.release(in_);
-    // The head is incomplete after all we could read: from now on it must arrive in time.
-    if (state_ == State::kHead && !head_timer_) arm_head_timer(ctx);
+    if (state_ == State::kIdle) {
+        if (in_.allocated() && in_.readable() == 0) ctx.pool.release(in_);
+    } else if (state_ == State::kHead) {
+        // The head is incomplete after all we could read: from now on it must arrive in time.
+        if (!head_timer_) arm_head_timer(ctx);
+    } else if (state_ == State::kBody && stream_ && stream_->reader) [[unlikely]] {
+        stream_->reader->on_body_drained(ctx);  // all the body the socket held is handed over
+    }
 }
 
 void Connection::on_eof(Context& ctx) noexcept {
@@ -450,7 +455,7 @@ void Connection::respond_error(Context& ctx, uint16_t status) noexcept {
 // Writes the pending header (`header` on the first attempt, then whatever is left in out_) and
 // the in-memory body with one writev, then the file range with sendfile.
 void Connection::write_out(Context& ctx, std::string_view header) noexcept {
-    if (stream_ && stream_->head_pending && !take_stream_head(ctx)) return;
+    if (stream_) [[unlikely]] return write_stream(ctx, header);
     if (header.empty() && out_.allocated()) header = out_.view();
     iovec iov[2];
     int cnt = 0;
@@ -458,7 +463,7 @@ void Connection::write_out(Context& ctx, std::string_view header) noexcept {
     if (mem_left_ > 0) iov[cnt++] = {const_cast<char*>(mem_), mem_left_};
     if (cnt > 0) {
         // The keep-alive small-file path stays a plain writev; the others may hold the tail back.
-        ssize_t n = file_left_ == 0 && (keep_alive_ || stream_) ? io_writev(iov, cnt) : write_more(iov, cnt);
+        ssize_t n = file_left_ == 0 && keep_alive_ ? io_writev(iov, cnt) : write_more(iov, cnt);
         if (n < 0 && !transient(errno)) return close(ctx);
         size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
         ctx.counters.bytes_out += sent;
@@ -482,7 +487,6 @@ void Connection::write_out(Context& ctx, std::string_view header) noexcept {
         }
     }
     if (file_left_ > 0 && !send_body_file(ctx)) return;
-    if (stream_ && !send_stream(ctx)) return;
     finish_response(ctx);
 }
 
@@ -627,6 +631,7 @@ void Connection::on_writable(Context& ctx) noexcept {
     if (state_ >= State::kWrite) return;  // kWrite, kClosed, kTunnel
     if (readable_) on_readable(ctx);
     else if (state_ == State::kHead && !head_timer_) arm_head_timer(ctx);
+    else if (state_ == State::kBody && stream_ && stream_->reader) [[unlikely]] stream_->reader->on_body_drained(ctx);
 }
 
 // The response is out: close, linger, or get ready for the next request. Never parses the next

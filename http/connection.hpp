@@ -98,6 +98,7 @@ private:
     void end_head(HeaderWriter& hw, bool unknown_length) noexcept;
     [[gnu::noinline]] bool take_stream(Context& ctx, Reply& reply, bool head_only) noexcept;
     bool take_stream_head(Context& ctx) noexcept;
+    void write_stream(Context& ctx, std::string_view header) noexcept;
     bool send_stream(Context& ctx) noexcept;
     bool fill_stream(Context& ctx) noexcept;
     void respond_error(Context& ctx, uint16_t status) noexcept;
@@ -143,6 +144,8 @@ private:
         BodyReader* reader = nullptr;      // lives in stream
         uint64_t left = kUnknownLength;    // a known length's bytes still due
         uint64_t written = 0;              // bytes of the streamed part sent (framing included)
+        size_t head_left = 0;              // head bytes at the front of out_, not yet sent
+        bool started = false;              // write_stream() took what was queued as the head
         bool chunked = false;              // framed as chunks (HTTP/1.1, unknown length)
         bool no_body = false;              // HEAD, 1xx, 204, 304: the head is all
         bool waiting = false;              // the stream said kWait, or its head is not known yet

@@ -112,6 +112,25 @@ void Connection::tunnel_shutdown() noexcept {
     ::shutdown(fd_, SHUT_WR);
 }
 
+// A streamed response goes out through out_ alone: the head (given by the handler, or made by
+// the stream once it knows it) with the first piece of the body behind it, so that both leave in
+// one write, then the body piece by piece. What out_ already held (the rest of a 100 Continue,
+// a head held back while the request body was read) goes first, counted as head.
+void Connection::write_stream(Context& ctx, std::string_view header) noexcept {
+    StreamState& s = *stream_;
+    if (!s.started) {
+        s.started = true;
+        if (!header.empty()) {
+            size_t queued = out_.allocated() ? out_.readable() : 0;
+            if (!ctx.pool.grow(out_, std::max(kStreamBuffer, queued + header.size())) || !out_.append(header))
+                return close(ctx);
+        }
+        s.head_left = out_.allocated() ? out_.readable() : 0;
+    }
+    if (s.head_pending && !take_stream_head(ctx)) return;
+    if (send_stream(ctx)) finish_response(ctx);
+}
+
 // The head from the stream, once it knows it, queued in out_ (behind what is left there).
 bool Connection::take_stream_head(Context& ctx) noexcept {
     StreamState& s = *stream_;
@@ -150,12 +169,11 @@ bool Connection::take_stream_head(Context& ctx) noexcept {
         log_->head_length += hw.view().size();
     }
     size_t queued = out_.allocated() ? out_.readable() : 0;
-    if (!out_.allocated()) out_ = ctx.pool.acquire(hw.view().size());
-    else if (out_.compact(), out_.writable() < hw.view().size()) ctx.pool.grow(out_, queued + hw.view().size());
-    if (!out_.allocated() || !out_.append(hw.view())) {
+    if (!ctx.pool.grow(out_, std::max(kStreamBuffer, queued + hw.view().size())) || !out_.append(hw.view())) {
         close(ctx);
         return false;
     }
+    s.head_left += hw.view().size();
     return true;
 }
 
@@ -163,13 +181,12 @@ bool Connection::take_stream_head(Context& ctx) noexcept {
 // the socket, the stream, or the next turn) or closed.
 bool Connection::send_stream(Context& ctx) noexcept {
     StreamState& s = *stream_;
-    if (s.tunnel) [[unlikely]] {
-        enter_tunnel(ctx);  // the 101 head is out
-        return false;
-    }
-    if (s.no_body) return true;
     uint64_t budget = kStreamBudget;
     for (;;) {
+        // Only the head is queued: the body's first piece joins it, for one write of both.
+        if (s.head_left > 0 && out_.readable() == s.head_left && !s.no_body && !s.tunnel && !s.ended &&
+            !s.waiting && !s.head_pending && !fill_stream(ctx))
+            return false;
         if (out_.allocated() && out_.readable() > 0) {
             iovec iov{out_.read_ptr(), out_.readable()};
             ssize_t n = io_writev(&iov, 1);
@@ -179,13 +196,20 @@ bool Connection::send_stream(Context& ctx) noexcept {
                 ctx.wheel.link(*this, ctx.now_ms + static_cast<uint64_t>(ctx.config.http.send_timeout.count()));
                 return false;
             }
-            out_.consume(static_cast<size_t>(n));
-            s.written += static_cast<uint64_t>(n);
-            ctx.counters.bytes_out += static_cast<uint64_t>(n);
-            budget -= std::min<uint64_t>(budget, static_cast<uint64_t>(n));
+            auto sent = static_cast<size_t>(n);
+            size_t head_part = std::min(sent, s.head_left);
+            out_.consume(sent);
+            s.head_left -= head_part;
+            s.written += sent - head_part;
+            ctx.counters.bytes_out += sent;
+            budget -= std::min<uint64_t>(budget, sent);
             continue;  // a short write ends in EAGAIN on the next try
         }
-        if (s.ended) return true;
+        if (s.tunnel) [[unlikely]] {
+            enter_tunnel(ctx);  // the 101 head is out
+            return false;
+        }
+        if (s.no_body || s.ended) return true;
         if (s.waiting) {
             ctx.wheel.unlink(*this);  // the stream bounds its own wait
             return false;
@@ -208,9 +232,12 @@ bool Connection::fill_stream(Context& ctx) noexcept {
     }
     if (!out_.allocated()) out_ = ctx.pool.acquire(kStreamBuffer);
     if (!out_.allocated()) return close(ctx), false;
-    out_.clear();
+    bool behind = out_.readable() > 0;  // the piece goes behind the queued head
+    if (behind) out_.compact();
+    else out_.clear();
     size_t room = s.chunked ? kChunkHeadRoom : 0;
     size_t tail = s.chunked ? kChunkEnd.size() + kLastChunk.size() : 0;
+    if (out_.writable() < room + tail + 512) return true;  // a head that nearly fills out_ goes alone
     size_t cap = out_.writable() - room - tail;
     if (s.left != kUnknownLength) cap = static_cast<size_t>(std::min<uint64_t>(cap, s.left));
     BodyStream::Chunk c = s.stream->read(ctx, out_.write_ptr() + room, cap);
@@ -225,9 +252,15 @@ bool Connection::fill_stream(Context& ctx) noexcept {
         size_t len = static_cast<size_t>(r.ptr - line);
         line[len++] = '\r';
         line[len++] = '\n';
-        std::memcpy(out_.write_ptr() + room - len, line, len);
-        out_.commit(room + c.bytes);
-        out_.consume(room - len);
+        char* base = out_.write_ptr();
+        std::memcpy(base + room - len, line, len);
+        if (behind) {
+            std::memmove(base, base + room - len, len + c.bytes);  // close up to the head
+            out_.commit(len + c.bytes);
+        } else {
+            out_.commit(room + c.bytes);
+            out_.consume(room - len);
+        }
         out_.append(kChunkEnd);
     } else {
         out_.commit(c.bytes);
@@ -263,6 +296,7 @@ void Connection::on_body_wanted(Context& ctx) noexcept {
     if (state_ >= State::kWrite) return;  // kWrite, kClosed, kTunnel
     if (state_ == State::kBody && stream_ && stream_->reader_paused) return;
     if (readable_) on_readable(ctx);
+    else if (state_ == State::kBody && stream_ && stream_->reader) stream_->reader->on_body_drained(ctx);
 }
 
 }  // namespace portico::http

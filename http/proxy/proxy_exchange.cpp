@@ -100,7 +100,9 @@ void ProxyExchange::attach(Connection& conn) noexcept {
     } catch (const std::bad_alloc&) {
         return give_up(rt_.ctx(), 500);
     }
+    attaching_ = true;
     next_try(rt_.ctx());
+    attaching_ = false;
 }
 
 // Picks a server and starts a try on a pooled connection to it, or a new one.
@@ -135,6 +137,9 @@ void ProxyExchange::begin_on(Context& ctx, UpstreamConn* c) noexcept {
     in_.clear();
     parser_.reset(head_request_);
     arm(ctx, c->connecting ? timeout_ms(settings_.connect_timeout) : timeout_ms(settings_.send_timeout));
+    // A request body is about to be handed over (the connection is taking the stream): the head
+    // waits for it, to leave with the first bytes in one write (on_body_drained at the latest).
+    if (attaching_ && !body_complete_) return;
     if (!c->connecting) flush(ctx);
 }
 
@@ -466,8 +471,18 @@ void ProxyExchange::on_body(Context& ctx, std::string_view bytes) noexcept {
     } catch (const std::bad_alloc&) {
         return give_up(ctx, 500);
     }
+    // The bytes of one read batch go up together (on_body_drained, on_body_end); only a batch
+    // that reaches the bound is sent at once, before the client is paused.
+    if (send_.size() < kSendHigh) return;
     in_client_call_ = true;
     if (up_ && phase_ == Phase::kSending) flush(ctx);
+    in_client_call_ = false;
+}
+
+void ProxyExchange::on_body_drained(Context& ctx) noexcept {
+    if (discard_body_ || !up_ || phase_ != Phase::kSending) return;
+    in_client_call_ = true;
+    flush(ctx);
     in_client_call_ = false;
 }
 

@@ -41,6 +41,7 @@ public:
     // BodyReader (attach is the same)
     void on_body(Context& ctx, std::string_view bytes) noexcept override;
     void on_body_end(Context& ctx) noexcept override;
+    void on_body_drained(Context& ctx) noexcept override;
     [[nodiscard]] bool full() const noexcept override;
     // The WebSocket tunnel, after a 101 (proxy_tunnel.cpp)
     TunnelStep tunnel(Context& ctx, core::Buffer& early) noexcept override;
@@ -104,6 +105,7 @@ private:
     bool discard_body_ = false;      // the upstream answered before the request body ended
     bool broken_ = false;            // the upstream failed mid-body: the client sees a cut
     bool in_client_call_ = false;    // inside on_body/on_body_end: do not call the client back
+    bool attaching_ = false;         // the first try starts while the connection takes the stream
     uint16_t error_status_ = 0;      // Phase::kFailed: the answer
     size_t error_sent_ = 0;
 
