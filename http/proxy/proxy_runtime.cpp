@@ -58,6 +58,8 @@ ProxyRuntime::ProxyRuntime(const conf::Config& config, Context& ctx) : ctx_(ctx)
 }
 
 ProxyRuntime::~ProxyRuntime() {
+    for (Group& g : upstreams_) close_surplus(g);
+    for (auto& [pass, g] : literal_) close_surplus(g);
     for (auto& [fd, c] : idle_by_fd_) {
         ctx_.wheel.unlink(*c);
         ::close(fd);
@@ -99,7 +101,7 @@ UpstreamConn* ProxyRuntime::take_idle(Group& group, int peer) noexcept {
     IdlePool& pool = *group.peers[static_cast<size_t>(peer)].idle;
     for (;;) {
         int fd = pool.take(static_cast<int64_t>(ctx_.now_ms));
-        if (fd < 0) return nullptr;
+        if (fd < 0) break;
         auto it = idle_by_fd_.find(fd);
         if (it == idle_by_fd_.end()) continue;  // cannot happen: every pooled fd is mapped
         UpstreamConn* c = it->second;
@@ -107,6 +109,21 @@ UpstreamConn* ProxyRuntime::take_idle(Group& group, int peer) noexcept {
         ctx_.wheel.unlink(*c);
         c->reused = true;
         return c;
+    }
+    std::vector<UpstreamConn*>& surplus = group.peers[static_cast<size_t>(peer)].surplus;
+    if (surplus.empty()) return nullptr;
+    UpstreamConn* c = surplus.back();
+    surplus.pop_back();
+    c->surplus_at = UpstreamConn::kNotSurplus;
+    ctx_.wheel.unlink(*c);
+    c->reused = true;
+    return c;
+}
+
+void ProxyRuntime::close_surplus(Group& group) noexcept {
+    for (Peer& p : group.peers) {
+        for (UpstreamConn* c : p.surplus) close(c);
+        p.surplus.clear();
     }
 }
 
@@ -143,7 +160,19 @@ void ProxyRuntime::park(UpstreamConn* c, int64_t upstream_timeout_s) noexcept {
     int64_t deadline = idle_deadline(now, g.keepalive_timeout_ms, upstream_timeout_s);
     c->owner = nullptr;
     if (deadline <= now) return close(c);
-    int evicted = g.peers[static_cast<size_t>(c->peer())].idle->put(c->fd(), deadline);
+    Peer& p = g.peers[static_cast<size_t>(c->peer())];
+    IdlePool& pool = *p.idle;
+    if (pool.capacity() > 0 && pool.size() == pool.capacity()) {
+        try {
+            p.surplus.push_back(c);  // for a moment only (see Peer::surplus)
+        } catch (const std::bad_alloc&) {
+            return close(c);
+        }
+        c->surplus_at = static_cast<uint32_t>(p.surplus.size() - 1);
+        ctx_.wheel.link(*c, static_cast<uint64_t>(std::min(deadline, now + kSurplusGraceMs)));
+        return;
+    }
+    int evicted = pool.put(c->fd(), deadline);
     if (evicted == c->fd()) return close(c);
     idle_by_fd_[c->fd()] = c;
     ctx_.wheel.link(*c, static_cast<uint64_t>(deadline));
@@ -158,10 +187,19 @@ void ProxyRuntime::park(UpstreamConn* c, int64_t upstream_timeout_s) noexcept {
 }
 
 void ProxyRuntime::drop_idle(UpstreamConn* c) noexcept {
-    c->group().peers[static_cast<size_t>(c->peer())].idle->remove(c->fd());
-    idle_by_fd_.erase(c->fd());
+    Peer& p = c->group().peers[static_cast<size_t>(c->peer())];
+    if (c->surplus_at != UpstreamConn::kNotSurplus) {
+        UpstreamConn* last = p.surplus.back();
+        p.surplus[c->surplus_at] = last;
+        last->surplus_at = c->surplus_at;
+        p.surplus.pop_back();
+    } else {
+        p.idle->remove(c->fd());
+        idle_by_fd_.erase(c->fd());
+    }
     close(c);
 }
+
 
 void ProxyRuntime::close(UpstreamConn* c) noexcept {
     ctx_.wheel.unlink(*c);

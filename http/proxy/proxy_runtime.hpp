@@ -29,12 +29,19 @@ namespace portico::http::proxy {
 
 class ProxyExchange;
 class ProxyRuntime;
+class UpstreamConn;
 
 struct Peer {
     sockaddr_storage addr{};
     socklen_t addr_len = 0;
     std::string name;  ///< "127.0.0.1:9001", for logs
     std::unique_ptr<IdlePool> idle;
+    /// Idle connections beyond `keepalive`, kept for ProxyRuntime::kSurplusGraceMs only: under
+    /// load more requests are in flight than the pool keeps idle, so each burst of responses
+    /// finds it full, and the next burst of requests, a moment later, would open again the
+    /// connections just closed (a handshake and a close on both sides, each time). Once a burst
+    /// has passed, no pool holds more than its `keepalive` for longer than the grace.
+    std::vector<UpstreamConn*> surplus;
 };
 
 struct Group {
@@ -61,6 +68,8 @@ public:
     ProxyExchange* owner = nullptr;  ///< null while idle in its peer's pool
     bool connecting = false;         ///< connect() in progress
     bool reused = false;             ///< came from the pool for the current request
+    uint32_t surplus_at = kNotSurplus;  ///< its index in its peer's surplus, while it is there
+    static constexpr uint32_t kNotSurplus = UINT32_MAX;
 
 private:
     ProxyRuntime& rt_;
@@ -71,6 +80,8 @@ private:
 
 class ProxyRuntime final : public ProxyService {
 public:
+    static constexpr int64_t kSurplusGraceMs = 100;
+
     ProxyRuntime(const conf::Config& config, Context& ctx);
     ~ProxyRuntime();
 
@@ -92,10 +103,12 @@ public:
     /// An idle connection saw an event (its server closed it) or its idle time ran out.
     void drop_idle(UpstreamConn* c) noexcept;
 
+
     [[nodiscard]] Context& ctx() noexcept { return ctx_; }
 
 private:
     Group make_group(const conf::Upstream& upstream);
+    void close_surplus(Group& group) noexcept;
 
     Context& ctx_;
     std::vector<Group> upstreams_;  ///< by Config::upstreams index

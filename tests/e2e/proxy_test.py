@@ -12,7 +12,10 @@ process, behind a real portico. Asserted:
   - failures: no server listening -> 502, a server slower than proxy_read_timeout -> 504, a response
     with both Content-Length and Transfer-Encoding -> 502;
   - a slow client: 64 MiB read at ~8 MiB/s through a small receive buffer arrive whole (SHA-256)
-    while the worker's VmRSS grows by less than 16 MiB (buffering the body would cost ~60 MiB).
+    while the worker's VmRSS grows by less than 16 MiB (buffering the body would cost ~60 MiB);
+  - a burst of 16 requests at once to an upstream with keepalive = 4: the 12 connections beyond
+    the pool stay open for the surplus grace (100 ms, for the next burst), then exactly those 12
+    close and 4 stay pooled.
 
 usage: proxy_test.py PORTICO_BINARY
 """
@@ -28,7 +31,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import Portico, check, finish, free_port, require  # noqa: E402
+from e2e import Portico, check, finish, free_port, require, wait_until  # noqa: E402
 
 BIG = bytes((i * 7 + 3) % 251 for i in range(8 << 20))
 HUGE_COPIES = 8  # /api/huge is BIG eight times: 64 MiB
@@ -157,6 +160,7 @@ def main():
     binary = sys.argv[1]
     a, b, closer = Backend("a"), Backend("b"), Backend("closer", close_after_each=True)
     dead = free_port()  # nothing listens here
+    burst = BurstBackend()
     with tempfile.TemporaryDirectory(prefix="portico-proxy-") as d:
         os.mkdir(os.path.join(d, "www"))
         with open(os.path.join(d, "www", "index.html"), "w") as f:
@@ -170,7 +174,8 @@ upstreams = (
   {{ name = "pair"; servers = [ "127.0.0.1:{a.port} weight=3", "127.0.0.1:{b.port}",
                                  "127.0.0.1:{dead} max_fails=1 fail_timeout=30" ]; }},
   {{ name = "closer"; servers = [ "127.0.0.1:{closer.port}" ]; }},
-  {{ name = "dead"; servers = [ "127.0.0.1:{dead}" ]; }}
+  {{ name = "dead"; servers = [ "127.0.0.1:{dead}" ]; }},
+  {{ name = "burst"; servers = [ "127.0.0.1:{burst.port}" ]; keepalive = 4; }}
 );
 servers = ({{
   listen = ["127.0.0.1:@PORT@"]; root = "@DIR@/www";
@@ -181,13 +186,15 @@ servers = ({{
     {{ match = "/closer/"; proxy_pass = "http://closer/api/"; }},
     {{ match = "/dead/"; proxy_pass = "http://dead"; }},
     {{ match = "/literal/"; proxy_pass = "http://127.0.0.1:{b.port}/api/"; }},
-    {{ match = "/download/"; proxy_pass = "http://app/api/"; }}
+    {{ match = "/download/"; proxy_pass = "http://app/api/"; }},
+    {{ match = "/burst/"; proxy_pass = "http://burst"; }}
   );
 }});
 """
         p = Portico(binary, d, config)
         try:
             run_checks(p.port, a, b, closer)
+            check_burst(p.port, burst)
             check_slow_client(p)
         finally:
             p.stop()
@@ -272,6 +279,85 @@ def run_checks(port, a, b, closer):
     check(request(port, "GET", "/api/smuggle")[0].status == 502, "Content-Length with Transfer-Encoding: 502")
     r, data = request(port, "GET", "/api/after")
     check(r.status == 200, "the proxy still serves after the failures")
+
+
+class BurstBackend:
+    """Holds requests until BURST have arrived, answers them all at once (keep-alive), and then
+    records when the proxy closes each connection, measured from that answer."""
+    BURST = 16
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.lock = threading.Condition()
+        self.waiting = 0
+        self.answered_at = None
+        self.closed_after = []  # seconds from the answer to the proxy's close, per connection
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        with c:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = c.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            with self.lock:
+                self.waiting += 1
+                if self.waiting == self.BURST:
+                    self.answered_at = time.monotonic()
+                    self.lock.notify_all()
+                while self.answered_at is None:
+                    self.lock.wait()
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nburst")
+            c.settimeout(30)
+            try:
+                while c.recv(4096):
+                    pass
+            except OSError:
+                return  # still open after 30 s: not recorded
+            with self.lock:
+                self.closed_after.append(time.monotonic() - self.answered_at)
+
+
+def check_burst(port, burst):
+    """16 requests at once through an upstream with keepalive = 4 (see the module's doc)."""
+    answers = []
+
+    def one():
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(b"GET /burst/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            answers.append(data)
+
+    threads = [threading.Thread(target=one) for _ in range(BurstBackend.BURST)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    check(len(answers) == 16 and all(a.startswith(b"HTTP/1.1 200") and a.endswith(b"burst") for a in answers),
+          f"16 requests at once through keepalive = 4: {[a[:12] for a in answers if not a.endswith(b'burst')]}")
+    wait_until(lambda: len(burst.closed_after) >= 12, "the surplus connections to close", limit=10)
+    closed = sorted(burst.closed_after)
+    check(len(closed) == 12, f"exactly the 12 connections beyond keepalive close, 4 stay pooled ({len(closed)})")
+    check(closed[0] >= 0.09, f"the surplus waits its grace before closing (first close {closed[0] * 1000:.0f} ms "
+                             "after the answers; closing at once would be a few ms)")
 
 
 def vm_rss_kib(pid):
