@@ -120,9 +120,14 @@ UpstreamConn* ProxyRuntime::take_idle(Group& group, int peer) noexcept {
     return c;
 }
 
+// At the runtime's end only, as the destructor treats the pooled ones (the loop may be gone).
 void ProxyRuntime::close_surplus(Group& group) noexcept {
     for (Peer& p : group.peers) {
-        for (UpstreamConn* c : p.surplus) close(c);
+        for (UpstreamConn* c : p.surplus) {
+            ctx_.wheel.unlink(*c);
+            ::close(c->fd());
+            delete c;
+        }
         p.surplus.clear();
     }
 }
