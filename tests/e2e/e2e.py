@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 _failures = []
@@ -47,6 +48,42 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def read_head(sock):
+    """Reads from `sock` until a blank line ends an HTTP head; returns (head, bytes after it), or
+    what came before the peer closed and b""."""
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return got, b""
+        got += chunk
+    head, _, rest = got.partition(b"\r\n\r\n")
+    return head, rest
+
+
+class RawServer:
+    """A TCP server on a free loopback port for tests that need the bytes themselves: each
+    accepted connection is served by self.serve(sock) in a thread of its own."""
+
+    def __init__(self, backlog=64):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(backlog)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, sock):
+        raise NotImplementedError
 
 
 def wait_until(predicate, what, limit=30.0, pace=0.02, show=None):

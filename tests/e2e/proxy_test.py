@@ -31,7 +31,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import Portico, check, finish, free_port, require, wait_until  # noqa: E402
+from e2e import Portico, RawServer, check, finish, free_port, read_head, require, wait_until  # noqa: E402
 
 BIG = bytes((i * 7 + 3) % 251 for i in range(8 << 20))
 HUGE_COPIES = 8  # /api/huge is BIG eight times: 64 MiB
@@ -281,38 +281,23 @@ def run_checks(port, a, b, closer):
     check(r.status == 200, "the proxy still serves after the failures")
 
 
-class BurstBackend:
+class BurstBackend(RawServer):
     """Holds requests until BURST have arrived, answers them all at once (keep-alive), and then
     records when the proxy closes each connection, measured from that answer."""
     BURST = 16
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
         self.lock = threading.Condition()
         self.waiting = 0
         self.answered_at = None
         self.closed_after = []  # seconds from the answer to the proxy's close, per connection
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
+    def serve(self, c):
         with c:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = c.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
+            head, _ = read_head(c)
+            if not head:
+                return
             with self.lock:
                 self.waiting += 1
                 if self.waiting == self.BURST:

@@ -33,7 +33,7 @@ import time
 import websockets
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import Portico, check, finish, free_port, read, require, wait_until  # noqa: E402
+from e2e import Portico, RawServer, check, finish, free_port, read, read_head, require, wait_until  # noqa: E402
 
 FLOOD = 64 << 20
 FLOOD_BLOCK = bytes((i * 13 + 5) % 251 for i in range(1 << 20))
@@ -84,35 +84,17 @@ class App:
         self.loop.run_until_complete(serve())
 
 
-class RawApp:
+class RawApp(RawServer):
     """A raw TCP application for what websockets would hide. By the request's path:
     /bad101   a 101 without Upgrade;   /plain   a 101 with Upgrade to a request without one;
     /halfclose  101, then echoes until the client's FIN, then sends "bye" and closes;
     /flood    101, then 64 MiB as fast as the socket takes them."""
 
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
+    def serve(self, c):
         with c:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = c.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
+            head, _ = read_head(c)
+            if not head:
+                return
             path = head.split(b" ")[1].decode()
             up = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x-raw\r\nConnection: upgrade\r\n\r\n"
             if path.endswith("/bad101"):
@@ -145,13 +127,7 @@ def raw_upgrade(port, path, rcvbuf=None):
     s.settimeout(30)
     s.connect(("127.0.0.1", port))
     s.sendall(f"GET {path} HTTP/1.1\r\nHost: ws.test\r\nUpgrade: x-raw\r\nConnection: Upgrade\r\n\r\n".encode())
-    got = b""
-    while b"\r\n\r\n" not in got:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        got += chunk
-    head, _, rest = got.partition(b"\r\n\r\n")
+    head, rest = read_head(s)
     return s, head.decode(errors="replace"), rest
 
 
