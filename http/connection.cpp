@@ -69,7 +69,7 @@ void Connection::open(Context& ctx, int fd, uint16_t listener, const core::PeerA
     listener_ = listener;
     state_ = State::kIdle;
     keep_alive_ = false;
-    readable_ = peer_closed_ = peer_shutdown_ = linger_after_ = head_timer_ = timed_out_ = false;
+    readable_ = peer_closed_ = peer_shutdown_ = linger_after_ = head_timer_ = timed_out_ = body_reads_ = false;
     resume_queued_ = false;
     requests_ = 0;
     parser_ = RequestParser(ctx.limits);
@@ -180,7 +180,9 @@ void Connection::idle_unlink(Context& ctx) noexcept {
 void Connection::on_readable(Context& ctx) noexcept {
     for (;;) {
         if (!in_.allocated()) {
-            in_ = ctx.pool.acquire(ctx.config.http.client_header_buffer_size);
+            // A connection whose requests carry bodies to a reader reads each one whole (see
+            // body_reads_); the others start with client_header_buffer_size.
+            in_ = ctx.pool.acquire(body_reads_ ? kBodyReadBuffer : ctx.config.http.client_header_buffer_size);
             if (!in_.allocated()) return close(ctx);
         }
         if (in_.writable() == 0 && !make_room(ctx)) {

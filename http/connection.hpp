@@ -39,6 +39,10 @@ class HeaderWriter;
 
 class Connection : public core::TimerEntry {
 public:
+    /// The input buffer a request body for a reader is read into (and its head, once a
+    /// connection has shown it sends such bodies).
+    static constexpr size_t kBodyReadBuffer = 16 * 1024;
+
     // The order is used: state_ >= kWrite is "not reading requests", >= kClosed "not HTTP".
     enum class State : uint8_t { kIdle, kHead, kBody, kLinger, kWrite, kClosed, kTunnel };
 
@@ -167,6 +171,10 @@ private:
     bool resume_queued_ = false;   // on ctx.resume: yielded with the socket still writable
     bool timed_out_ = false;       // answered 408 on a timeout: linger briefly (see start_linger)
     bool handshake_done_ = true;   // the transport carries data (always, without one)
+    // A request on this connection had a body for a reader (a proxied POST): the next ones start
+    // with a kBodyReadBuffer, so that a head and its body arrive in one read instead of filling
+    // the small header buffer first. Held only while a request is in progress, as in_ always is.
+    bool body_reads_ = false;
     // kBody: unsent bytes of "100 Continue" at the front of out_. Set on entering kBody and read
     // only there, so it is never reset. (Here, in the padding before listener_.)
     uint8_t continue_left_ = 0;

@@ -52,8 +52,12 @@ bool Connection::take_stream(Context& ctx, Reply& reply, bool head_only) noexcep
     s.stream->attach(*this);
     if (s.reader) {
         s.reader->attach(*this);
-        // A body read 1 KiB at a time would cost a read() per KiB: take a larger buffer for it.
-        if (req_.has_body() && in_.capacity() < kStreamBuffer) ctx.pool.grow(in_, kStreamBuffer);
+        // A body read 1 KiB at a time would cost a read() per KiB: take a larger buffer for it,
+        // and for the next requests' first reads too (body_reads_).
+        if (req_.has_body()) {
+            body_reads_ = true;
+            if (in_.capacity() < kBodyReadBuffer) ctx.pool.grow(in_, kBodyReadBuffer);
+        }
         if (!req_.has_body()) s.reader->on_body_end(ctx);  // nothing to read: the end, at once
     }
     return true;
