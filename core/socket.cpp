@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 namespace portico::core {
@@ -82,6 +83,17 @@ PeerAddress PeerAddress::from(const sockaddr* sa) noexcept {
 size_t PeerAddress::format(char* out, size_t cap) const noexcept {
     if (cap == 0) return 0;
     out[0] = '\0';
+    if (v4 && cap >= 16) {
+        // Dotted quad by hand: glibc's inet_ntop formats IPv4 through sprintf, which the proxy
+        // (X-Forwarded-For, X-Real-IP) and the access log would pay on every request.
+        char* at = out;
+        for (size_t i = 12; i < 16; ++i) {
+            if (i > 12) *at++ = '.';
+            at = std::to_chars(at, out + cap, bytes[i]).ptr;
+        }
+        *at = '\0';
+        return static_cast<size_t>(at - out);
+    }
     const void* addr = v4 ? static_cast<const void*>(&bytes[12]) : static_cast<const void*>(bytes.data());
     if (!inet_ntop(v4 ? AF_INET : AF_INET6, addr, out, static_cast<socklen_t>(cap))) return 0;
     return std::strlen(out);

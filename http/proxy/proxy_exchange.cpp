@@ -56,6 +56,8 @@ void ProxyExchange::start(Context& ctx, ProxyRuntime& rt, const Exchange& ex, co
         in.body_length = static_cast<uint64_t>(ex.req.content_length);
     }
     x->framing_ = in.body;
+    x->head_ = rt.take_string();
+    if (in.body != UpstreamBody::kNone) x->send_ = rt.take_string();
     try {
         x->head_.resize(ex.head.size() + 1024 + 256 * (in.set_headers.size() + 4));
     } catch (const std::bad_alloc&) {
@@ -90,16 +92,16 @@ ProxyExchange::~ProxyExchange() {
     }
     rt_.ctx().pool.release(in_);
     rt_.ctx().pool.release(from_client_);
+    rt_.give_back(std::move(response_));
+    rt_.give_back(std::move(head_));
+    rt_.give_back(std::move(send_));
 }
 
 void ProxyExchange::attach(Connection& conn) noexcept {
     if (client_) return;  // attached as a stream and as a reader: start once
     client_ = &conn;
-    try {
-        response_ = std::make_unique<ResponseHead>();
-    } catch (const std::bad_alloc&) {
-        return give_up(rt_.ctx(), 500);
-    }
+    response_ = rt_.take_response_head();
+    if (!response_) return give_up(rt_.ctx(), 500);
     attaching_ = true;
     next_try(rt_.ctx());
     attaching_ = false;

@@ -214,6 +214,38 @@ void ProxyRuntime::close(UpstreamConn* c) noexcept {
     delete c;
 }
 
+std::unique_ptr<ResponseHead> ProxyRuntime::take_response_head() noexcept {
+    if (spare_heads_.empty()) return std::unique_ptr<ResponseHead>(new (std::nothrow) ResponseHead);
+    std::unique_ptr<ResponseHead> h = std::move(spare_heads_.back());
+    spare_heads_.pop_back();
+    return h;
+}
+
+std::string ProxyRuntime::take_string() noexcept {
+    if (spare_strings_.empty()) return {};
+    std::string s = std::move(spare_strings_.back());
+    spare_strings_.pop_back();
+    return s;
+}
+
+void ProxyRuntime::give_back(std::unique_ptr<ResponseHead> head) noexcept {
+    if (!head || spare_heads_.size() >= kSpares) return;
+    try {
+        spare_heads_.push_back(std::move(head));
+    } catch (const std::bad_alloc&) {
+    }
+}
+
+void ProxyRuntime::give_back(std::string s) noexcept {
+    // A string that grew large (a big request body went through it) is not kept.
+    if (s.capacity() == 0 || s.capacity() > 2 * ProxyExchange::kSendHigh || spare_strings_.size() >= kSpares) return;
+    s.clear();
+    try {
+        spare_strings_.push_back(std::move(s));
+    } catch (const std::bad_alloc&) {
+    }
+}
+
 void ProxyRuntime::handle(Context& ctx, const Exchange& ex, const conf::ProxySettings& settings,
                           const routing::RequestVars& vars, size_t prefix, HeaderWriter& hw, Reply& reply) noexcept {
     ProxyExchange::start(ctx, *this, ex, settings, vars, prefix, hw, reply);

@@ -23,6 +23,7 @@
 #include "http/event_target.hpp"
 #include "http/proxy/balancer.hpp"
 #include "http/proxy/idle_pool.hpp"
+#include "http/proxy/response_parser.hpp"
 #include "http/proxy_service.hpp"
 
 namespace portico::http::proxy {
@@ -106,6 +107,17 @@ public:
 
     [[nodiscard]] Context& ctx() noexcept { return ctx_; }
 
+    // What an exchange allocates per request, handed back when it ends and handed out again,
+    // so that a busy worker does not allocate (and clear) a 2 KiB response head and two strings
+    // for every proxied request. At most kSpares of each are kept.
+    /// A response head (its contents are the parser's to reset), or null without memory.
+    std::unique_ptr<ResponseHead> take_response_head() noexcept;
+    /// An empty string, with the capacity an earlier request left in it.
+    std::string take_string() noexcept;
+    void give_back(std::unique_ptr<ResponseHead> head) noexcept;
+    void give_back(std::string s) noexcept;
+    static constexpr size_t kSpares = 64;
+
 private:
     Group make_group(const conf::Upstream& upstream);
     void close_surplus(Group& group) noexcept;
@@ -114,6 +126,8 @@ private:
     std::vector<Group> upstreams_;  ///< by Config::upstreams index
     std::unordered_map<const conf::ProxyPass*, Group> literal_;
     std::unordered_map<int, UpstreamConn*> idle_by_fd_;
+    std::vector<std::unique_ptr<ResponseHead>> spare_heads_;
+    std::vector<std::string> spare_strings_;
 };
 
 }  // namespace portico::http::proxy

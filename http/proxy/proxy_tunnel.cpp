@@ -113,7 +113,7 @@ TunnelStep ProxyExchange::relay(Context& ctx) noexcept {
             [&](const iovec* iov) { return ::writev(fd, iov, 1); }, [&] { ::shutdown(fd, SHUT_WR); });
     }
     Flow down = Flow::kDone;
-    if (!client_shut_) {
+    if (up != Flow::kBroken && !client_shut_) {  // a broken tunnel ends: errno says why, below
         down = move_bytes(
             in_, upstream_eof_, client_shut_, moved, [&](void* p, size_t n) { return ::read(fd, p, n); },
             [&](const iovec* iov) { return client.tunnel_write(ctx, iov, 1); }, [&] { client.tunnel_shutdown(); });
