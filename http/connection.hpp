@@ -43,7 +43,8 @@ public:
     /// connection has shown it sends such bodies).
     static constexpr size_t kBodyReadBuffer = 16 * 1024;
 
-    // The order is used: state_ >= kWrite is "not reading requests", >= kClosed "not HTTP".
+    // The order is used: from kWrite on, the state machine parses no input (a response is going
+    // out, the connection is closed, or it is a tunnel); from kClosed on, it is not HTTP's.
     enum class State : uint8_t { kIdle, kHead, kBody, kLinger, kWrite, kClosed, kTunnel };
 
     Connection() = default;
