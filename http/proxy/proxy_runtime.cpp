@@ -237,8 +237,9 @@ void ProxyRuntime::give_back(std::unique_ptr<ResponseHead> head) noexcept {
 }
 
 void ProxyRuntime::give_back(std::string s) noexcept {
-    // A string that grew large (a big request body went through it) is not kept.
-    if (s.capacity() == 0 || s.capacity() > 2 * ProxyExchange::kSendHigh || spare_strings_.size() >= kSpares) return;
+    // A string that grew past kSpareStringMax (a large body went through it) is not kept, so the
+    // spares hold at most kSpares * kSpareStringMax (1 MiB) per worker.
+    if (s.capacity() == 0 || s.capacity() > kSpareStringMax || spare_strings_.size() >= kSpares) return;
     s.clear();
     try {
         spare_strings_.push_back(std::move(s));

@@ -117,6 +117,7 @@ public:
     void give_back(std::unique_ptr<ResponseHead> head) noexcept;
     void give_back(std::string s) noexcept;
     static constexpr size_t kSpares = 64;
+    static constexpr size_t kSpareStringMax = 16 * 1024;
 
 private:
     Group make_group(const conf::Upstream& upstream);
