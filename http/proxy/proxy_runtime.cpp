@@ -6,8 +6,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -60,9 +62,10 @@ ProxyRuntime::ProxyRuntime(const conf::Config& config, Context& ctx) : ctx_(ctx)
 ProxyRuntime::~ProxyRuntime() {
     for (Group& g : upstreams_) close_surplus(g);
     for (auto& [pass, g] : literal_) close_surplus(g);
-    for (auto& [fd, c] : idle_by_fd_) {
+    for (UpstreamConn* c : idle_by_fd_) {
+        if (!c) continue;
         ctx_.wheel.unlink(*c);
-        ::close(fd);
+        ::close(c->fd());
         delete c;
     }
 }
@@ -102,10 +105,8 @@ UpstreamConn* ProxyRuntime::take_idle(Group& group, int peer) noexcept {
     for (;;) {
         int fd = pool.take(static_cast<int64_t>(ctx_.now_ms));
         if (fd < 0) break;
-        auto it = idle_by_fd_.find(fd);
-        if (it == idle_by_fd_.end()) continue;  // cannot happen: every pooled fd is mapped
-        UpstreamConn* c = it->second;
-        idle_by_fd_.erase(it);
+        UpstreamConn* c = forget_idle(fd);
+        if (!c) continue;  // cannot happen: every pooled fd is mapped
         ctx_.wheel.unlink(*c);
         c->reused = true;
         return c;
@@ -177,17 +178,20 @@ void ProxyRuntime::park(UpstreamConn* c, int64_t upstream_timeout_s) noexcept {
         ctx_.wheel.link(*c, static_cast<uint64_t>(std::min(deadline, now + kSurplusGraceMs)));
         return;
     }
+    const auto slot = static_cast<size_t>(c->fd());
+    if (slot >= idle_by_fd_.size()) {
+        try {
+            idle_by_fd_.resize(std::max<size_t>(slot + 1, idle_by_fd_.size() * 2), nullptr);
+        } catch (const std::bad_alloc&) {
+            return close(c);
+        }
+    }
     int evicted = pool.put(c->fd(), deadline);
     if (evicted == c->fd()) return close(c);
-    idle_by_fd_[c->fd()] = c;
+    idle_by_fd_[slot] = c;
     ctx_.wheel.link(*c, static_cast<uint64_t>(deadline));
     if (evicted >= 0) {
-        auto it = idle_by_fd_.find(evicted);
-        if (it != idle_by_fd_.end()) {
-            UpstreamConn* old = it->second;
-            idle_by_fd_.erase(it);
-            close(old);
-        }
+        if (UpstreamConn* old = forget_idle(evicted)) close(old);
     }
 }
 
@@ -200,7 +204,7 @@ void ProxyRuntime::drop_idle(UpstreamConn* c) noexcept {
         p.surplus.pop_back();
     } else {
         p.idle->remove(c->fd());
-        idle_by_fd_.erase(c->fd());
+        forget_idle(c->fd());
     }
     close(c);
 }
@@ -214,6 +218,12 @@ void ProxyRuntime::close(UpstreamConn* c) noexcept {
     delete c;
 }
 
+UpstreamConn* ProxyRuntime::forget_idle(int fd) noexcept {
+    const auto slot = static_cast<size_t>(fd);
+    if (fd < 0 || slot >= idle_by_fd_.size()) return nullptr;
+    return std::exchange(idle_by_fd_[slot], nullptr);
+}
+
 std::unique_ptr<ResponseHead> ProxyRuntime::take_response_head() noexcept {
     if (spare_heads_.empty()) return std::unique_ptr<ResponseHead>(new (std::nothrow) ResponseHead);
     std::unique_ptr<ResponseHead> h = std::move(spare_heads_.back());
@@ -225,11 +235,12 @@ std::string ProxyRuntime::take_string() noexcept {
     if (spare_strings_.empty()) return {};
     std::string s = std::move(spare_strings_.back());
     spare_strings_.pop_back();
+    spare_string_bytes_ -= s.capacity();
     return s;
 }
 
 void ProxyRuntime::give_back(std::unique_ptr<ResponseHead> head) noexcept {
-    if (!head || spare_heads_.size() >= kSpares) return;
+    if (!head || spare_heads_.size() >= kSpareHeads) return;
     try {
         spare_heads_.push_back(std::move(head));
     } catch (const std::bad_alloc&) {
@@ -237,12 +248,14 @@ void ProxyRuntime::give_back(std::unique_ptr<ResponseHead> head) noexcept {
 }
 
 void ProxyRuntime::give_back(std::string s) noexcept {
-    // A string that grew past kSpareStringMax (a large body went through it) is not kept, so the
-    // spares hold at most kSpares * kSpareStringMax (1 MiB) per worker.
-    if (s.capacity() == 0 || s.capacity() > kSpareStringMax || spare_strings_.size() >= kSpares) return;
+    // A string that grew past kSpareStringMax (a large body went through it) is not kept, and
+    // the spares hold kSpareStringBytes at most per worker.
+    const size_t bytes = s.capacity();
+    if (bytes <= 15 || bytes > kSpareStringMax || spare_string_bytes_ + bytes > kSpareStringBytes) return;
     s.clear();
     try {
         spare_strings_.push_back(std::move(s));
+        spare_string_bytes_ += bytes;
     } catch (const std::bad_alloc&) {
     }
 }

@@ -109,26 +109,31 @@ public:
 
     // What an exchange allocates per request, handed back when it ends and handed out again,
     // so that a busy worker does not allocate (and clear) a 2 KiB response head and two strings
-    // for every proxied request. At most kSpares of each are kept.
+    // for every proxied request. At most kSpareHeads heads are kept, and strings of at most
+    // kSpareStringBytes together: enough for every exchange of a burst of a few hundred.
     /// A response head (its contents are the parser's to reset), or null without memory.
     std::unique_ptr<ResponseHead> take_response_head() noexcept;
     /// An empty string, with the capacity an earlier request left in it.
     std::string take_string() noexcept;
     void give_back(std::unique_ptr<ResponseHead> head) noexcept;
     void give_back(std::string s) noexcept;
-    static constexpr size_t kSpares = 64;
-    static constexpr size_t kSpareStringMax = 16 * 1024;
+    static constexpr size_t kSpareHeads = 128;              // 256 KiB
+    static constexpr size_t kSpareStringMax = 16 * 1024;    // a larger one is freed
+    static constexpr size_t kSpareStringBytes = 1024 * 1024;
 
 private:
     Group make_group(const conf::Upstream& upstream);
     void close_surplus(Group& group) noexcept;
+    /// The pooled connection on `fd`, no longer mapped, or null.
+    UpstreamConn* forget_idle(int fd) noexcept;
 
     Context& ctx_;
     std::vector<Group> upstreams_;  ///< by Config::upstreams index
     std::unordered_map<const conf::ProxyPass*, Group> literal_;
-    std::unordered_map<int, UpstreamConn*> idle_by_fd_;
+    std::vector<UpstreamConn*> idle_by_fd_;  ///< a pooled connection by its descriptor, else null
     std::vector<std::unique_ptr<ResponseHead>> spare_heads_;
     std::vector<std::string> spare_strings_;
+    size_t spare_string_bytes_ = 0;  ///< the capacity of spare_strings_ together
 };
 
 }  // namespace portico::http::proxy
