@@ -136,12 +136,14 @@ constexpr std::array kDropped{"host"sv,      "connection"sv,        "keep-alive"
                               "trailer"sv,   "transfer-encoding"sv, "content-length"sv,   "expect"sv,
                               "x-real-ip"sv, "x-forwarded-for"sv,   "x-forwarded-proto"sv};
 
-// The Connection options a request names, for dropping the fields they name (RFC 9110 7.6.1).
+// The Connection options a request names, for dropping the fields they name (RFC 9110 7.6.1),
+// and whether it carries an X-Forwarded-For (found in the same walk over its lines).
 struct ConnectionOptions {
     static constexpr size_t kMax = 16;
     std::array<std::string_view, kMax> lines{};
     size_t count = 0;
     bool too_many = false;
+    bool forwarded_for = false;
 
     [[nodiscard]] bool names(std::string_view field) const noexcept {
         for (size_t i = 0; i < count; ++i) {
@@ -170,6 +172,7 @@ ConnectionOptions connection_options(const UpstreamRequest& in) noexcept {
     ConnectionOptions options;
     FieldLines lines(in.head, in.head_length);
     for (Line line; lines.next(line);) {
+        if (iequals(line.name, "x-forwarded-for")) options.forwarded_for = true;
         if (!iequals(line.name, "connection")) continue;
         if (options.count == ConnectionOptions::kMax) {
             options.too_many = true;
@@ -181,9 +184,9 @@ ConnectionOptions connection_options(const UpstreamRequest& in) noexcept {
 }
 
 // X-Forwarded-For: every value the client's lines carried, in order, then $remote_addr.
-void put_forwarded_for(Writer& w, const UpstreamRequest& in) noexcept {
+void put_forwarded_for(Writer& w, const UpstreamRequest& in, const ConnectionOptions& options) noexcept {
     w.put("X-Forwarded-For: ");
-    FieldLines lines(in.head, in.head_length);
+    FieldLines lines(options.forwarded_for ? in.head : nullptr, options.forwarded_for ? in.head_length : 0);
     for (Line line; lines.next(line);) {
         if (!iequals(line.name, "x-forwarded-for") || line.value.empty()) continue;
         w.put(line.value);
@@ -193,8 +196,8 @@ void put_forwarded_for(Writer& w, const UpstreamRequest& in) noexcept {
     w.put("\r\n");
 }
 
-void put_proxy_fields(Writer& w, const UpstreamRequest& in) noexcept {
-    if (!set_by_config(in, "x-forwarded-for")) put_forwarded_for(w, in);
+void put_proxy_fields(Writer& w, const UpstreamRequest& in, const ConnectionOptions& options) noexcept {
+    if (!set_by_config(in, "x-forwarded-for")) put_forwarded_for(w, in, options);
     if (!set_by_config(in, "x-real-ip")) w.field("X-Real-IP", in.vars->remote_addr);
     if (!set_by_config(in, "x-forwarded-proto")) w.field("X-Forwarded-Proto", in.vars->scheme);
     for (const conf::ProxyHeader& h : in.set_headers) {
@@ -240,7 +243,7 @@ BuiltHead build_request_head(const UpstreamRequest& in, char* out, size_t cap) n
     FieldLines lines(in.head, in.head_length);
     for (Line line; lines.next(line);)
         if (!dropped(in, options, line.name)) w.field(line.name, line.value);
-    put_proxy_fields(w, in);
+    put_proxy_fields(w, in, options);
     put_framing(w, in);
     if (w.overflow()) return {0, "upstream request head too large"};
     return {w.length(), ""};
