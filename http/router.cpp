@@ -48,7 +48,10 @@ bool split_target(std::string_view t, Target& out) noexcept {
         if (t.front() == '?') return query_only(t, out);
     }
     if (t.empty() || t.front() != '/') return false;
-    size_t q = t.find_first_of("?#");
+    // A plain loop: find_first_of with a set calls memchr once per character of the path.
+    size_t q = 1;
+    while (q < t.size() && t[q] != '?' && t[q] != '#') ++q;
+    if (q == t.size()) q = std::string_view::npos;
     out.path = t.substr(0, q);
     out.query = q == std::string_view::npos || t[q] == '#' ? std::string_view() : t.substr(q, t.find('#', q) - q);
     return true;
