@@ -231,6 +231,14 @@ std::unique_ptr<ResponseHead> ProxyRuntime::take_response_head() noexcept {
     return h;
 }
 
+char* ProxyRuntime::head_scratch(size_t bytes) noexcept {
+    if (bytes > head_scratch_size_) {
+        head_scratch_.reset(new (std::nothrow) char[bytes]);  // default-initialised: not cleared
+        head_scratch_size_ = head_scratch_ ? bytes : 0;
+    }
+    return head_scratch_.get();
+}
+
 std::string ProxyRuntime::take_string() noexcept {
     if (spare_strings_.empty()) return {};
     std::string s = std::move(spare_strings_.back());

@@ -117,6 +117,9 @@ public:
     std::string take_string() noexcept;
     void give_back(std::unique_ptr<ResponseHead> head) noexcept;
     void give_back(std::string s) noexcept;
+    /// Room for building one upstream request head, at least `bytes` of it (not cleared: the
+    /// head is built in it and copied out), or null without memory. Valid until the next call.
+    char* head_scratch(size_t bytes) noexcept;
     static constexpr size_t kSpareHeads = 128;              // 256 KiB
     static constexpr size_t kSpareStringMax = 16 * 1024;    // a larger one is freed
     static constexpr size_t kSpareStringBytes = 1024 * 1024;
@@ -134,6 +137,8 @@ private:
     std::vector<std::unique_ptr<ResponseHead>> spare_heads_;
     std::vector<std::string> spare_strings_;
     size_t spare_string_bytes_ = 0;  ///< the capacity of spare_strings_ together
+    std::unique_ptr<char[]> head_scratch_;
+    size_t head_scratch_size_ = 0;
 };
 
 }  // namespace portico::http::proxy
