@@ -379,6 +379,7 @@ bool RequestParser::on_field(const char* buf, Request& req) noexcept {
     case Field::kConnection:
         if (!(flags_ & kConnectionSeen)) req.connection = value;
         flags_ |= kConnectionSeen;
+        req.connection_seen = true;
         on_connection(value.in(buf));
         break;
     case Field::kExpect: on_expect(value.in(buf)); break;

@@ -54,6 +54,7 @@ struct Request {
     bool chunked = false;            ///< Transfer-Encoding ends in chunked
     bool keep_alive = true;          ///< from version and Connection (close / keep-alive)
     bool expect_continue = false;    ///< Expect: 100-continue
+    bool connection_seen = false;    ///< a Connection field, even an empty one, was sent
     uint16_t field_count = 0;
 
     [[nodiscard]] bool has_body() const noexcept { return chunked || content_length > 0; }

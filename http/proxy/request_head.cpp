@@ -136,14 +136,12 @@ constexpr std::array kDropped{"host"sv,      "connection"sv,        "keep-alive"
                               "trailer"sv,   "transfer-encoding"sv, "content-length"sv,   "expect"sv,
                               "x-real-ip"sv, "x-forwarded-for"sv,   "x-forwarded-proto"sv};
 
-// The Connection options a request names, for dropping the fields they name (RFC 9110 7.6.1),
-// and whether it carries an X-Forwarded-For (found in the same walk over its lines).
+// The Connection options a request names, for dropping the fields they name (RFC 9110 7.6.1).
 struct ConnectionOptions {
     static constexpr size_t kMax = 16;
     std::array<std::string_view, kMax> lines{};
     size_t count = 0;
     bool too_many = false;
-    bool forwarded_for = false;
 
     [[nodiscard]] bool names(std::string_view field) const noexcept {
         for (size_t i = 0; i < count; ++i) {
@@ -168,11 +166,12 @@ bool dropped(const UpstreamRequest& in, const ConnectionOptions& options, std::s
     return options.names(name) || set_by_config(in, name);
 }
 
+// A walk over the head that only a request with a Connection field pays for.
 ConnectionOptions connection_options(const UpstreamRequest& in) noexcept {
     ConnectionOptions options;
+    if (!in.request->connection_seen) return options;
     FieldLines lines(in.head, in.head_length);
     for (Line line; lines.next(line);) {
-        if (iequals(line.name, "x-forwarded-for")) options.forwarded_for = true;
         if (!iequals(line.name, "connection")) continue;
         if (options.count == ConnectionOptions::kMax) {
             options.too_many = true;
@@ -183,10 +182,11 @@ ConnectionOptions connection_options(const UpstreamRequest& in) noexcept {
     return options;
 }
 
-// X-Forwarded-For: every value the client's lines carried, in order, then $remote_addr.
-void put_forwarded_for(Writer& w, const UpstreamRequest& in, const ConnectionOptions& options) noexcept {
+// X-Forwarded-For: every value the client's lines carried, in order, then $remote_addr. The
+// head is walked again only when the copy saw such a line (`client_sent`).
+void put_forwarded_for(Writer& w, const UpstreamRequest& in, bool client_sent) noexcept {
     w.put("X-Forwarded-For: ");
-    FieldLines lines(options.forwarded_for ? in.head : nullptr, options.forwarded_for ? in.head_length : 0);
+    FieldLines lines(client_sent ? in.head : nullptr, client_sent ? in.head_length : 0);
     for (Line line; lines.next(line);) {
         if (!iequals(line.name, "x-forwarded-for") || line.value.empty()) continue;
         w.put(line.value);
@@ -196,8 +196,8 @@ void put_forwarded_for(Writer& w, const UpstreamRequest& in, const ConnectionOpt
     w.put("\r\n");
 }
 
-void put_proxy_fields(Writer& w, const UpstreamRequest& in, const ConnectionOptions& options) noexcept {
-    if (!set_by_config(in, "x-forwarded-for")) put_forwarded_for(w, in, options);
+void put_proxy_fields(Writer& w, const UpstreamRequest& in, bool forwarded_for_sent) noexcept {
+    if (!set_by_config(in, "x-forwarded-for")) put_forwarded_for(w, in, forwarded_for_sent);
     if (!set_by_config(in, "x-real-ip")) w.field("X-Real-IP", in.vars->remote_addr);
     if (!set_by_config(in, "x-forwarded-proto")) w.field("X-Forwarded-Proto", in.vars->scheme);
     for (const conf::ProxyHeader& h : in.set_headers) {
@@ -241,16 +241,21 @@ BuiltHead build_request_head(const UpstreamRequest& in, char* out, size_t cap) n
     w.put(" HTTP/1.1\r\n");
     if (!set_by_config(in, "host")) w.field("Host", in.vars->host.empty() ? in.upstream_host : in.vars->host);
     FieldLines lines(in.head, in.head_length);
-    for (Line line; lines.next(line);)
-        if (!dropped(in, options, line.name)) w.field(line.name, line.value);
-    put_proxy_fields(w, in, options);
+    bool forwarded_for_sent = false;
+    for (Line line; lines.next(line);) {
+        if (!dropped(in, options, line.name))
+            w.field(line.name, line.value);
+        else if (iequals(line.name, "x-forwarded-for"))
+            forwarded_for_sent = true;
+    }
+    put_proxy_fields(w, in, forwarded_for_sent);
     put_framing(w, in);
     if (w.overflow()) return {0, "upstream request head too large"};
     return {w.length(), ""};
 }
 
 bool is_upgrade_request(const char* head, size_t head_length, const Request& request) noexcept {
-    if (request.method != Method::kGet || request.version_minor != 1) return false;
+    if (request.method != Method::kGet || request.version_minor != 1 || !request.connection_seen) return false;
     bool upgrade_field = false, upgrade_option = false;
     FieldLines lines(head, head_length);
     for (Line line; lines.next(line);) {
