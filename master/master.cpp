@@ -125,6 +125,24 @@ void pin_to_cpu(uint32_t slot) {
 
 }  // namespace
 
+namespace {
+
+// The keys the previous master handed over in an upgrade, else fresh ones.
+std::unique_ptr<core::tls::TicketKeyRing> inherited_tickets(Inheritance& inherited) {
+    if (inherited.tickets) {
+        auto ring = core::tls::TicketKeyRing::import_keys(inherited.tickets.get());
+        inherited.tickets.reset();
+        if (ring) {
+            spdlog::info("upgrade: session-ticket keys taken over from the previous master");
+            return ring;
+        }
+        spdlog::warn("upgrade: the previous master's session-ticket keys are unreadable; starting with new ones");
+    }
+    return core::tls::TicketKeyRing::create();
+}
+
+}  // namespace
+
 Master::Master(std::string config_path, std::unique_ptr<conf::Config> config, PidFile pid_file,
                std::string title, Inheritance inherited)
     : config_path_(std::move(config_path)),
@@ -133,7 +151,7 @@ Master::Master(std::string config_path, std::unique_ptr<conf::Config> config, Pi
       title_(std::move(title)),
       inherited_(std::move(inherited)),
       stats_(kStatsRecords),
-      tickets_(core::tls::TicketKeyRing::create()),
+      tickets_(inherited_tickets(inherited_)),
       self_pid_(getpid()) {
     if (!tickets_) throw std::runtime_error("cannot create the session-ticket keys (mmap or RAND_bytes failed)");
     detect_ktls_if_needed(*config_);

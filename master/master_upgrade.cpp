@@ -40,7 +40,15 @@ void Master::start_upgrade(int client) {
         for (uint32_t slot = 0; slot < g.sockets.size(); ++slot)
             if (g.sockets[slot]) sockets.push_back({g.address.to_string(), slot, g.sockets[slot].get()});
     }
-    pid_t pid = start_successor(binary_, argv_, sockets, theirs.get(), last_generation_);
+    // The keys go in a memfd that lives until both masters have closed it (the new one, once it
+    // has read them). Without it the upgrade still works, and tickets issued before it do not
+    // resume after it (a full handshake instead).
+    core::UniqueFd tickets(tickets_->export_keys());
+    if (!tickets)
+        spdlog::warn("upgrade: cannot hand over the session-ticket keys ({}); the new master starts with new ones",
+                     std::strerror(errno));
+    pid_t pid = start_successor(binary_, argv_, sockets, theirs.get(), tickets ? tickets.get() : -1,
+                                last_generation_);
     if (pid < 0) return refuse(fmt::format("fork() failed: {}", std::strerror(errno)));
     successor_ = pid;
     successor_channel_ = std::move(ours);

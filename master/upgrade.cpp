@@ -20,6 +20,7 @@ namespace {
 constexpr const char* kListenersVar = "PORTICO_LISTENERS";
 constexpr const char* kChannelVar = "PORTICO_UPGRADE_CHANNEL";
 constexpr const char* kGenerationVar = "PORTICO_UPGRADE_GENERATION";
+constexpr const char* kTicketsVar = "PORTICO_UPGRADE_TICKETS";
 
 int parse_fd(const std::string& text) {
     char* end = nullptr;
@@ -58,8 +59,13 @@ Inheritance take_inheritance() {
     if (const char* g = std::getenv(kGenerationVar))
         in.last_generation = static_cast<uint32_t>(std::strtoul(g, nullptr, 10));
     if (const char* l = std::getenv(kListenersVar)) in.sockets = parse_sockets(l);
+    if (const char* t = std::getenv(kTicketsVar)) {
+        in.tickets.reset(parse_fd(t));
+        ::fcntl(in.tickets.get(), F_SETFD, FD_CLOEXEC);
+    }
     ::unsetenv(kChannelVar);
     ::unsetenv(kGenerationVar);
+    ::unsetenv(kTicketsVar);
     ::unsetenv(kListenersVar);
     return in;
 }
@@ -72,13 +78,15 @@ std::string own_binary_path() {
 }
 
 pid_t start_successor(const std::string& binary, const std::vector<std::string>& argv,
-                      const std::vector<HandedSocket>& sockets, int channel, uint32_t last_generation) {
+                      const std::vector<HandedSocket>& sockets, int channel, int tickets,
+                      uint32_t last_generation) {
     // Everything the child needs is built before fork: after it, only async-signal-safe calls.
     std::string listeners = std::string(kListenersVar) + "=";
     for (const HandedSocket& s : sockets)
         listeners += s.address + " " + std::to_string(s.slot) + " " + std::to_string(s.fd) + ";";
     std::vector<std::string> vars{listeners, std::string(kChannelVar) + "=" + std::to_string(channel),
                                   std::string(kGenerationVar) + "=" + std::to_string(last_generation)};
+    if (tickets >= 0) vars.push_back(std::string(kTicketsVar) + "=" + std::to_string(tickets));
     std::vector<char*> envp;
     for (char** e = environ; *e; ++e)
         if (std::strncmp(*e, "PORTICO_LISTENERS=", 18) != 0 && std::strncmp(*e, "PORTICO_UPGRADE_", 16) != 0)
@@ -94,6 +102,7 @@ pid_t start_successor(const std::string& binary, const std::vector<std::string>&
     if (pid != 0) return pid;
     for (const HandedSocket& s : sockets) ::fcntl(s.fd, F_SETFD, 0);
     ::fcntl(channel, F_SETFD, 0);
+    if (tickets >= 0) ::fcntl(tickets, F_SETFD, 0);
     ::execve(binary.c_str(), args.data(), envp.data());
     // The old master reads this as the new master's answer.
     const char* why = std::strerror(errno);

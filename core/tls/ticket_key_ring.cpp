@@ -5,9 +5,12 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 namespace portico::core::tls {
@@ -59,6 +62,63 @@ std::unique_ptr<TicketKeyRing> TicketKeyRing::create() noexcept {
         return nullptr;
     }
     return std::unique_ptr<TicketKeyRing>(new TicketKeyRing(page, getpid()));
+}
+
+namespace {
+
+// What export_keys() writes: the two keys a new master needs, nothing of the page's layout.
+struct HandedKeys {
+    static constexpr uint32_t kMagic = 0x504f5254;  // "PORT", version 1
+    uint32_t magic = kMagic;
+    uint32_t has_previous = 0;
+    TicketKeyRing::Key current{};
+    TicketKeyRing::Key previous{};
+};
+
+}  // namespace
+
+int TicketKeyRing::export_keys() const noexcept {
+    int fd = memfd_create("portico-ticket-keys", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return -1;
+    HandedKeys keys;
+    bool has_previous = false;
+    snapshot(keys.current, keys.previous, has_previous);
+    keys.has_previous = has_previous ? 1 : 0;
+    ssize_t n = ::write(fd, &keys, sizeof keys);
+    const int saved = errno;
+    OPENSSL_cleanse(&keys, sizeof keys);
+    if (n != static_cast<ssize_t>(sizeof keys) ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+        errno = n < 0 ? saved : EIO;
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+std::unique_ptr<TicketKeyRing> TicketKeyRing::import_keys(int fd) noexcept {
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || st.st_size != static_cast<off_t>(sizeof(HandedKeys))) return nullptr;
+    HandedKeys keys;
+    bool ok = ::pread(fd, &keys, sizeof keys, 0) == static_cast<ssize_t>(sizeof keys) &&
+              keys.magic == HandedKeys::kMagic;
+    std::unique_ptr<TicketKeyRing> ring;
+    void* memory = ok ? mmap(nullptr, sizeof(Page), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+                      : MAP_FAILED;
+    if (memory != MAP_FAILED) {
+        madvise(memory, sizeof(Page), MADV_DONTDUMP);
+        auto* page = new (memory) Page{};
+        if (keys.has_previous) {  // as after one rotation: slot 1 current, slot 0 previous
+            page->slots[0] = keys.previous;
+            page->slots[1] = keys.current;
+            page->generation.store(1, std::memory_order_release);
+        } else {
+            page->slots[0] = keys.current;
+        }
+        ring.reset(new TicketKeyRing(page, getpid()));
+    }
+    OPENSSL_cleanse(&keys, sizeof keys);
+    return ring;
 }
 
 TicketKeyRing::~TicketKeyRing() {

@@ -13,7 +13,8 @@
 // generation did not move meanwhile (it could only if two rotations overtook one copy).
 //
 // The keys live only in this page: never on disk, kept out of core dumps (MADV_DONTDUMP),
-// wiped when the master unmaps the page.
+// wiped when the master unmaps the page. A binary upgrade hands a copy of the two live keys to
+// the new master in a memfd (export_keys / import_keys), which exists only until it is read.
 
 #include <openssl/ssl.h>
 
@@ -59,6 +60,15 @@ public:
     /// When rotate_if_due() will next rotate, for the master's wait; max() before its first call.
     [[nodiscard]] std::chrono::steady_clock::time_point next_rotation(
         std::chrono::seconds interval) const noexcept;
+
+    /// Master only, for a binary upgrade: a memfd (close-on-exec, sealed against writes) holding
+    /// a copy of the current and previous keys, so that the new master's workers resume the
+    /// tickets the old ones issued. -1 (errno set) if it cannot be made.
+    [[nodiscard]] int export_keys() const noexcept;
+    /// A new ring that starts from the keys export_keys() put in `fd`: the current one stays
+    /// current, the previous one still decrypts. nullptr if `fd` does not hold them (or mmap
+    /// fails); the caller then starts with fresh keys.
+    static std::unique_ptr<TicketKeyRing> import_keys(int fd) noexcept;
 
     /// Copies the current and (when there is one) previous key. Safe against a concurrent
     /// rotate() in another process.

@@ -315,6 +315,44 @@ TEST_CASE("tls: a session resumes on either of two workers, 20 times, and again 
     t.server.stop_and_check();
 }
 
+// The new master of a binary upgrade is the old one's child: it takes over the ticket keys the
+// old one hands it, so a ticket issued before the upgrade resumes on the new workers. Without the
+// hand-over the new master's keys are its own, and the check for "Reused" fails.
+TEST_CASE("tls: a session from before a binary upgrade resumes after it", "[tls][upgrade]") {
+    TlsSite t;
+    TempDir out;
+    std::vector<std::pair<std::string, std::string>> sessions;  // (version flag, session file)
+    for (std::string version : {"-tls1_3", "-tls1_2"}) {
+        std::string sess = out / ("session" + version + ".pem");
+        CommandResult first = t.s_client(version + " -servername a.test -sess_out '" + sess + "'", kGetClose);
+        INFO(version << "\n" << first.out);
+        REQUIRE_THAT(first.out, Contains("New, TLSv1."));
+        sessions.emplace_back(version, sess);
+    }
+    const std::string pid_file = t.site.dir / "portico.pid";
+    RunResult r = run_portico({"-c", t.server.config_path(), "-s", "upgrade", "--wait", "30"}, t.site.dir);
+    INFO(r.err << t.server.logs());
+    REQUIRE(r.status == 0);
+    CHECK(t.server.wait_exit(kWait) == 0);  // the old master, once its workers are done
+    const pid_t second = static_cast<pid_t>(std::stol(read_file(pid_file)));
+    struct Stop {  // the new master is not the test's child: stopped by its pid, whatever happens
+        pid_t pid;
+        ~Stop() {
+            if (is_alive(pid)) ::kill(pid, SIGQUIT);
+            wait_gone(pid, kWait * 2);
+        }
+    } stop{second};
+    CHECK_THAT(read_file(t.server.error_log_path()), Contains("session-ticket keys taken over"));
+    for (const auto& [version, sess] : sessions) {
+        for (int i = 0; i < 5; ++i) {  // on both new workers, most likely (the kernel hashes the port)
+            CommandResult again = t.s_client(version + " -servername a.test -sess_in '" + sess + "'", kGetClose);
+            INFO(version << " after the upgrade, try " << i << ":\n" << again.out);
+            REQUIRE_THAT(again.out, Contains("Reused, TLSv1."));
+            REQUIRE_THAT(again.out, Contains(t.site.index_html));
+        }
+    }
+}
+
 namespace {
 
 /// A fresh self-signed ECDSA certificate for `host` at dir/name.pem and dir/name.key.

@@ -3,12 +3,14 @@
 
 #include "core/tls/ticket_key_ring.hpp"
 
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <vector>
 
 #include "core/tls/context.hpp"
 #include "tests/unit/core/tls/in_process_client.hpp"
@@ -201,4 +203,48 @@ TEST_CASE("tls tickets: a child that destroys its ring leaves the shared keys in
     CHECK(after.aes == before.aes);
     CHECK(after.hmac == before.hmac);
     CHECK(after.aes != decltype(after.aes){});
+}
+
+TEST_CASE("tls tickets: a ring imported from export_keys resumes the tickets of both live keys", "[tls]") {
+    auto old_ring = TicketKeyRing::create();
+    REQUIRE(old_ring);
+    auto old_server = worker_context(old_ring.get());
+    auto client = client_context(TLS1_3_VERSION);
+    Connection before(old_server->get(), client.get());
+    REQUIRE(before.handshake());
+    auto ticket_previous = before.session();  // sealed with the key that becomes the previous one
+    REQUIRE(old_ring->rotate());
+    Connection after(old_server->get(), client.get());
+    REQUIRE(after.handshake());
+    auto ticket_current = after.session();
+
+    const int fd = old_ring->export_keys();
+    REQUIRE(fd >= 0);
+    CHECK(::write(fd, "x", 1) == -1);  // sealed: nobody changes what the new master reads
+    auto new_ring = TicketKeyRing::import_keys(fd);
+    ::close(fd);
+    REQUIRE(new_ring);
+    auto new_server = worker_context(new_ring.get());
+    for (auto* ticket : {ticket_previous.get(), ticket_current.get()}) {
+        Connection resumed(new_server->get(), client.get(), nullptr, ticket);
+        REQUIRE(resumed.handshake());
+        CHECK(resumed.reused());
+    }
+    // The imported ring rotates on: after two more rotations the old tickets are gone.
+    REQUIRE(new_ring->rotate());
+    REQUIRE(new_ring->rotate());
+    Connection gone(new_server->get(), client.get(), nullptr, ticket_current.get());
+    REQUIRE(gone.handshake());
+    CHECK_FALSE(gone.reused());
+}
+
+TEST_CASE("tls tickets: import_keys refuses a descriptor that holds no exported keys", "[tls]") {
+    const int empty = ::memfd_create("not-keys", MFD_CLOEXEC);
+    REQUIRE(empty >= 0);
+    CHECK_FALSE(TicketKeyRing::import_keys(empty));
+    std::vector<unsigned char> junk(1024, 0xab);
+    REQUIRE(::write(empty, junk.data(), junk.size()) == static_cast<ssize_t>(junk.size()));
+    CHECK_FALSE(TicketKeyRing::import_keys(empty));
+    ::close(empty);
+    CHECK_FALSE(TicketKeyRing::import_keys(-1));
 }
