@@ -138,7 +138,6 @@ enum Flag : uint16_t {
     kChunkedSeen = 1 << 3,  // "chunked" appeared in Transfer-Encoding
     kChunkedLast = 1 << 4,  // ... and is the last coding so far
     kOtherCoding = 1 << 5,  // some other transfer coding appeared
-    kConnectionSeen = 1 << 6,
     kConnectionClose = 1 << 7,
     kConnectionKeepAlive = 1 << 8,
     kExpectContinue = 1 << 9,
@@ -377,8 +376,7 @@ bool RequestParser::on_field(const char* buf, Request& req) noexcept {
     case Field::kContentLength: return on_content_length(value.in(buf), req);
     case Field::kTransferEncoding: return on_transfer_encoding(value.in(buf));
     case Field::kConnection:
-        if (!(flags_ & kConnectionSeen)) req.connection = value;
-        flags_ |= kConnectionSeen;
+        if (!req.connection_seen) req.connection = value;
         req.connection_seen = true;
         on_connection(value.in(buf));
         break;

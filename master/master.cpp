@@ -123,10 +123,6 @@ void pin_to_cpu(uint32_t slot) {
         spdlog::warn("sched_setaffinity() failed: {}", std::strerror(errno));
 }
 
-}  // namespace
-
-namespace {
-
 // The keys the previous master handed over in an upgrade, else fresh ones.
 std::unique_ptr<core::tls::TicketKeyRing> inherited_tickets(Inheritance& inherited) {
     if (inherited.tickets) {

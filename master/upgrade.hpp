@@ -52,8 +52,9 @@ Inheritance take_inheritance();
 std::string own_binary_path();
 
 /// Forks and executes `binary` with `argv` and the variables that hand over `sockets`,
-/// `channel` (the child's end) and `tickets` (a memfd of the ticket keys, or -1). Returns the child's pid, or -1 with errno set if fork failed; an
-/// exec that fails shows as the child's exit code 127 (and a line in the error log).
+/// `channel` (the child's end) and `tickets` (a memfd of the ticket keys, or -1). Returns the
+/// child's pid, or -1 with errno set if fork failed; an exec that fails shows as the child's exit
+/// code 127 (and a line in the error log).
 pid_t start_successor(const std::string& binary, const std::vector<std::string>& argv,
                       const std::vector<HandedSocket>& sockets, int channel, int tickets,
                       uint32_t last_generation);

@@ -50,15 +50,18 @@ bool set_mac_key(EVP_MAC_CTX* mac, const TicketKeyRing::Key& key) {
 
 }  // namespace
 
-std::unique_ptr<TicketKeyRing> TicketKeyRing::create() noexcept {
+TicketKeyRing::Page* TicketKeyRing::map_page() noexcept {
     void* memory = mmap(nullptr, sizeof(Page), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (memory == MAP_FAILED) {
-        return nullptr;
-    }
+    if (memory == MAP_FAILED) return nullptr;
     madvise(memory, sizeof(Page), MADV_DONTDUMP);  // best effort: keys stay out of core files
-    auto* page = new (memory) Page{};
+    return new (memory) Page{};
+}
+
+std::unique_ptr<TicketKeyRing> TicketKeyRing::create() noexcept {
+    Page* page = map_page();
+    if (!page) return nullptr;
     if (!fresh_key(page->slots[0])) {
-        munmap(memory, sizeof(Page));
+        munmap(page, sizeof(Page));
         return nullptr;
     }
     return std::unique_ptr<TicketKeyRing>(new TicketKeyRing(page, getpid()));
@@ -103,11 +106,7 @@ std::unique_ptr<TicketKeyRing> TicketKeyRing::import_keys(int fd) noexcept {
     bool ok = ::pread(fd, &keys, sizeof keys, 0) == static_cast<ssize_t>(sizeof keys) &&
               keys.magic == HandedKeys::kMagic;
     std::unique_ptr<TicketKeyRing> ring;
-    void* memory = ok ? mmap(nullptr, sizeof(Page), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
-                      : MAP_FAILED;
-    if (memory != MAP_FAILED) {
-        madvise(memory, sizeof(Page), MADV_DONTDUMP);
-        auto* page = new (memory) Page{};
+    if (Page* page = ok ? map_page() : nullptr) {
         if (keys.has_previous) {  // as after one rotation: slot 1 current, slot 0 previous
             page->slots[0] = keys.previous;
             page->slots[1] = keys.current;

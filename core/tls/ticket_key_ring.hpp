@@ -84,6 +84,8 @@ public:
 
 private:
     struct Page;
+    /// A zeroed page, shared with later forks and kept out of core files, or null.
+    static Page* map_page() noexcept;
     TicketKeyRing(Page* page, pid_t owner) noexcept : page_(page), owner_(owner) {}
     static int on_ticket(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
                          EVP_MAC_CTX* mac, int encrypt);

@@ -9,6 +9,7 @@
 #include <numeric>
 #include <regex>
 #include <sstream>
+#include <utility>
 
 #include <catch2/catch.hpp>
 
@@ -170,6 +171,18 @@ std::string killed_line(pid_t pid, uint32_t slot) {
 std::string worker_title(uint32_t slot, uint32_t generation) {
     return "portico: worker process #" + std::to_string(slot) + " (generation " + std::to_string(generation) +
            ")";
+}
+
+AdoptedMaster::~AdoptedMaster() {
+    if (pid > 0 && is_alive(pid)) {
+        ::kill(pid, SIGTERM);
+        wait_gone(pid, kWait);
+    }
+}
+
+bool AdoptedMaster::stop() {
+    if (::kill(pid, SIGQUIT) != 0) return false;
+    return wait_gone(std::exchange(pid, 0), kWait * 2);
 }
 
 pid_t wait_successor(const Server& server, uint32_t slot, uint32_t generation, pid_t old,

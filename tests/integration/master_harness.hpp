@@ -86,6 +86,19 @@ std::map<uint32_t, pid_t> wait_ready(const Server& server, uint32_t generation, 
 /// Waits until slot `slot` of `generation` reports ready with a pid other than `old`; returns it.
 pid_t wait_successor(const Server& server, uint32_t slot, uint32_t generation, pid_t old, milliseconds limit);
 
+/// A master the test did not start itself (an upgrade's, found through the pid file): SIGTERM
+/// when the guard goes, unless the test stopped it already.
+struct AdoptedMaster {
+    pid_t pid = 0;
+    ~AdoptedMaster();
+    AdoptedMaster() = default;
+    explicit AdoptedMaster(pid_t p) noexcept : pid(p) {}
+    AdoptedMaster(const AdoptedMaster&) = delete;
+    AdoptedMaster& operator=(const AdoptedMaster&) = delete;
+    /// SIGQUIT, then waits until it is gone.
+    bool stop();
+};
+
 // --- steps ----------------------------------------------------------------------------------------
 
 [[nodiscard]] milliseconds since(Clock::time_point t);

@@ -28,23 +28,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A master the test did not start itself (an upgrade's): stopped with SIGQUIT when the guard
-/// goes, unless the test stopped it already.
-struct AdoptedMaster {
-    pid_t pid = 0;
-    ~AdoptedMaster() {
-        if (pid > 0 && is_alive(pid)) {
-            ::kill(pid, SIGTERM);
-            wait_gone(pid, kWait);
-        }
-    }
-    /// SIGQUIT, then waits until it is gone.
-    bool stop() {
-        if (::kill(pid, SIGQUIT) != 0) return false;
-        return wait_gone(std::exchange(pid, 0), kWait * 2);
-    }
-};
-
 pid_t pid_in(const std::string& pid_file) {
     return static_cast<pid_t>(std::stol(read_file(pid_file)));
 }

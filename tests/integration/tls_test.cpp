@@ -334,14 +334,8 @@ TEST_CASE("tls: a session from before a binary upgrade resumes after it", "[tls]
     INFO(r.err << t.server.logs());
     REQUIRE(r.status == 0);
     CHECK(t.server.wait_exit(kWait) == 0);  // the old master, once its workers are done
-    const pid_t second = static_cast<pid_t>(std::stol(read_file(pid_file)));
-    struct Stop {  // the new master is not the test's child: stopped by its pid, whatever happens
-        pid_t pid;
-        ~Stop() {
-            if (is_alive(pid)) ::kill(pid, SIGQUIT);
-            wait_gone(pid, kWait * 2);
-        }
-    } stop{second};
+    // The new master is not the test's child: stopped by its pid, whatever happens.
+    AdoptedMaster second{static_cast<pid_t>(std::stol(read_file(pid_file)))};
     CHECK_THAT(read_file(t.server.error_log_path()), Contains("session-ticket keys taken over"));
     for (const auto& [version, sess] : sessions) {
         for (int i = 0; i < 5; ++i) {  // on both new workers, most likely (the kernel hashes the port)
