@@ -201,8 +201,13 @@ IoResult Transport::send_file(int file, off_t offset, size_t count) noexcept {
     if (chunk_end_ == chunk_begin_ || chunk_offset_ != offset) {
         // A chunk still pending for another offset means the caller moved on; OpenSSL is owed
         // a retry of it, but a caller that skips one has abandoned the response anyway.
-        if (!chunk_) chunk_ = std::make_unique<char[]>(kChunkSize);
-        ssize_t got = pread(file, chunk_.get(), std::min(count, kChunkSize), offset);
+        // One buffer for the whole range, not one per chunk, and not zero-filled: perf put 2.3%
+        // of a 1 MiB TLS download in clearing a fresh chunk each time.
+        if (!chunk_) {
+            chunk_cap_ = std::min(count, kFileChunk);
+            chunk_ = std::make_unique_for_overwrite<char[]>(chunk_cap_);
+        }
+        ssize_t got = pread(file, chunk_.get(), std::min(count, chunk_cap_), offset);
         if (got <= 0) {
             error_ = got == 0 ? "the file ended before its length" : std::strerror(errno);
             return {0, IoStatus::kError};
@@ -210,6 +215,7 @@ IoResult Transport::send_file(int file, off_t offset, size_t count) noexcept {
         chunk_begin_ = 0;
         chunk_end_ = static_cast<size_t>(got);
         chunk_offset_ = offset;
+        range_read_ = static_cast<size_t>(got) == count;
     }
     return send_chunk();
 }
@@ -219,7 +225,7 @@ IoResult Transport::send_chunk() noexcept {
     chunk_begin_ += result.bytes;
     chunk_offset_ += static_cast<off_t>(result.bytes);
     if (chunk_begin_ == chunk_end_) {
-        chunk_.reset();  // an idle connection holds no chunk, as it holds no read buffer
+        if (range_read_) chunk_.reset();  // an idle connection holds no chunk, as it holds no read buffer
         chunk_begin_ = chunk_end_ = 0;
     }
     return result;
