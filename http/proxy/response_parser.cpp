@@ -200,7 +200,7 @@ ParseResult ResponseParser::parse_fields(const char* buf, uint32_t end, Response
                 [[fallthrough]];
             case State::kValue:
                 if (has(c, kValueChar)) {
-                    value_end_ = skip(buf, pos_ + 1, end, kValueChar);
+                    value_end_ = skip_visible<true>(buf, pos_ + 1, end);
                     pos_ = value_end_ - 1;
                     break;
                 }
