@@ -357,28 +357,6 @@ bool RequestParser::on_request_line(const char* buf, Request& req) noexcept {
     return true;
 }
 
-// A field line in one pass, when all of it is at hand and well formed: name ":" OWS value OWS
-// CRLF, the value's inner spaces included. Returns the index of its LF, with mark_, name_end_,
-// value_start_ and value_end_ set as the byte machine would have set them; 0 (and nothing
-// changed that the machine does not set again) when the line is incomplete or malformed, and
-// the machine reads it byte by byte and names the error.
-inline uint32_t RequestParser::whole_field_line(const char* buf, uint32_t end) noexcept {
-    const uint32_t name_end = skip_token(buf, pos_, end);
-    if (name_end >= end || buf[name_end] != ':') return 0;
-    uint32_t i = name_end + 1;
-    while (i < end && is_ows(static_cast<uint8_t>(buf[i]))) ++i;
-    const uint32_t value_start = i;
-    i = skip_field_text(buf, i, end);
-    if (i + 1 >= end || buf[i] != '\r' || buf[i + 1] != '\n') return 0;
-    uint32_t value_end = i;  // the machine's value ends with its last visible byte
-    while (value_end > value_start && is_ows(static_cast<uint8_t>(buf[value_end - 1]))) --value_end;
-    mark_ = pos_;
-    name_end_ = name_end;
-    value_start_ = value_start;
-    value_end_ = value_end;
-    return i + 1;
-}
-
 ParseResult RequestParser::parse_fields(const char* buf, uint32_t end, Request& req) noexcept {
     for (; pos_ < end; ++pos_) {
         const auto c = static_cast<uint8_t>(buf[pos_]);
@@ -393,17 +371,20 @@ ParseResult RequestParser::parse_fields(const char* buf, uint32_t end, Request& 
             if (req.field_count >= std::min<uint32_t>(limits_.max_fields, UINT16_MAX))
                 return fail(431, "too many header fields");
             ++req.field_count;
-            if (const uint32_t lf = whole_field_line(buf, end)) [[likely]] {
+            mark_ = pos_;
+            if (const FieldLine line = scan_field_line(buf, pos_, end); line.lf) [[likely]] {
+                name_end_ = line.name_end;
+                value_start_ = line.value_start;
+                value_end_ = line.value_end;
                 if (!on_field(buf, req)) return ParseResult::kError;
-                pos_ = lf;  // the loop steps past the LF; the state stays at a line's start
+                pos_ = line.lf;  // the loop steps past the LF; the state stays at a line's start
                 break;
             }
-            mark_ = pos_;
             state_ = HeadState::kFieldName;
             [[fallthrough]];
         case HeadState::kFieldName:
             if (has(c, kTchar)) {
-                pos_ = skip(buf, pos_ + 1, end, kTchar) - 1;
+                pos_ = skip_token(buf, pos_ + 1, end) - 1;
                 break;
             }
             if (c != ':')

@@ -100,7 +100,6 @@ private:
 
     ParseResult parse_request_line(const char* buf, uint32_t end, Request& req) noexcept;
     bool whole_request_line(const char* buf, uint32_t end, Request& req) noexcept;
-    uint32_t whole_field_line(const char* buf, uint32_t end) noexcept;
     bool on_request_target(const char* buf, Request& req) noexcept;
     bool check_absolute_form(std::string_view target) noexcept;
     bool on_request_line(const char* buf, Request& req) noexcept;

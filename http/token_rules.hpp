@@ -129,6 +129,35 @@ inline uint32_t skip_field_text(const char* buf, uint32_t from, uint32_t end) no
     return from;
 }
 
+/// A field line found whole: name [from, name_end), value [value_start, value_end) without its
+/// OWS, and the index of the line's LF; lf is 0 when it was not found.
+struct FieldLine {
+    uint32_t name_end = 0;
+    uint32_t value_start = 0;
+    uint32_t value_end = 0;
+    uint32_t lf = 0;
+};
+
+/// A field line starting at `from` in one pass, when all of it is in [from, end) and well formed:
+/// token ":" OWS value OWS CRLF, the value's inner spaces included. The parsers' byte machines
+/// set the same bounds; they take a line this finds incomplete or malformed (lf 0) byte by byte,
+/// and name the error.
+inline FieldLine scan_field_line(const char* buf, uint32_t from, uint32_t end) noexcept {
+    FieldLine line;
+    line.name_end = skip_token(buf, from, end);
+    if (line.name_end == from || line.name_end >= end || buf[line.name_end] != ':') return {};
+    uint32_t i = line.name_end + 1;
+    while (i < end && is_ows(static_cast<uint8_t>(buf[i]))) ++i;
+    line.value_start = i;
+    i = skip_field_text(buf, i, end);
+    if (i + 1 >= end || buf[i] != '\r' || buf[i + 1] != '\n') return {};
+    line.value_end = i;  // the value ends with its last visible byte
+    while (line.value_end > line.value_start && is_ows(static_cast<uint8_t>(buf[line.value_end - 1])))
+        --line.value_end;
+    line.lf = i + 1;
+    return line;
+}
+
 /// Case-insensitive equality; `lower` must be lowercase already.
 constexpr bool iequals(std::string_view s, std::string_view lower) noexcept {
     if (s.size() != lower.size()) return false;

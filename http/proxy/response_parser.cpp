@@ -181,11 +181,19 @@ ParseResult ResponseParser::parse_fields(const char* buf, uint32_t end, Response
                 if (!has(c, kTchar)) return fail(c == '\n' ? "bare LF" : "invalid character in field name");
                 if (head.field_count >= limits_.max_fields) return fail("too many header fields");
                 mark_ = pos_;
+                if (const FieldLine line = scan_field_line(buf, pos_, end); line.lf) [[likely]] {
+                    name_end_ = line.name_end;
+                    value_start_ = line.value_start;
+                    value_end_ = line.value_end;
+                    if (!on_field(buf, head)) return ParseResult::kError;
+                    pos_ = line.lf;  // the loop steps past the LF; the state stays at a line's start
+                    break;
+                }
                 state_ = State::kFieldName;
                 [[fallthrough]];
             case State::kFieldName:
                 if (has(c, kTchar)) {
-                    pos_ = skip(buf, pos_ + 1, end, kTchar) - 1;
+                    pos_ = skip_token(buf, pos_ + 1, end) - 1;
                     break;
                 }
                 if (c != ':')
