@@ -13,6 +13,9 @@
 // line and the field lines, each a loop over bytes with a switch on the saved state; a chunked
 // body's framing is ChunkedDecoder's (http/chunked.cpp). Each phase can stop at any byte and pick
 // up there on the next call, which is what makes every split of the input give the same answer.
+// A line that is all at hand and well formed is taken in one pass first (whole_request_line,
+// token::scan_field_line), with the bounds the machine would have set; the machine reads only
+// the lines those refuse, and names their errors.
 
 namespace portico::http {
 
