@@ -6,7 +6,9 @@
 //   BodyReader   a handler that takes the request body as it arrives (the proxy), decoded from
 //                Content-Length or chunked framing, with back-pressure.
 // Both are owned by the connection for the life of one request, and both may suspend: they keep
-// the Connection they are attached to and call it back when they can go on.
+// the Connection they are attached to and call it back when they can go on. Such a call may end
+// the request (the connection answers an error, or finishes the response), so the connection
+// detaches a stream it is done with and the worker deletes it after the event (Context::retire).
 
 #include <cstddef>
 #include <cstdint>
@@ -40,7 +42,7 @@ public:
     virtual ~BodyStream() = default;
 
     /// Called once, when the connection takes the stream. A stream that can return kWait keeps
-    /// `conn` to call it back; the connection outlives the stream (it destroys it).
+    /// `conn` to call it back, until detach().
     virtual void attach(Connection& conn) noexcept { (void)conn; }
     /// Writes up to `cap` body bytes (cap > 0) to `out`. A stream that waits bounds its own wait:
     /// the connection runs no timer while it does. Never calls the connection back from inside.
@@ -74,6 +76,16 @@ public:
         (void)ctx;
         return TunnelStep::kEnd;
     }
+
+    /// The connection lets go of the stream: the response ended, or the connection closed. From
+    /// here the stream calls the connection no more (a proxied one also lets its upstream go).
+    /// It is deleted at the end of the loop turn, not now (Context::retire): a stream whose own
+    /// call into the connection ended the response returns through its frames on live memory.
+    virtual void detach(Context& ctx) noexcept { (void)ctx; }
+
+private:
+    friend struct Context;
+    BodyStream* retired_next_ = nullptr;  // Context::retired_
 };
 
 class BodyReader {

@@ -685,7 +685,7 @@ void Connection::drop_response(Context& ctx) noexcept {
     mem_left_ = 0;
     mem_is_scratch_ = false;
     own_body_.reset();
-    stream_.reset();
+    if (stream_) [[unlikely]] retire_stream(ctx);
     file_left_ = 0;
     ctx.pool.release(out_);
 }

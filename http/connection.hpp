@@ -136,6 +136,7 @@ private:
                                      uint64_t body_length) noexcept;
     [[gnu::noinline]] void log_access(Context& ctx) noexcept;
     void drop_response(Context& ctx) noexcept;
+    void retire_stream(Context& ctx) noexcept;
     void abandon_stream(Context& ctx) noexcept;
     void enter_tunnel(Context& ctx) noexcept;
     [[gnu::noinline]] void on_tunnel_event(Context& ctx, uint32_t events) noexcept;

@@ -63,6 +63,16 @@ bool Connection::take_stream(Context& ctx, Reply& reply, bool head_only) noexcep
     return true;
 }
 
+// The response is over (or the connection): the stream is told and kept alive to the end of the
+// event, since this may run inside one of its own calls into the connection (on_body_wanted).
+void Connection::retire_stream(Context& ctx) noexcept {
+    if (stream_->stream) {
+        stream_->stream->detach(ctx);
+        ctx.retire(std::move(stream_->stream));
+    }
+    stream_.reset();
+}
+
 // The client shut its side while its answer was still being made (a proxied one, waiting for
 // its upstream): as nginx does, that is taken as giving up, so the work behind it (the upstream
 // connection) stops now rather than at its read timeout. Logged 499 when no head went out.

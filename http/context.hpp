@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "conf/config.hpp"
+#include "http/body_stream.hpp"
 #include "core/buffer_pool.hpp"
 #include "core/clock.hpp"
 #include "core/fd.hpp"
@@ -98,6 +99,23 @@ struct Context {
     Context(const conf::Config& cfg, core::TimerWheel& w, core::BufferPool& p, const MimeTypes& m, FileCache& f,
             core::AccessLog& log)
         : config(cfg), wheel(w), pool(p), mime(m), files(f), access_log(log) {}
+    Context(const Context&) = delete;
+    Context& operator=(const Context&) = delete;
+    ~Context() { free_retired(); }
+
+    /// Takes a detached stream (BodyStream::detach) to delete once the event that let it go is
+    /// over: the worker calls free_retired() with its closed connections, after every batch.
+    void retire(std::unique_ptr<BodyStream> stream) noexcept {
+        BodyStream* s = stream.release();
+        s->retired_next_ = retired_;
+        retired_ = s;
+    }
+    void free_retired() noexcept {
+        while (BodyStream* s = retired_) {
+            retired_ = s->retired_next_;
+            delete s;
+        }
+    }
 
     const conf::Config& config;
     core::TimerWheel& wheel;
@@ -147,6 +165,9 @@ struct Context {
     /// Content negotiation and the compressed cache (http/negotiator.hpp): made on the first
     /// request a content policy applies to. shared_ptr so this header needs no complete type.
     std::shared_ptr<Negotiator> negotiator;
+
+private:
+    BodyStream* retired_ = nullptr;  // streams detached this turn, linked through retired_next_
 };
 
 }  // namespace portico::http

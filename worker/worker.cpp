@@ -633,6 +633,7 @@ void Worker::resume_yielded() {
 }
 
 void Worker::free_closed() {
+    ctx_.free_retired();  // streams first: their upstreams are gone already, their clients still here
     for (http::Connection* c : ctx_.closing) {
         int fd = c->fd();
         if (by_fd_[fd] == c) {  // shed connections were closed and unmapped already

@@ -101,6 +101,17 @@ ProxyExchange::~ProxyExchange() {
     rt_.give_back(std::move(send_));
 }
 
+// The client is done with us, perhaps from inside one of our calls into it (on_body_wanted can
+// answer a bad chunk with a 400, or finish the response): every such call is followed by a look at
+// client_ or up_, and both are null from here. An upstream still in use cannot be reused.
+void ProxyExchange::detach(Context&) noexcept {
+    client_ = nullptr;
+    if (!up_) return;
+    up_->owner = nullptr;
+    rt_.close(up_);
+    up_ = nullptr;
+}
+
 void ProxyExchange::attach(Connection& conn) noexcept {
     if (client_) return;  // attached as a stream and as a reader: start once
     client_ = &conn;
@@ -139,6 +150,7 @@ void ProxyExchange::begin_on(Context& ctx, UpstreamConn* c) noexcept {
     up_ = c;
     c->owner = this;
     sent_ = 0;
+    write_broken_ = false;
     phase_ = Phase::kSending;
     in_.clear();
     parser_.reset(head_request_);
@@ -192,8 +204,9 @@ void ProxyExchange::flush(Context& ctx) noexcept {
         ssize_t n = ::writev(up_->fd(), iov, cnt);
         if (n < 0) {
             if (errno == EINTR) continue;
-            if (transient(errno)) return arm(ctx, timeout_ms(settings_.send_timeout));
-            return fail_try(ctx, TryFailure::kReset);
+            if (!transient(errno)) return write_failed(ctx);
+            arm(ctx, timeout_ms(settings_.send_timeout));
+            break;  // what went out before may have made room for the client: see below
         }
         auto w = static_cast<size_t>(n);
         size_t from_head = std::min(w, head_.size() - std::min(sent_, head_.size()));
@@ -213,6 +226,15 @@ void ProxyExchange::flush(Context& ctx) noexcept {
     if (was_full && !full() && !in_client_call_ && client_) client_->on_body_wanted(ctx);
 }
 
+// A server that answers before the whole body arrived and closes resets the connection over the
+// body it left unread, and the write fails; but its answer (an early 413) is still in the socket
+// and is what the client should see. With no complete head there, the try failed.
+void ProxyExchange::write_failed(Context& ctx) noexcept {
+    if (phase_ != Phase::kSending) return fail_try(ctx, TryFailure::kReset);
+    write_broken_ = true;
+    read_head(ctx);
+}
+
 void ProxyExchange::read_head(Context& ctx) noexcept {
     if (!in_.allocated()) in_ = ctx.pool.acquire(kResponseBuffer);
     if (!in_.allocated()) return fail_try(ctx, TryFailure::kReset);
@@ -225,7 +247,7 @@ void ProxyExchange::read_head(Context& ctx) noexcept {
         ssize_t n = ::read(up_->fd(), in_.write_ptr(), in_.writable());
         if (n < 0) {
             if (errno == EINTR) continue;
-            if (transient(errno)) return;
+            if (transient(errno) && !write_broken_) return;
             return fail_try(ctx, TryFailure::kReset);
         }
         if (n == 0) return fail_try(ctx, TryFailure::kReset);  // closed before the head ended
@@ -311,6 +333,7 @@ void ProxyExchange::give_up(Context& ctx, uint16_t status) noexcept {
 void ProxyExchange::wake_client(Context& ctx) noexcept {
     if (!client_) return;
     if (discard_body_) client_->on_body_wanted(ctx);  // a paused body is now drained, not held
+    if (!client_) return;                              // which may have ended the response
     if (waiting_) {
         waiting_ = false;
         client_->on_stream_ready(ctx);

@@ -46,6 +46,7 @@ public:
     // The WebSocket tunnel, after a 101 (proxy_tunnel.cpp)
     TunnelStep tunnel(Context& ctx, core::Buffer& early) noexcept override;
     TunnelStep relay(Context& ctx) noexcept override;
+    void detach(Context& ctx) noexcept override;
 
     void on_upstream_event(Context& ctx, uint32_t events) noexcept;
     void on_upstream_timeout(Context& ctx) noexcept;
@@ -63,6 +64,7 @@ private:
     void give_up(Context& ctx, uint16_t status) noexcept;
     void flush(Context& ctx) noexcept;
     void read_head(Context& ctx) noexcept;
+    void write_failed(Context& ctx) noexcept;
     void finish_upstream(bool reusable) noexcept;
     void arm(Context& ctx, int64_t ms) noexcept;
     void wake_client(Context& ctx) noexcept;
@@ -91,6 +93,7 @@ private:
     uint32_t max_tries_ = 1;
     uint32_t key_hash_ = 0;
     bool fresh_retry_done_ = false;
+    bool write_broken_ = false;  // this try's write failed: only an answer already sent can save it
 
     // Coming back.
     core::Buffer in_;

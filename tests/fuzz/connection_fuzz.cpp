@@ -230,6 +230,7 @@ private:
 
     // As Worker::free_closed: the descriptor is closed after the event that closed it.
     void free_closed() {
+        ctx_.free_retired();
         for (http::Connection* c : ctx_.closing) {
             expect(c == &conn_, "a stranger on the closing list");
             ::close(server_fd_);
