@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "conf/proxy.hpp"
+#include "conf/route.hpp"
 #include "http/exchange.hpp"
 #include "http/header_writer.hpp"
 #include "http/routing/value_template.hpp"
@@ -16,11 +17,13 @@ struct Context;
 
 class ProxyService {
 public:
-    /// Answers `ex` by passing it upstream as `settings` say (settings.pass is set): fills `reply`
-    /// with a stream that writes the head once the upstream's arrives, and reads the request body.
-    /// `vars` are the request's variables; `prefix` is how many bytes of vars.uri the location's
-    /// prefix matched (for a proxy_pass with a path). Everything it needs it copies.
-    virtual void handle(Context& ctx, const Exchange& ex, const conf::ProxySettings& settings,
+    /// Answers `ex` by passing it upstream as the location's `route.proxy` says (its pass is set):
+    /// fills `reply` with a stream that writes the head once the upstream's arrives (with the
+    /// location's add_headers and expires), and reads the request body. `vars` are the request's
+    /// variables; `prefix` is how many bytes of vars.uri the location's prefix matched (for a
+    /// proxy_pass with a path). Everything it needs from them it copies; `route` lives with the
+    /// worker's configuration.
+    virtual void handle(Context& ctx, const Exchange& ex, const conf::RouteSettings& route,
                         const routing::RequestVars& vars, size_t prefix, HeaderWriter& hw, Reply& reply) noexcept = 0;
 
 protected:

@@ -111,7 +111,7 @@ RoutedRequest::Step RoutedRequest::run_handler(const RouteRuntime& rt) noexcept 
     }
     if (rt.handler == HandlerKind::kProxy && ctx_.proxy && error_status_ == 0) {
         // The location's prefix is replaced only on the request's own URI, not a redirected one.
-        ctx_.proxy->handle(ctx_, ex_, *rt.settings->proxy, vars(), rt.match_prefix, hw_, reply_);
+        ctx_.proxy->handle(ctx_, ex_, *rt.settings, vars(), rt.match_prefix, hw_, reply_);
         return Step::kAnswered;
     }
     if (ex_.req.method != Method::kGet && !head_only_) {
@@ -223,15 +223,16 @@ const routing::RequestVars& RoutedRequest::vars() noexcept {
     return vars_;
 }
 
-// add_headers and expires of the location that answered, for the statuses nginx adds them to.
-void RoutedRequest::add_route_headers() noexcept {
-    const conf::RouteSettings& s = *current_->settings;
-    if (s.add_headers) hw_.add(*s.add_headers);
+void add_route_headers(const conf::RouteSettings& s, const core::DateCache& date, HeaderWriter& hw) noexcept {
+    if (s.add_headers) hw.add(*s.add_headers);
     if (s.expires && s.expires->kind() != routing::Expires::Kind::kOff) {
         char lines[160];
-        size_t n = s.expires->write(ctx_.date.now(), lines, sizeof lines);
-        if (n != std::string_view::npos) hw_.add({lines, n});
+        size_t n = s.expires->write(date.now(), lines, sizeof lines);
+        if (n != std::string_view::npos) hw.add({lines, n});
     }
 }
+
+// add_headers and expires of the location that answered, for the statuses nginx adds them to.
+void RoutedRequest::add_route_headers() noexcept { http::add_route_headers(*current_->settings, ctx_.date, hw_); }
 
 }  // namespace portico::http

@@ -18,6 +18,11 @@
 
 namespace portico::http {
 
+/// Appends a location's add_headers and expires lines to a head (for a status they apply to:
+/// routing::route_headers_apply). The router calls it for its own answers, the proxy for the
+/// upstream's.
+void add_route_headers(const conf::RouteSettings& s, const core::DateCache& date, HeaderWriter& hw) noexcept;
+
 /// The parts of the request line the router has already taken apart.
 struct SplitRequest {
     std::string_view path;         ///< normalised, in ctx.path_scratch

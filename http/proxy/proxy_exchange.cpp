@@ -16,6 +16,8 @@
 #include "http/connection.hpp"
 #include "http/proxy/upstream_group.hpp"
 #include "http/handlers/error_response.hpp"
+#include "http/routed_request.hpp"
+#include "http/routing/expires.hpp"
 #include "http/status.hpp"
 
 namespace portico::http::proxy {
@@ -32,12 +34,13 @@ bool transient(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK ||
 
 }  // namespace
 
-void ProxyExchange::start(Context& ctx, ProxyRuntime& rt, const Exchange& ex, const conf::ProxySettings& settings,
+void ProxyExchange::start(Context& ctx, ProxyRuntime& rt, const Exchange& ex, const conf::RouteSettings& route,
                           const routing::RequestVars& vars, size_t prefix, HeaderWriter& hw, Reply& reply) noexcept {
     bool head_only = ex.req.method == Method::kHead;
+    const conf::ProxySettings& settings = *route.proxy;
     Group* group = settings.pass ? rt.group_for(*settings.pass) : nullptr;
     if (!group || group->peers.empty()) return build_error(ctx, 502, head_only, {}, hw, reply);
-    std::unique_ptr<ProxyExchange> x(new (std::nothrow) ProxyExchange(rt, *group, settings));
+    std::unique_ptr<ProxyExchange> x(new (std::nothrow) ProxyExchange(rt, *group, route));
     if (!x) return build_error(ctx, 500, head_only, {}, hw, reply);
     UpstreamRequest in;
     in.head = ex.head.data();
@@ -86,8 +89,8 @@ void ProxyExchange::start(Context& ctx, ProxyRuntime& rt, const Exchange& ex, co
     reply.stream = std::move(x);
 }
 
-ProxyExchange::ProxyExchange(ProxyRuntime& rt, Group& group, const conf::ProxySettings& settings) noexcept
-    : rt_(rt), group_(group), settings_(settings) {}
+ProxyExchange::ProxyExchange(ProxyRuntime& rt, Group& group, const conf::RouteSettings& route) noexcept
+    : rt_(rt), group_(group), route_(route), settings_(*route.proxy) {}
 
 ProxyExchange::~ProxyExchange() {
     if (up_) {
@@ -381,12 +384,18 @@ bool ProxyExchange::head(Context& ctx, HeaderWriter& hw, uint16_t& status, uint6
         hw.add("HTTP/1.1 ").add_uint(h.status).add(" ").add(reason).add("\r\n");
     }
     hw.add(ctx.date.server_and_date_lines());
+    // The location's add_headers and expires, for the statuses they apply to; expires takes the
+    // place of the upstream's own Expires and Cache-Control, as nginx's does.
+    bool route_headers = routing::route_headers_apply(h.status) && (route_.add_headers || route_.expires);
+    bool replace_expiry = route_headers && route_.expires && route_.expires->kind() != routing::Expires::Kind::kOff;
     for (uint16_t i = 0; i < h.field_count; ++i) {
         const ResponseField& f = h.fields[i];
         std::string_view name = f.name.in(b);
         if (f.hop_by_hop || core::iequals(name, "server") || core::iequals(name, "date")) continue;
+        if (replace_expiry && (core::iequals(name, "expires") || core::iequals(name, "cache-control"))) continue;
         hw.add(name).add(": ").add(f.value.in(b)).add("\r\n");
     }
+    if (route_headers) add_route_headers(route_, ctx.date, hw);
     if (upgrade_granted_) {
         // The connection becomes the tunnel once this head is out (Connection::enter_tunnel);
         // the bytes behind the head in in_ are the new protocol's first.

@@ -26,12 +26,12 @@ namespace portico::http::proxy {
 
 class ProxyExchange final : public BodyStream, public BodyReader {
 public:
-    /// Sets `reply` up to answer `ex` through the upstream `settings` name (or with a 502/500
-    /// when that cannot even start).
-    static void start(Context& ctx, ProxyRuntime& rt, const Exchange& ex, const conf::ProxySettings& settings,
+    /// Sets `reply` up to answer `ex` through the upstream the location's `route.proxy` names
+    /// (or with a 502/500 when that cannot even start).
+    static void start(Context& ctx, ProxyRuntime& rt, const Exchange& ex, const conf::RouteSettings& route,
                       const routing::RequestVars& vars, size_t prefix, HeaderWriter& hw, Reply& reply) noexcept;
 
-    ProxyExchange(ProxyRuntime& rt, Group& group, const conf::ProxySettings& settings) noexcept;
+    ProxyExchange(ProxyRuntime& rt, Group& group, const conf::RouteSettings& route) noexcept;
     ~ProxyExchange() override;
 
     // BodyStream
@@ -72,7 +72,8 @@ private:
 
     ProxyRuntime& rt_;
     Group& group_;
-    const conf::ProxySettings& settings_;
+    const conf::RouteSettings& route_;     // add_headers and expires for the upstream's answer
+    const conf::ProxySettings& settings_;  // route_.proxy
     Connection* client_ = nullptr;
     UpstreamConn* up_ = nullptr;
     Phase phase_ = Phase::kSending;

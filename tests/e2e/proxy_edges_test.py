@@ -6,7 +6,9 @@ against a real portico (run it on the ASan build too: a use after free there abo
     client gets its 400 when the upstream's drain lets the connection parse that chunk;
   - an upstream that answers 413 while the client's body is held back: the rest of the body is
     discarded and the client gets the 413 and its body;
-  - after both, the same worker (no respawn) still answers, and no sanitizer report was written.
+  - after both, the same worker (no respawn) still answers, and no sanitizer report was written;
+  - a proxied location's add_headers and expires apply to the upstream's 200 (expires replacing
+    the upstream's Cache-Control and Expires) and not to its 404.
 
 usage: proxy_edges_test.py PORTICO_BINARY
 """
@@ -52,6 +54,24 @@ class HeldBack(RawServer):
                     time.sleep(0.001)  # pacing the reader (the drain rate), not synchronising
             except OSError:
                 pass
+
+
+class Answers(RawServer):
+    """Answers each request on its connection: 404 for a path with "missing", else 200 with its
+    own Cache-Control and Expires, which a location's expires replaces."""
+
+    def serve(self, c):
+        with c:
+            while True:
+                head, _ = read_head(c)
+                if not head:
+                    return
+                line = head.split(b"\r\n", 1)[0]
+                if b"missing" in line:
+                    c.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno")
+                else:
+                    c.sendall(b"HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nExpires: 0\r\nX-Up: 1\r\n"
+                              b"Content-Length: 2\r\n\r\nok")
 
 
 def unsent(sock):
@@ -127,9 +147,30 @@ def check_reentry(p, upstream):
     check(worker_pid(p) == before, "the same worker answered: it did not crash and respawn")
 
 
+def fetch_head(port, path):
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" % path)
+        head, _ = read_head(s)
+    lines = head.decode().split("\r\n")
+    return lines[0], [l.lower() for l in lines[1:]]
+
+
+def check_route_headers(p):
+    status, fields = fetch_head(p.port, b"/hdr/ok")
+    check(status.startswith("HTTP/1.1 200") and "x-added: yes" in fields and "x-up: 1" in fields,
+          f"add_headers on a proxied 200, beside the upstream's fields: {status} {fields}")
+    check("cache-control: max-age=3600" in fields and "cache-control: no-store" not in fields
+          and "expires: 0" not in fields and sum(f.startswith("expires:") for f in fields) == 1,
+          f"expires replaces the upstream's Cache-Control and Expires: {fields}")
+    status, fields = fetch_head(p.port, b"/hdr/missing")
+    check(status.startswith("HTTP/1.1 404") and "x-added: yes" not in fields
+          and not any(f.startswith("cache-control") for f in fields),
+          f"no add_headers or expires on a proxied 404 (nginx without 'always'): {status} {fields}")
+
+
 def main():
     binary = sys.argv[1]
-    held = HeldBack()
+    held, answers = HeldBack(), Answers()
     with tempfile.TemporaryDirectory(prefix="portico-proxy-edges-") as d:
         os.mkdir(os.path.join(d, "www"))
         with open(os.path.join(d, "www", "index.html"), "w") as f:
@@ -141,13 +182,16 @@ http = {{ access_log = "@DIR@/access.log"; client_max_body_size = "64m"; }};
 servers = ({{
   listen = ["127.0.0.1:@PORT@"]; root = "@DIR@/www";
   locations = (
-    {{ match = "/held/"; proxy_pass = "http://127.0.0.1:{held.port}"; }}
+    {{ match = "/held/"; proxy_pass = "http://127.0.0.1:{held.port}"; }},
+    {{ match = "/hdr/"; proxy_pass = "http://127.0.0.1:{answers.port}"; add_headers = [ "X-Added: yes" ];
+       expires = "1h"; }}
   );
 }});
 """
         p = Portico(binary, d, config)
         try:
             check_reentry(p, held)
+            check_route_headers(p)
         finally:
             p.stop()
             p.check_clean_logs(allowed=("upstream",))
