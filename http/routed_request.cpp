@@ -71,7 +71,8 @@ void RoutedRequest::run() noexcept {
             spdlog::error("rewrite or internal redirection cycle while internally redirecting to \"{}\"", uri_);
             return build_error(ctx_, 500, head_only_, {}, hw_, reply_);
         }
-        if (pass(redirects == 0) == Step::kAnswered) break;
+        redirected_ = redirects > 0;
+        if (pass(!redirected_) == Step::kAnswered) break;
     }
     if (routing::route_headers_apply(reply_.status)) add_route_headers();
 }
@@ -220,6 +221,7 @@ const routing::RequestVars& RoutedRequest::vars() noexcept {
     vars_.args = query_.empty() ? query_ : query_.substr(1);
     vars_.remote_addr = {remote_addr_, ex_.peer.format(remote_addr_, sizeof remote_addr_)};
     vars_.captures = captures_;
+    vars_.uri_changed = redirected_;
     return vars_;
 }
 

@@ -71,6 +71,7 @@ private:
     routing::Captures captures_;
     uint16_t error_status_ = 0;  ///< serving an error page: the status it is sent with
     bool vars_ready_ = false;
+    bool redirected_ = false;  // uri_ and query_ are an internal redirect's
     routing::RequestVars vars_;
     char remote_addr_[64];
     char port_[8];

@@ -86,12 +86,20 @@ constexpr std::array<bool, 256> kPathChar = [] {
     return t;
 }();
 
-void put_escaped(Writer& w, std::string_view path) noexcept {
+// A query made by the config (a try_files "?q=$uri"): '%', '?' and '/' stay (its escapes are its
+// own), what cannot stand in a request line does not.
+constexpr std::array<bool, 256> kQueryChar = [] {
+    std::array<bool, 256> t = kPathChar;
+    for (char c : std::string_view("%?/")) t[static_cast<uint8_t>(c)] = true;
+    return t;
+}();
+
+void put_escaped(Writer& w, std::string_view path, const std::array<bool, 256>& keep = kPathChar) noexcept {
     constexpr char kHex[] = "0123456789ABCDEF";
     size_t plain = 0;
     for (size_t i = 0; i < path.size(); ++i) {
         const auto c = static_cast<uint8_t>(path[i]);
-        if (kPathChar[c]) continue;
+        if (keep[c]) continue;
         w.put(path.substr(plain, i - plain));
         const char escaped[3] = {'%', kHex[c >> 4], kHex[c & 15]};
         w.put(std::string_view(escaped, 3));
@@ -115,17 +123,33 @@ std::string_view origin_form(std::string_view target, bool& needs_slash) noexcep
     return target.substr(path);
 }
 
+// nginx's rule: without a proxy_pass path the client's target goes as it was sent, unless an
+// internal redirect (try_files) changed the URI: then the changed one goes, normalised and
+// escaped, with the redirect's query. With a path, it replaces the location's prefix.
 void put_uri(Writer& w, const UpstreamRequest& in) noexcept {
-    if (in.pass_path.empty()) {
+    const routing::RequestVars& vars = *in.vars;
+    if (in.pass_path.empty() && !vars.uri_changed) {
         bool needs_slash = false;
         const std::string_view target = origin_form(in.request->target.in(in.head), needs_slash);
         if (needs_slash) w.put("/");
         w.put(target);
         return;
     }
-    const std::string_view uri = in.vars->uri;
-    w.put(in.pass_path);
-    put_escaped(w, uri.substr(std::min(in.location_prefix, uri.size())));
+    const std::string_view uri = vars.uri;
+    if (in.pass_path.empty()) {
+        put_escaped(w, uri);
+    } else {
+        w.put(in.pass_path);
+        put_escaped(w, uri.substr(std::min(in.location_prefix, uri.size())));
+    }
+    if (vars.uri_changed) {
+        // The redirect's query (or the client's, kept when the redirect named none).
+        if (!vars.args.empty()) {
+            w.put("?");
+            put_escaped(w, vars.args, kQueryChar);
+        }
+        return;
+    }
     // The query goes as the client sent it: the request parser let only visible ASCII through.
     const std::string_view target = in.request->target.in(in.head);
     const size_t query = target.find('?');

@@ -24,6 +24,7 @@ struct RequestVars {
     std::string_view remote_addr;  ///< "127.0.0.1", "::1"
     std::string_view server_port;  ///< the port the request came in on, as text
     Captures captures;             ///< of the regex location that matched; empty otherwise
+    bool uri_changed = false;      ///< uri and args are an internal redirect's (try_files), not the client's
 };
 
 class ValueTemplate {

@@ -8,7 +8,8 @@ against a real portico (run it on the ASan build too: a use after free there abo
     discarded and the client gets the 413 and its body;
   - after both, the same worker (no respawn) still answers, and no sanitizer report was written;
   - a proxied location's add_headers and expires apply to the upstream's 200 (expires replacing
-    the upstream's Cache-Control and Expires) and not to its 404.
+    the upstream's Cache-Control and Expires) and not to its 404;
+  - try_files' fallback into a proxied location sends the changed URI and query upstream.
 
 usage: proxy_edges_test.py PORTICO_BINARY
 """
@@ -70,8 +71,9 @@ class Answers(RawServer):
                 if b"missing" in line:
                     c.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno")
                 else:
+                    target = line.split(b" ")[1]
                     c.sendall(b"HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nExpires: 0\r\nX-Up: 1\r\n"
-                              b"Content-Length: 2\r\n\r\nok")
+                              b"X-Target: " + target + b"\r\nContent-Length: 2\r\n\r\nok")
 
 
 def unsent(sock):
@@ -162,6 +164,9 @@ def check_route_headers(p):
     check("cache-control: max-age=3600" in fields and "cache-control: no-store" not in fields
           and "expires: 0" not in fields and sum(f.startswith("expires:") for f in fields) == 1,
           f"expires replaces the upstream's Cache-Control and Expires: {fields}")
+    status, fields = fetch_head(p.port, b"/try/no%20such?x=1")
+    check(status.startswith("HTTP/1.1 200") and "x-target: /hdr/fallback?from=/try/no%20such" in fields,
+          f"try_files' fallback into a proxied location sends the changed URI and its query up: {fields}")
     status, fields = fetch_head(p.port, b"/hdr/missing")
     check(status.startswith("HTTP/1.1 404") and "x-added: yes" not in fields
           and not any(f.startswith("cache-control") for f in fields),
@@ -184,7 +189,8 @@ servers = ({{
   locations = (
     {{ match = "/held/"; proxy_pass = "http://127.0.0.1:{held.port}"; }},
     {{ match = "/hdr/"; proxy_pass = "http://127.0.0.1:{answers.port}"; add_headers = [ "X-Added: yes" ];
-       expires = "1h"; }}
+       expires = "1h"; }},
+    {{ match = "/try/"; try_files = [ "$uri", "/hdr/fallback?from=$uri" ]; }}
   );
 }});
 """

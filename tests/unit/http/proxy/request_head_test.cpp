@@ -54,15 +54,22 @@ struct Case {
     std::string expected;  // the whole upstream head
 };
 
+/// An internal redirect (try_files) changed $uri to the Case's uri and $args to `args`.
+struct Redirected {
+    std::string_view args;
+};
+
 const std::string kTail = "X-Forwarded-For: 10.0.0.7\r\nX-Real-IP: 10.0.0.7\r\nX-Forwarded-Proto: http\r\n";
 
 std::string build(const Case& c, std::span<const conf::ProxyHeader> set = {}, bool upgrade = false,
-                  size_t cap = 4096) {
+                  size_t cap = 4096, const Redirected* redirect = nullptr) {
     Client client = parse(c.request);
     routing::RequestVars vars;
     vars.host = "example.com";
     vars.remote_addr = "10.0.0.7";
     vars.uri = c.uri;
+    vars.uri_changed = redirect != nullptr;
+    if (redirect) vars.args = redirect->args;
     UpstreamRequest in;
     in.head = client.raw.data();
     in.head_length = client.head_length;
@@ -119,6 +126,28 @@ TEST_CASE("proxy request head: URIs by nginx's proxy_pass rules", "[proxy]") {
         INFO(c.what);
         CHECK(build(c) == c.expected);
     }
+}
+
+// try_files' fallback into a proxied location: the changed URI and its query go up (nginx's
+// "full normalised URI" when processing a changed URI), escaped again.
+TEST_CASE("proxy request head: a URI an internal redirect changed", "[proxy]") {
+    const Case no_path{"no path: the changed URI and query", "GET /try/x%20y?old=1 HTTP/1.1\r\nHost: example.com\r\n\r\n",
+                       "/app/index", "", 5, UpstreamBody::kNone, 0,
+                       "GET /app/index?q=/try/x%20y&old=1 HTTP/1.1\r\nHost: example.com\r\n" + kTail +
+                           "Connection: keep-alive\r\n\r\n"};
+    const Redirected with_query{"q=/try/x y&old=1"};
+    CHECK(build(no_path, {}, false, 4096, &with_query) == no_path.expected);
+    const Case path{"path: replaces the new location's prefix", "GET /try/x?old=1 HTTP/1.1\r\nHost: example.com\r\n\r\n",
+                    "/app/fallback", "/v1/", 5, UpstreamBody::kNone, 0,
+                    "GET /v1/fallback HTTP/1.1\r\nHost: example.com\r\n" + kTail + "Connection: keep-alive\r\n\r\n"};
+    const Redirected no_query{""};
+    CHECK(build(path, {}, false, 4096, &no_query) == path.expected);
+    const Case line{"a changed query cannot break the line", "GET /t HTTP/1.1\r\nHost: example.com\r\n\r\n", "/app/i",
+                    "", 5, UpstreamBody::kNone, 0,
+                    "GET /app/i?a=%0D%0A%20b HTTP/1.1\r\nHost: example.com\r\n" + kTail +
+                        "Connection: keep-alive\r\n\r\n"};
+    const Redirected bad{"a=\r\n b"};
+    CHECK(build(line, {}, false, 4096, &bad) == line.expected);
 }
 
 TEST_CASE("proxy request head: hop-by-hop fields go, end-to-end ones stay in order", "[proxy]") {
