@@ -405,7 +405,9 @@ bool ProxyExchange::head(Context& ctx, HeaderWriter& hw, uint16_t& status, uint6
         in_.consume(parser_.head_length());
         return true;
     }
-    if (h.content_length >= 0 && h.framing != BodyFraming::kChunked && h.framing != BodyFraming::kUntilClose)
+    // (A 204 states no length, whatever its upstream said: RFC 9110 8.6.)
+    if (h.content_length >= 0 && h.framing != BodyFraming::kChunked && h.framing != BodyFraming::kUntilClose &&
+        h.status != 204)
         hw.add("Content-Length: ").add_uint(static_cast<uint64_t>(h.content_length)).add("\r\n");
     status = h.status;
     length = h.framing == BodyFraming::kLength ? static_cast<uint64_t>(h.content_length)

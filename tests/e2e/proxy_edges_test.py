@@ -9,7 +9,8 @@ against a real portico (run it on the ASan build too: a use after free there abo
   - after both, the same worker (no respawn) still answers, and no sanitizer report was written;
   - a proxied location's add_headers and expires apply to the upstream's 200 (expires replacing
     the upstream's Cache-Control and Expires) and not to its 404;
-  - try_files' fallback into a proxied location sends the changed URI and query upstream.
+  - try_files' fallback into a proxied location sends the changed URI and query upstream;
+  - an upstream's 204 loses its Content-Length.
 
 usage: proxy_edges_test.py PORTICO_BINARY
 """
@@ -68,7 +69,9 @@ class Answers(RawServer):
                 if not head:
                     return
                 line = head.split(b"\r\n", 1)[0]
-                if b"missing" in line:
+                if b"nocontent" in line:
+                    c.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+                elif b"missing" in line:
                     c.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno")
                 else:
                     target = line.split(b" ")[1]
@@ -167,6 +170,9 @@ def check_route_headers(p):
     status, fields = fetch_head(p.port, b"/try/no%20such?x=1")
     check(status.startswith("HTTP/1.1 200") and "x-target: /hdr/fallback?from=/try/no%20such" in fields,
           f"try_files' fallback into a proxied location sends the changed URI and its query up: {fields}")
+    status, fields = fetch_head(p.port, b"/hdr/nocontent")
+    check(status.startswith("HTTP/1.1 204") and not any(f.startswith("content-length") for f in fields),
+          f"an upstream's 204 goes on without its Content-Length: 0 (RFC 9110 8.6): {fields}")
     status, fields = fetch_head(p.port, b"/hdr/missing")
     check(status.startswith("HTTP/1.1 404") and "x-added: yes" not in fields
           and not any(f.startswith("cache-control") for f in fields),
