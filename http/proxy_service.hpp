@@ -14,6 +14,7 @@
 namespace portico::http {
 
 struct Context;
+struct VirtualServer;
 
 class ProxyService {
 public:
@@ -21,9 +22,9 @@ public:
     /// fills `reply` with a stream that writes the head once the upstream's arrives (with the
     /// location's add_headers and expires), and reads the request body. `vars` are the request's
     /// variables; `prefix` is how many bytes of vars.uri the location's prefix matched (for a
-    /// proxy_pass with a path). Everything it needs from them it copies; `route` lives with the
-    /// worker's configuration.
-    virtual void handle(Context& ctx, const Exchange& ex, const conf::RouteSettings& route,
+    /// proxy_pass with a path). Everything it needs from them it copies; `vs` (whose error pages
+    /// answer the proxy's own failures) and `route` live with the worker's configuration.
+    virtual void handle(Context& ctx, const Exchange& ex, const VirtualServer& vs, const conf::RouteSettings& route,
                         const routing::RequestVars& vars, size_t prefix, HeaderWriter& hw, Reply& reply) noexcept = 0;
 
 protected:

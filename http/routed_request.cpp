@@ -112,7 +112,7 @@ RoutedRequest::Step RoutedRequest::run_handler(const RouteRuntime& rt) noexcept 
     }
     if (rt.handler == HandlerKind::kProxy && ctx_.proxy && error_status_ == 0) {
         // The location's prefix is replaced only on the request's own URI, not a redirected one.
-        ctx_.proxy->handle(ctx_, ex_, *rt.settings, vars(), rt.match_prefix, hw_, reply_);
+        ctx_.proxy->handle(ctx_, ex_, vs_, *rt.settings, vars(), rt.match_prefix, hw_, reply_);
         return Step::kAnswered;
     }
     if (ex_.req.method != Method::kGet && !head_only_) {
@@ -223,6 +223,34 @@ const routing::RequestVars& RoutedRequest::vars() noexcept {
     vars_.captures = captures_;
     vars_.uri_changed = redirected_;
     return vars_;
+}
+
+CachedFile* error_page_file(Context& ctx, const VirtualServer& vs, const conf::RouteSettings& route,
+                            uint16_t status) noexcept {
+    const routing::ErrorPage* page = route.error_pages ? routing::find_error_page(*route.error_pages, status) : nullptr;
+    if (!page) return nullptr;
+    const RouteRuntime* rt = &vs.own;
+    if (const auto* matcher = vs.config->matcher.get()) {
+        auto m = matcher->match(page->uri, ctx.match_data);
+        if (m.error) return nullptr;
+        if (m.id != routing::LocationMatcher::Result::kNone) rt = &vs.locations[m.id];
+    }
+    if (rt->handler != HandlerKind::kStatic || rt->root_fd < 0) return nullptr;  // no page a file serves
+    std::string_view path = page->uri;
+    if (rt->alias) {
+        auto rest = routing::alias_remainder(rt->alias_prefix, path);
+        if (!rest) return nullptr;
+        path = rest->empty() ? std::string_view("/") : *rest;
+    }
+    try {
+        ctx.file_scratch.assign(path);
+    } catch (const std::bad_alloc&) {
+        return nullptr;
+    }
+    CachedFile* f = ctx.files.lookup(rt->root_fd, rt->real_root, ctx.file_scratch, ctx.now_ms);
+    if (!f || f->kind != CachedFile::Kind::kFile) return nullptr;
+    FileCache::ref(f);
+    return f;
 }
 
 void add_route_headers(const conf::RouteSettings& s, const core::DateCache& date, HeaderWriter& hw) noexcept {

@@ -23,6 +23,12 @@ namespace portico::http {
 /// upstream's.
 void add_route_headers(const conf::RouteSettings& s, const core::DateCache& date, HeaderWriter& hw) noexcept;
 
+/// The file of `route`'s error page for `status`, when it has one that a static location of `vs`
+/// serves (looked up as the router would, with a reference taken: FileCache::release it), or
+/// nullptr. For answers made after routing ended: the proxy's own 502 and 504.
+CachedFile* error_page_file(Context& ctx, const VirtualServer& vs, const conf::RouteSettings& route,
+                            uint16_t status) noexcept;
+
 /// The parts of the request line the router has already taken apart.
 struct SplitRequest {
     std::string_view path;         ///< normalised, in ctx.path_scratch

@@ -34,13 +34,14 @@ bool transient(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK ||
 
 }  // namespace
 
-void ProxyExchange::start(Context& ctx, ProxyRuntime& rt, const Exchange& ex, const conf::RouteSettings& route,
-                          const routing::RequestVars& vars, size_t prefix, HeaderWriter& hw, Reply& reply) noexcept {
+void ProxyExchange::start(Context& ctx, ProxyRuntime& rt, const Exchange& ex, const VirtualServer& vs,
+                          const conf::RouteSettings& route, const routing::RequestVars& vars, size_t prefix,
+                          HeaderWriter& hw, Reply& reply) noexcept {
     bool head_only = ex.req.method == Method::kHead;
     const conf::ProxySettings& settings = *route.proxy;
     Group* group = settings.pass ? rt.group_for(*settings.pass) : nullptr;
     if (!group || group->peers.empty()) return build_error(ctx, 502, head_only, {}, hw, reply);
-    std::unique_ptr<ProxyExchange> x(new (std::nothrow) ProxyExchange(rt, *group, route));
+    std::unique_ptr<ProxyExchange> x(new (std::nothrow) ProxyExchange(rt, *group, vs, route));
     if (!x) return build_error(ctx, 500, head_only, {}, hw, reply);
     UpstreamRequest in;
     in.head = ex.head.data();
@@ -89,14 +90,16 @@ void ProxyExchange::start(Context& ctx, ProxyRuntime& rt, const Exchange& ex, co
     reply.stream = std::move(x);
 }
 
-ProxyExchange::ProxyExchange(ProxyRuntime& rt, Group& group, const conf::RouteSettings& route) noexcept
-    : rt_(rt), group_(group), route_(route), settings_(*route.proxy) {}
+ProxyExchange::ProxyExchange(ProxyRuntime& rt, Group& group, const VirtualServer& vs,
+                             const conf::RouteSettings& route) noexcept
+    : rt_(rt), group_(group), vs_(vs), route_(route), settings_(*route.proxy) {}
 
 ProxyExchange::~ProxyExchange() {
     if (up_) {
         up_->owner = nullptr;
         rt_.close(up_);  // mid-request: the connection cannot be reused
     }
+    if (error_page_) FileCache::release(error_page_);
     rt_.ctx().pool.release(in_);
     rt_.ctx().pool.release(from_client_);
     rt_.give_back(std::move(response_));
@@ -328,6 +331,9 @@ void ProxyExchange::fail_try(Context& ctx, TryFailure why) noexcept {
 void ProxyExchange::give_up(Context& ctx, uint16_t status) noexcept {
     phase_ = Phase::kFailed;
     error_status_ = status;
+    // The location's error page for it (error_pages = [ "502 504 /50x.html" ]), as nginx sends;
+    // without one, or when it is not a file, the built-in page.
+    if (!error_page_ && route_.error_pages) error_page_ = error_page_file(ctx, vs_, route_, status);
     discard_body_ = true;  // the answer does not depend on the rest of the body
     send_.clear();
     wake_client(ctx);
@@ -363,11 +369,16 @@ void ProxyExchange::on_upstream_timeout(Context& ctx) noexcept {
 bool ProxyExchange::head(Context& ctx, HeaderWriter& hw, uint16_t& status, uint64_t& length) noexcept {
     if (phase_ == Phase::kFailed) {
         waiting_ = false;
-        std::string_view page = error_page(error_status_);
         hw.add(status_line(error_status_)).add(ctx.date.server_and_date_lines());
-        hw.add("Content-Type: text/html\r\nContent-Length: ").add_uint(page.size()).add("\r\n");
+        if (error_page_) {
+            hw.add("Content-Type: ").add(error_page_->content_type).add("\r\n");
+            length = error_page_->size;
+        } else {
+            hw.add("Content-Type: text/html\r\n");
+            length = error_page(error_status_).size();
+        }
+        hw.add("Content-Length: ").add_uint(length).add("\r\n");
         status = error_status_;
-        length = page.size();
         return true;
     }
     if (!head_ready_) {
@@ -421,7 +432,9 @@ bool ProxyExchange::head(Context& ctx, HeaderWriter& hw, uint16_t& status, uint6
 
 BodyStream::Chunk ProxyExchange::read(Context& ctx, char* out, size_t cap) noexcept {
     if (phase_ == Phase::kFailed) {
-        std::string_view page = error_page(error_status_).substr(error_sent_);
+        if (error_page_ && !error_page_->has_body) return read_error_page(out, cap);
+        std::string_view page = error_page_ ? std::string_view(error_page_->body) : error_page(error_status_);
+        page = page.substr(std::min(error_sent_, page.size()));
         size_t n = std::min(cap, page.size());
         std::memcpy(out, page.data(), n);
         error_sent_ += n;
@@ -482,6 +495,20 @@ BodyStream::Chunk ProxyExchange::read(Context& ctx, char* out, size_t cap) noexc
         spdlog::warn("read() from upstream failed: {}", std::strerror(errno));
         return {0, Status::kError};
     }
+}
+
+// An error page too large for the cache to hold in memory, from its descriptor (a page is small:
+// copying it costs less than a sendfile path through the stream).
+BodyStream::Chunk ProxyExchange::read_error_page(char* out, size_t cap) noexcept {
+    const uint64_t left = error_page_->size - std::min<uint64_t>(error_sent_, error_page_->size);
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(cap, left));
+    ssize_t n = want == 0 ? 0 : ::pread(error_page_->fd, out, want, static_cast<off_t>(error_sent_));
+    if (n < 0 || (n == 0 && want > 0)) {
+        spdlog::warn("error page for {} could not be read: {}", error_status_, n < 0 ? std::strerror(errno) : "it shrank");
+        return {0, Status::kError};
+    }
+    error_sent_ += static_cast<size_t>(n);
+    return {static_cast<size_t>(n), static_cast<uint64_t>(n) == left ? Status::kEnd : Status::kData};
 }
 
 // The response ended: the upstream connection goes back to its pool when it is in step.

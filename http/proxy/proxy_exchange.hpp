@@ -28,10 +28,11 @@ class ProxyExchange final : public BodyStream, public BodyReader {
 public:
     /// Sets `reply` up to answer `ex` through the upstream the location's `route.proxy` names
     /// (or with a 502/500 when that cannot even start).
-    static void start(Context& ctx, ProxyRuntime& rt, const Exchange& ex, const conf::RouteSettings& route,
-                      const routing::RequestVars& vars, size_t prefix, HeaderWriter& hw, Reply& reply) noexcept;
+    static void start(Context& ctx, ProxyRuntime& rt, const Exchange& ex, const VirtualServer& vs,
+                      const conf::RouteSettings& route, const routing::RequestVars& vars, size_t prefix,
+                      HeaderWriter& hw, Reply& reply) noexcept;
 
-    ProxyExchange(ProxyRuntime& rt, Group& group, const conf::RouteSettings& route) noexcept;
+    ProxyExchange(ProxyRuntime& rt, Group& group, const VirtualServer& vs, const conf::RouteSettings& route) noexcept;
     ~ProxyExchange() override;
 
     // BodyStream
@@ -69,9 +70,11 @@ private:
     void arm(Context& ctx, int64_t ms) noexcept;
     void wake_client(Context& ctx) noexcept;
     void tunnel_timeout(Context& ctx) noexcept;
+    Chunk read_error_page(char* out, size_t cap) noexcept;
 
     ProxyRuntime& rt_;
     Group& group_;
+    const VirtualServer& vs_;              // its error pages answer our own failures
     const conf::RouteSettings& route_;     // add_headers and expires for the upstream's answer
     const conf::ProxySettings& settings_;  // route_.proxy
     Connection* client_ = nullptr;
@@ -111,6 +114,7 @@ private:
     bool in_client_call_ = false;    // inside on_body/on_body_end: do not call the client back
     bool attaching_ = false;         // the first try starts while the connection takes the stream
     uint16_t error_status_ = 0;      // Phase::kFailed: the answer
+    CachedFile* error_page_ = nullptr;  // its page from the location's error_pages (referenced)
     size_t error_sent_ = 0;
 
     // A protocol upgrade (WebSocket): asked for by the client, granted by the upstream's 101. The

@@ -268,9 +268,9 @@ void ProxyRuntime::give_back(std::string s) noexcept {
     }
 }
 
-void ProxyRuntime::handle(Context& ctx, const Exchange& ex, const conf::RouteSettings& route,
+void ProxyRuntime::handle(Context& ctx, const Exchange& ex, const VirtualServer& vs, const conf::RouteSettings& route,
                           const routing::RequestVars& vars, size_t prefix, HeaderWriter& hw, Reply& reply) noexcept {
-    ProxyExchange::start(ctx, *this, ex, route, vars, prefix, hw, reply);
+    ProxyExchange::start(ctx, *this, ex, vs, route, vars, prefix, hw, reply);
 }
 
 void UpstreamConn::on_event(Context& ctx, uint32_t events) noexcept {

@@ -86,8 +86,8 @@ public:
     ProxyRuntime(const conf::Config& config, Context& ctx);
     ~ProxyRuntime();
 
-    void handle(Context& ctx, const Exchange& ex, const conf::RouteSettings& route, const routing::RequestVars& vars,
-                size_t prefix, HeaderWriter& hw, Reply& reply) noexcept override;
+    void handle(Context& ctx, const Exchange& ex, const VirtualServer& vs, const conf::RouteSettings& route,
+                const routing::RequestVars& vars, size_t prefix, HeaderWriter& hw, Reply& reply) noexcept override;
 
     /// The group proxy_pass names (an upstream, or a one-server group made for its address).
     Group* group_for(const conf::ProxyPass& pass) noexcept;

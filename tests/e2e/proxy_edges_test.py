@@ -10,7 +10,9 @@ against a real portico (run it on the ASan build too: a use after free there abo
   - a proxied location's add_headers and expires apply to the upstream's 200 (expires replacing
     the upstream's Cache-Control and Expires) and not to its 404;
   - try_files' fallback into a proxied location sends the changed URI and query upstream;
-  - an upstream's 204 loses its Content-Length.
+  - an upstream's 204 loses its Content-Length;
+  - error_pages answer the proxy's own 502 (no server) and 504 (proxy_read_timeout), a page held in
+    memory and one read from its file; a missing page gives the built-in one.
 
 usage: proxy_edges_test.py PORTICO_BINARY
 """
@@ -179,6 +181,36 @@ def check_route_headers(p):
           f"no add_headers or expires on a proxied 404 (nginx without 'always'): {status} {fields}")
 
 
+BIG_PAGE = ("<!DOCTYPE html><title>slow</title>" + "upstream too slow. " * 600 + "\n").encode()
+
+
+def fetch(port, path):
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" % path)
+        got = b""
+        while True:
+            part = s.recv(65536)
+            if not part:
+                break
+            got += part
+    head, _, body = got.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    return lines[0], [l.lower() for l in lines[1:]], body
+
+
+def check_error_pages(p):
+    status, fields, body = fetch(p.port, b"/dead/x")
+    check(status.startswith("HTTP/1.1 502") and body == b"sorry\n" and "content-type: text/html" in fields
+          and "content-length: 6" in fields, f"error_pages answer the proxy's own 502: {status} {fields} {body[:60]!r}")
+    # A page larger than the cache keeps in memory: read from its descriptor.
+    status, fields, body = fetch(p.port, b"/slow/x")
+    check(status.startswith("HTTP/1.1 504") and body == BIG_PAGE and f"content-length: {len(BIG_PAGE)}" in fields,
+          f"error_pages answer the proxy's own 504 with a {len(BIG_PAGE)}-byte page: {status} {len(body)} bytes")
+    status, fields, body = fetch(p.port, b"/nopage/x")
+    check(status.startswith("HTTP/1.1 502") and b"502 Bad Gateway" in body,
+          f"a location whose error page is missing gets the built-in page: {status} {body[:60]!r}")
+
+
 def main():
     binary = sys.argv[1]
     held, answers = HeldBack(), Answers()
@@ -186,17 +218,28 @@ def main():
         os.mkdir(os.path.join(d, "www"))
         with open(os.path.join(d, "www", "index.html"), "w") as f:
             f.write("static\n")
+        with open(os.path.join(d, "www", "50x.html"), "w") as f:
+            f.write("sorry\n")
+        with open(os.path.join(d, "www", "504.html"), "wb") as f:
+            f.write(BIG_PAGE)
+        dead = socket.socket()
+        dead.bind(("127.0.0.1", 0))  # bound, never listening: connections to it are refused
+        dead_port = dead.getsockname()[1]
         config = f"""
 worker_processes = 1;
 error_log = "@DIR@/error.log";
 http = {{ access_log = "@DIR@/access.log"; client_max_body_size = "64m"; }};
 servers = ({{
   listen = ["127.0.0.1:@PORT@"]; root = "@DIR@/www";
+  error_pages = [ "502 /50x.html", "504 /504.html" ];
   locations = (
     {{ match = "/held/"; proxy_pass = "http://127.0.0.1:{held.port}"; }},
     {{ match = "/hdr/"; proxy_pass = "http://127.0.0.1:{answers.port}"; add_headers = [ "X-Added: yes" ];
        expires = "1h"; }},
-    {{ match = "/try/"; try_files = [ "$uri", "/hdr/fallback?from=$uri" ]; }}
+    {{ match = "/try/"; try_files = [ "$uri", "/hdr/fallback?from=$uri" ]; }},
+    {{ match = "/dead/"; proxy_pass = "http://127.0.0.1:{dead_port}"; }},
+    {{ match = "/slow/"; proxy_pass = "http://127.0.0.1:{held.port}"; proxy_read_timeout = "300ms"; }},
+    {{ match = "/nopage/"; proxy_pass = "http://127.0.0.1:{dead_port}"; error_pages = [ "502 /none.html" ]; }}
   );
 }});
 """
@@ -204,6 +247,7 @@ servers = ({{
         try:
             check_reentry(p, held)
             check_route_headers(p)
+            check_error_pages(p)
         finally:
             p.stop()
             p.check_clean_logs(allowed=("upstream",))
