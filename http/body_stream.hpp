@@ -78,10 +78,14 @@ public:
     }
 
     /// The connection lets go of the stream: the response ended, or the connection closed. From
-    /// here the stream calls the connection no more (a proxied one also lets its upstream go).
-    /// It is deleted at the end of the loop turn, not now (Context::retire): a stream whose own
-    /// call into the connection ended the response returns through its frames on live memory.
-    virtual void detach(Context& ctx) noexcept { (void)ctx; }
+    /// here the stream calls the connection no more. A stream that calls the connection back (the
+    /// proxy) may be inside such a call now: it lets go of what it holds (its upstream, buffers)
+    /// and returns true, and is deleted at the end of the loop turn (Context::retire), so that it
+    /// returns through its own frames on live memory. The others return false: deleted at once.
+    virtual bool detach(Context& ctx) noexcept {
+        (void)ctx;
+        return false;
+    }
 
 private:
     friend struct Context;

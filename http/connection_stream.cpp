@@ -63,13 +63,10 @@ bool Connection::take_stream(Context& ctx, Reply& reply, bool head_only) noexcep
     return true;
 }
 
-// The response is over (or the connection): the stream is told and kept alive to the end of the
-// event, since this may run inside one of its own calls into the connection (on_body_wanted).
+// The response is over (or the connection). A stream that calls the connection back may be
+// inside such a call now (on_body_wanted): it is kept to the end of the event (BodyStream::detach).
 void Connection::retire_stream(Context& ctx) noexcept {
-    if (stream_->stream) {
-        stream_->stream->detach(ctx);
-        ctx.retire(std::move(stream_->stream));
-    }
+    if (stream_->stream && stream_->stream->detach(ctx)) ctx.retire(std::move(stream_->stream));
     stream_.reset();
 }
 

@@ -104,7 +104,8 @@ struct Context {
     ~Context() { free_retired(); }
 
     /// Takes a detached stream (BodyStream::detach) to delete once the event that let it go is
-    /// over: the worker calls free_retired() with its closed connections, after every batch.
+    /// over: the worker calls free_retired() with its closed connections, after every batch, and
+    /// in close_all() before its proxy runtime goes (a retired exchange's destructor uses it).
     void retire(std::unique_ptr<BodyStream> stream) noexcept {
         BodyStream* s = stream.release();
         s->retired_next_ = retired_;

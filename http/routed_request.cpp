@@ -226,7 +226,7 @@ const routing::RequestVars& RoutedRequest::vars() noexcept {
 }
 
 CachedFile* error_page_file(Context& ctx, const VirtualServer& vs, const conf::RouteSettings& route,
-                            uint16_t status) noexcept {
+                            const core::PeerAddress& peer, uint16_t status) noexcept {
     const routing::ErrorPage* page = route.error_pages ? routing::find_error_page(*route.error_pages, status) : nullptr;
     if (!page) return nullptr;
     const RouteRuntime* rt = &vs.own;
@@ -236,6 +236,8 @@ CachedFile* error_page_file(Context& ctx, const VirtualServer& vs, const conf::R
         if (m.id != routing::LocationMatcher::Result::kNone) rt = &vs.locations[m.id];
     }
     if (rt->handler != HandlerKind::kStatic || rt->root_fd < 0) return nullptr;  // no page a file serves
+    const conf::RouteSettings& s = *rt->settings;
+    if (s.access && !s.access->allows(address_of(peer))) return nullptr;  // as pass() judges it
     std::string_view path = page->uri;
     if (rt->alias) {
         auto rest = routing::alias_remainder(rt->alias_prefix, path);

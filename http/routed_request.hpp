@@ -24,10 +24,10 @@ namespace portico::http {
 void add_route_headers(const conf::RouteSettings& s, const core::DateCache& date, HeaderWriter& hw) noexcept;
 
 /// The file of `route`'s error page for `status`, when it has one that a static location of `vs`
-/// serves (looked up as the router would, with a reference taken: FileCache::release it), or
-/// nullptr. For answers made after routing ended: the proxy's own 502 and 504.
+/// serves to `peer` (looked up as the router would, its access rules too, with a reference taken:
+/// FileCache::release it), or nullptr. For answers made after routing ended: the proxy's 502/504.
 CachedFile* error_page_file(Context& ctx, const VirtualServer& vs, const conf::RouteSettings& route,
-                            uint16_t status) noexcept;
+                            const core::PeerAddress& peer, uint16_t status) noexcept;
 
 /// The parts of the request line the router has already taken apart.
 struct SplitRequest {

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -60,6 +61,7 @@ void ProxyExchange::start(Context& ctx, ProxyRuntime& rt, const Exchange& ex, co
         in.body_length = static_cast<uint64_t>(ex.req.content_length);
     }
     x->framing_ = in.body;
+    x->peer_ = ex.peer;
     // Built in the runtime's scratch and copied out: sizing head_ to the worst case first would
     // clear 2 KiB or more on every request to keep a few hundred bytes.
     const size_t room = ex.head.size() + 1024 + 256 * (in.set_headers.size() + 4);
@@ -94,28 +96,32 @@ ProxyExchange::ProxyExchange(ProxyRuntime& rt, Group& group, const VirtualServer
                              const conf::RouteSettings& route) noexcept
     : rt_(rt), group_(group), vs_(vs), route_(route), settings_(*route.proxy) {}
 
-ProxyExchange::~ProxyExchange() {
+ProxyExchange::~ProxyExchange() { release_all(); }
+
+// An upstream still in use cannot be reused; buffers and strings go back to the runtime.
+void ProxyExchange::release_all() noexcept {
     if (up_) {
         up_->owner = nullptr;
-        rt_.close(up_);  // mid-request: the connection cannot be reused
+        rt_.close(up_);
+        up_ = nullptr;
     }
     if (error_page_) FileCache::release(error_page_);
+    error_page_ = nullptr;
     rt_.ctx().pool.release(in_);
     rt_.ctx().pool.release(from_client_);
     rt_.give_back(std::move(response_));
-    rt_.give_back(std::move(head_));
-    rt_.give_back(std::move(send_));
+    rt_.give_back(std::exchange(head_, {}));
+    rt_.give_back(std::exchange(send_, {}));
 }
 
 // The client is done with us, perhaps from inside one of our calls into it (on_body_wanted can
 // answer a bad chunk with a 400, or finish the response): every such call is followed by a look at
-// client_ or up_, and both are null from here. An upstream still in use cannot be reused.
-void ProxyExchange::detach(Context&) noexcept {
+// client_ or up_, both null from here, and nothing else is touched on the way out. What we hold
+// goes now; the empty shell is deleted after the event.
+bool ProxyExchange::detach(Context&) noexcept {
     client_ = nullptr;
-    if (!up_) return;
-    up_->owner = nullptr;
-    rt_.close(up_);
-    up_ = nullptr;
+    release_all();
+    return true;
 }
 
 void ProxyExchange::attach(Connection& conn) noexcept {
@@ -333,7 +339,7 @@ void ProxyExchange::give_up(Context& ctx, uint16_t status) noexcept {
     error_status_ = status;
     // The location's error page for it (error_pages = [ "502 504 /50x.html" ]), as nginx sends;
     // without one, or when it is not a file, the built-in page.
-    if (!error_page_ && route_.error_pages) error_page_ = error_page_file(ctx, vs_, route_, status);
+    if (!error_page_ && route_.error_pages) error_page_ = error_page_file(ctx, vs_, route_, peer_, status);
     discard_body_ = true;  // the answer does not depend on the rest of the body
     send_.clear();
     wake_client(ctx);
@@ -515,7 +521,7 @@ BodyStream::Chunk ProxyExchange::read_error_page(char* out, size_t cap) noexcept
 void ProxyExchange::finish_upstream(bool reusable) noexcept {
     if (!up_) return;
     reusable = reusable && response_->keep_alive && !discard_body_ && body_complete_ && send_.empty() &&
-               in_.readable() == 0 && !upstream_eof_;
+               sent_ >= head_.size() && !write_broken_ && in_.readable() == 0 && !upstream_eof_;
     UpstreamConn* c = up_;
     up_ = nullptr;
     c->owner = nullptr;

@@ -47,7 +47,7 @@ public:
     // The WebSocket tunnel, after a 101 (proxy_tunnel.cpp)
     TunnelStep tunnel(Context& ctx, core::Buffer& early) noexcept override;
     TunnelStep relay(Context& ctx) noexcept override;
-    void detach(Context& ctx) noexcept override;
+    bool detach(Context& ctx) noexcept override;
 
     void on_upstream_event(Context& ctx, uint32_t events) noexcept;
     void on_upstream_timeout(Context& ctx) noexcept;
@@ -71,10 +71,12 @@ private:
     void wake_client(Context& ctx) noexcept;
     void tunnel_timeout(Context& ctx) noexcept;
     Chunk read_error_page(char* out, size_t cap) noexcept;
+    void release_all() noexcept;
 
     ProxyRuntime& rt_;
     Group& group_;
     const VirtualServer& vs_;              // its error pages answer our own failures
+    core::PeerAddress peer_;               // the client, for those pages' access rules
     const conf::RouteSettings& route_;     // add_headers and expires for the upstream's answer
     const conf::ProxySettings& settings_;  // route_.proxy
     Connection* client_ = nullptr;

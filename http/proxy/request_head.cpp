@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <functional>
 
 #include "http/token_rules.hpp"
 
@@ -86,11 +87,12 @@ constexpr std::array<bool, 256> kPathChar = [] {
     return t;
 }();
 
-// A query made by the config (a try_files "?q=$uri"): '%', '?' and '/' stay (its escapes are its
-// own), what cannot stand in a request line does not.
+// A query made by the config (a try_files "?q=$uri"): as nginx, the expanded values go as they
+// are (a decoded $uri's '&' or '%' stays one: the config chose to put it there), and only what
+// cannot stand in a request line (controls, space, '#', bytes past ASCII) is escaped.
 constexpr std::array<bool, 256> kQueryChar = [] {
-    std::array<bool, 256> t = kPathChar;
-    for (char c : std::string_view("%?/")) t[static_cast<uint8_t>(c)] = true;
+    std::array<bool, 256> t{};
+    for (int c = 0x21; c < 0x7f; ++c) t[c] = c != '#';
     return t;
 }();
 
@@ -143,11 +145,14 @@ void put_uri(Writer& w, const UpstreamRequest& in) noexcept {
         put_escaped(w, uri.substr(std::min(in.location_prefix, uri.size())));
     }
     if (vars.uri_changed) {
-        // The redirect's query (or the client's, kept when the redirect named none).
-        if (!vars.args.empty()) {
-            w.put("?");
-            put_escaped(w, vars.args, kQueryChar);
-        }
+        if (vars.args.empty()) return;
+        w.put("?");
+        // The client's own query, kept by a redirect that named none, goes as it was sent (the
+        // parser let only visible ASCII through); the redirect's, made by the config, escaped.
+        const std::less_equal<const char*> le;  // a total order, even for unrelated pointers
+        const bool clients = le(in.head, vars.args.data()) && !le(in.head + in.head_length, vars.args.data());
+        if (clients) w.put(vars.args);
+        else put_escaped(w, vars.args, kQueryChar);
         return;
     }
     // The query goes as the client sent it: the request parser let only visible ASCII through.

@@ -12,7 +12,8 @@ against a real portico (run it on the ASan build too: a use after free there abo
   - try_files' fallback into a proxied location sends the changed URI and query upstream;
   - an upstream's 204 loses its Content-Length;
   - error_pages answer the proxy's own 502 (no server) and 504 (proxy_read_timeout), a page held in
-    memory and one read from its file; a missing page gives the built-in one.
+    memory and one read from its file; a missing page, or one its location's access rules deny,
+    gives the built-in one.
 
 usage: proxy_edges_test.py PORTICO_BINARY
 """
@@ -206,6 +207,9 @@ def check_error_pages(p):
     status, fields, body = fetch(p.port, b"/slow/x")
     check(status.startswith("HTTP/1.1 504") and body == BIG_PAGE and f"content-length: {len(BIG_PAGE)}" in fields,
           f"error_pages answer the proxy's own 504 with a {len(BIG_PAGE)}-byte page: {status} {len(body)} bytes")
+    status, fields, body = fetch(p.port, b"/denied/x")
+    check(status.startswith("HTTP/1.1 502") and b"secret" not in body and b"502 Bad Gateway" in body,
+          f"an error page its location's access rules deny is not sent: {status} {body[:60]!r}")
     status, fields, body = fetch(p.port, b"/nopage/x")
     check(status.startswith("HTTP/1.1 502") and b"502 Bad Gateway" in body,
           f"a location whose error page is missing gets the built-in page: {status} {body[:60]!r}")
@@ -220,6 +224,9 @@ def main():
             f.write("static\n")
         with open(os.path.join(d, "www", "50x.html"), "w") as f:
             f.write("sorry\n")
+        os.mkdir(os.path.join(d, "www", "private"))
+        with open(os.path.join(d, "www", "private", "50x.html"), "w") as f:
+            f.write("secret\n")
         with open(os.path.join(d, "www", "504.html"), "wb") as f:
             f.write(BIG_PAGE)
         dead = socket.socket()
@@ -239,6 +246,8 @@ servers = ({{
     {{ match = "/try/"; try_files = [ "$uri", "/hdr/fallback?from=$uri" ]; }},
     {{ match = "/dead/"; proxy_pass = "http://127.0.0.1:{dead_port}"; }},
     {{ match = "/slow/"; proxy_pass = "http://127.0.0.1:{held.port}"; proxy_read_timeout = "300ms"; }},
+    {{ match = "/private/"; access = [ "deny all" ]; }},
+    {{ match = "/denied/"; proxy_pass = "http://127.0.0.1:{dead_port}"; error_pages = [ "502 /private/50x.html" ]; }},
     {{ match = "/nopage/"; proxy_pass = "http://127.0.0.1:{dead_port}"; error_pages = [ "502 /none.html" ]; }}
   );
 }});

@@ -57,6 +57,7 @@ struct Case {
 /// An internal redirect (try_files) changed $uri to the Case's uri and $args to `args`.
 struct Redirected {
     std::string_view args;
+    bool clients = false;  // args are the client's query (a redirect that named none keeps it)
 };
 
 const std::string kTail = "X-Forwarded-For: 10.0.0.7\r\nX-Real-IP: 10.0.0.7\r\nX-Forwarded-Proto: http\r\n";
@@ -70,6 +71,10 @@ std::string build(const Case& c, std::span<const conf::ProxyHeader> set = {}, bo
     vars.uri = c.uri;
     vars.uri_changed = redirect != nullptr;
     if (redirect) vars.args = redirect->args;
+    if (redirect && redirect->clients) {
+        const std::string_view target = client.request.target.in(client.raw.data());
+        vars.args = target.substr(target.find('?') + 1);
+    }
     UpstreamRequest in;
     in.head = client.raw.data();
     in.head_length = client.head_length;
@@ -148,6 +153,19 @@ TEST_CASE("proxy request head: a URI an internal redirect changed", "[proxy]") {
                         "Connection: keep-alive\r\n\r\n"};
     const Redirected bad{"a=\r\n b"};
     CHECK(build(line, {}, false, 4096, &bad) == line.expected);
+    // As nginx, what the config expanded goes as it is where a request line allows it.
+    const Case raw{"expanded values as they are", "GET /t HTTP/1.1\r\nHost: example.com\r\n\r\n", "/app/i", "", 5,
+                   UpstreamBody::kNone, 0,
+                   "GET /app/i?q=/x&r=%41[]%23 HTTP/1.1\r\nHost: example.com\r\n" + kTail +
+                       "Connection: keep-alive\r\n\r\n"};
+    const Redirected expanded{"q=/x&r=%41[]#"};
+    CHECK(build(raw, {}, false, 4096, &expanded) == raw.expected);
+    const Case kept{"the client's query, kept, goes as sent", "GET /try/x?a[]=1&b=%20 HTTP/1.1\r\nHost: example.com\r\n\r\n",
+                    "/app/i", "", 5, UpstreamBody::kNone, 0,
+                    "GET /app/i?a[]=1&b=%20 HTTP/1.1\r\nHost: example.com\r\n" + kTail +
+                        "Connection: keep-alive\r\n\r\n"};
+    const Redirected keeps{"", true};
+    CHECK(build(kept, {}, false, 4096, &keeps) == kept.expected);
 }
 
 TEST_CASE("proxy request head: hop-by-hop fields go, end-to-end ones stay in order", "[proxy]") {
