@@ -240,9 +240,9 @@ void ProxyExchange::flush(Context& ctx) noexcept {
 
 // A server that answers before the whole body arrived and closes resets the connection over the
 // body it left unread, and the write fails; but its answer (an early 413) is still in the socket
-// and is what the client should see. With no complete head there, the try failed.
+// and is what the client should see. With no complete head there, the try failed. (Only the
+// sending phase writes: flush() runs in no other.)
 void ProxyExchange::write_failed(Context& ctx) noexcept {
-    if (phase_ != Phase::kSending) return fail_try(ctx, TryFailure::kReset);
     write_broken_ = true;
     read_head(ctx);
 }

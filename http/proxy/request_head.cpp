@@ -4,7 +4,6 @@
 #include <array>
 #include <charconv>
 #include <cstring>
-#include <functional>
 
 #include "http/token_rules.hpp"
 
@@ -146,13 +145,10 @@ void put_uri(Writer& w, const UpstreamRequest& in) noexcept {
     }
     if (vars.uri_changed) {
         if (vars.args.empty()) return;
+        // A client's query that the redirect kept comes out as sent: it holds only visible ASCII
+        // and no '#' (the parser and the router saw to that), which kQueryChar all keeps.
         w.put("?");
-        // The client's own query, kept by a redirect that named none, goes as it was sent (the
-        // parser let only visible ASCII through); the redirect's, made by the config, escaped.
-        const std::less_equal<const char*> le;  // a total order, even for unrelated pointers
-        const bool clients = le(in.head, vars.args.data()) && !le(in.head + in.head_length, vars.args.data());
-        if (clients) w.put(vars.args);
-        else put_escaped(w, vars.args, kQueryChar);
+        put_escaped(w, vars.args, kQueryChar);
         return;
     }
     // The query goes as the client sent it: the request parser let only visible ASCII through.

@@ -63,6 +63,20 @@ def read_head(sock):
     return head, rest
 
 
+def read_to_close(sock):
+    """Reads from `sock` until the peer closes; an error (a timeout, a reset) ends the bytes with
+    "<the error>", for the message of a check that then fails."""
+    got = b""
+    try:
+        while True:
+            part = sock.recv(65536)
+            if not part:
+                return got
+            got += part
+    except OSError as e:
+        return got + f"<{e}>".encode()
+
+
 class RawServer:
     """A TCP server on a free loopback port for tests that need the bytes themselves: each
     accepted connection is served by self.serve(sock) in a thread of its own."""

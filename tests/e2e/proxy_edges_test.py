@@ -28,7 +28,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import Portico, RawServer, check, finish, read_head, wait_until  # noqa: E402
+from e2e import Portico, RawServer, check, finish, read_head, read_to_close, wait_until  # noqa: E402
 
 
 class HeldBack(RawServer):
@@ -109,15 +109,7 @@ def exchange(port, request, upstream):
     t.start()
     wait_until(lambda: sent.is_set() and unsent(s) == 0, "the request to reach the server's receive buffer")
     upstream.arrived.set()
-    got = b""
-    try:
-        while True:
-            part = s.recv(65536)
-            if not part:
-                break
-            got += part
-    except OSError as e:
-        got += f"<{e}>".encode()
+    got = read_to_close(s)
     s.close()
     t.join(30)
     return got
@@ -155,48 +147,36 @@ def check_reentry(p, upstream):
     check(worker_pid(p) == before, "the same worker answered: it did not crash and respawn")
 
 
-def fetch_head(port, path):
+def fetch(port, path):
+    """GET `path` on a connection of its own: the status line, the fields lower-cased, the body."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
         s.sendall(b"GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" % path)
-        head, _ = read_head(s)
+        got = read_to_close(s)
+    head, _, body = got.partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")
-    return lines[0], [l.lower() for l in lines[1:]]
+    return lines[0], [l.lower() for l in lines[1:]], body
 
 
 def check_route_headers(p):
-    status, fields = fetch_head(p.port, b"/hdr/ok")
+    status, fields, _ = fetch(p.port, b"/hdr/ok")
     check(status.startswith("HTTP/1.1 200") and "x-added: yes" in fields and "x-up: 1" in fields,
           f"add_headers on a proxied 200, beside the upstream's fields: {status} {fields}")
     check("cache-control: max-age=3600" in fields and "cache-control: no-store" not in fields
           and "expires: 0" not in fields and sum(f.startswith("expires:") for f in fields) == 1,
           f"expires replaces the upstream's Cache-Control and Expires: {fields}")
-    status, fields = fetch_head(p.port, b"/try/no%20such?x=1")
+    status, fields, _ = fetch(p.port, b"/try/no%20such?x=1")
     check(status.startswith("HTTP/1.1 200") and "x-target: /hdr/fallback?from=/try/no%20such" in fields,
           f"try_files' fallback into a proxied location sends the changed URI and its query up: {fields}")
-    status, fields = fetch_head(p.port, b"/hdr/nocontent")
+    status, fields, _ = fetch(p.port, b"/hdr/nocontent")
     check(status.startswith("HTTP/1.1 204") and not any(f.startswith("content-length") for f in fields),
           f"an upstream's 204 goes on without its Content-Length: 0 (RFC 9110 8.6): {fields}")
-    status, fields = fetch_head(p.port, b"/hdr/missing")
+    status, fields, _ = fetch(p.port, b"/hdr/missing")
     check(status.startswith("HTTP/1.1 404") and "x-added: yes" not in fields
           and not any(f.startswith("cache-control") for f in fields),
           f"no add_headers or expires on a proxied 404 (nginx without 'always'): {status} {fields}")
 
 
 BIG_PAGE = ("<!DOCTYPE html><title>slow</title>" + "upstream too slow. " * 600 + "\n").encode()
-
-
-def fetch(port, path):
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        s.sendall(b"GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" % path)
-        got = b""
-        while True:
-            part = s.recv(65536)
-            if not part:
-                break
-            got += part
-    head, _, body = got.partition(b"\r\n\r\n")
-    lines = head.decode().split("\r\n")
-    return lines[0], [l.lower() for l in lines[1:]], body
 
 
 def check_error_pages(p):

@@ -31,7 +31,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import Portico, RawServer, check, finish, free_port, read_head, require, wait_until  # noqa: E402
+from e2e import Portico, RawServer, check, finish, free_port, read_head, read_to_close, require, wait_until  # noqa: E402
 
 BIG = bytes((i * 7 + 3) % 251 for i in range(8 << 20))
 HUGE_COPIES = 8  # /api/huge is BIG eight times: 64 MiB
@@ -323,13 +323,7 @@ def check_burst(port, burst):
     def one():
         with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
             s.sendall(b"GET /burst/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-            data = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            answers.append(data)
+            answers.append(read_to_close(s))
 
     threads = [threading.Thread(target=one) for _ in range(BurstBackend.BURST)]
     for t in threads:

@@ -136,36 +136,31 @@ TEST_CASE("proxy request head: URIs by nginx's proxy_pass rules", "[proxy]") {
 // try_files' fallback into a proxied location: the changed URI and its query go up (nginx's
 // "full normalised URI" when processing a changed URI), escaped again.
 TEST_CASE("proxy request head: a URI an internal redirect changed", "[proxy]") {
-    const Case no_path{"no path: the changed URI and query", "GET /try/x%20y?old=1 HTTP/1.1\r\nHost: example.com\r\n\r\n",
-                       "/app/index", "", 5, UpstreamBody::kNone, 0,
-                       "GET /app/index?q=/try/x%20y&old=1 HTTP/1.1\r\nHost: example.com\r\n" + kTail +
-                           "Connection: keep-alive\r\n\r\n"};
-    const Redirected with_query{"q=/try/x y&old=1"};
-    CHECK(build(no_path, {}, false, 4096, &with_query) == no_path.expected);
-    const Case path{"path: replaces the new location's prefix", "GET /try/x?old=1 HTTP/1.1\r\nHost: example.com\r\n\r\n",
-                    "/app/fallback", "/v1/", 5, UpstreamBody::kNone, 0,
-                    "GET /v1/fallback HTTP/1.1\r\nHost: example.com\r\n" + kTail + "Connection: keep-alive\r\n\r\n"};
-    const Redirected no_query{""};
-    CHECK(build(path, {}, false, 4096, &no_query) == path.expected);
-    const Case line{"a changed query cannot break the line", "GET /t HTTP/1.1\r\nHost: example.com\r\n\r\n", "/app/i",
-                    "", 5, UpstreamBody::kNone, 0,
-                    "GET /app/i?a=%0D%0A%20b HTTP/1.1\r\nHost: example.com\r\n" + kTail +
-                        "Connection: keep-alive\r\n\r\n"};
-    const Redirected bad{"a=\r\n b"};
-    CHECK(build(line, {}, false, 4096, &bad) == line.expected);
-    // As nginx, what the config expanded goes as it is where a request line allows it.
-    const Case raw{"expanded values as they are", "GET /t HTTP/1.1\r\nHost: example.com\r\n\r\n", "/app/i", "", 5,
-                   UpstreamBody::kNone, 0,
-                   "GET /app/i?q=/x&r=%41[]%23 HTTP/1.1\r\nHost: example.com\r\n" + kTail +
-                       "Connection: keep-alive\r\n\r\n"};
-    const Redirected expanded{"q=/x&r=%41[]#"};
-    CHECK(build(raw, {}, false, 4096, &expanded) == raw.expected);
-    const Case kept{"the client's query, kept, goes as sent", "GET /try/x?a[]=1&b=%20 HTTP/1.1\r\nHost: example.com\r\n\r\n",
-                    "/app/i", "", 5, UpstreamBody::kNone, 0,
-                    "GET /app/i?a[]=1&b=%20 HTTP/1.1\r\nHost: example.com\r\n" + kTail +
-                        "Connection: keep-alive\r\n\r\n"};
-    const Redirected keeps{"", true};
-    CHECK(build(kept, {}, false, 4096, &keeps) == kept.expected);
+    const auto up = [](std::string_view line) {
+        return std::string(line) + "\r\nHost: example.com\r\n" + kTail + "Connection: keep-alive\r\n\r\n";
+    };
+    const std::vector<std::pair<Case, Redirected>> cases{
+        {{"no path: the changed URI and query", "GET /try/x%20y?old=1 HTTP/1.1\r\nHost: example.com\r\n\r\n",
+          "/app/index", "", 5, UpstreamBody::kNone, 0, up("GET /app/index?q=/try/x%20y&old=1 HTTP/1.1")},
+         {"q=/try/x y&old=1"}},
+        {{"path: replaces the new location's prefix", "GET /try/x?old=1 HTTP/1.1\r\nHost: example.com\r\n\r\n",
+          "/app/fallback", "/v1/", 5, UpstreamBody::kNone, 0, up("GET /v1/fallback HTTP/1.1")},
+         {""}},
+        {{"a changed query cannot break the line", "GET /t HTTP/1.1\r\nHost: example.com\r\n\r\n", "/app/i", "",
+          5, UpstreamBody::kNone, 0, up("GET /app/i?a=%0D%0A%20b HTTP/1.1")},
+         {"a=\r\n b"}},
+        // As nginx, what the config expanded goes as it is where a request line allows it.
+        {{"expanded values as they are", "GET /t HTTP/1.1\r\nHost: example.com\r\n\r\n", "/app/i", "", 5,
+          UpstreamBody::kNone, 0, up("GET /app/i?q=/x&r=%41[]%23 HTTP/1.1")},
+         {"q=/x&r=%41[]#"}},
+        {{"the client's query, kept, goes as sent", "GET /try/x?a[]=1&b=%20 HTTP/1.1\r\nHost: example.com\r\n\r\n",
+          "/app/i", "", 5, UpstreamBody::kNone, 0, up("GET /app/i?a[]=1&b=%20 HTTP/1.1")},
+         {"", true}},
+    };
+    for (const auto& [c, redirect] : cases) {
+        INFO(c.what);
+        CHECK(build(c, {}, false, 4096, &redirect) == c.expected);
+    }
 }
 
 TEST_CASE("proxy request head: hop-by-hop fields go, end-to-end ones stay in order", "[proxy]") {
