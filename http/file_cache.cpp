@@ -67,6 +67,7 @@ FileCache::FileCache(const MimeTypes& mime, Limits limits, BeneathOpener opener)
     : mime_(mime), limits_(limits), opener_(opener) {
     limits_.max_open = std::max<size_t>(limits_.max_open, 1);
     map_.reserve(limits_.max_entries);
+    last_root_hash_ = core::siphash13(map_.hash_function().key, last_root_);
 }
 
 FileCache::~FileCache() {
@@ -86,7 +87,7 @@ void FileCache::release(CachedFile* f) noexcept {
 // Forgets `f`: out of the map and the lists; deleted now, or by the last release() if a
 // response is still being sent from it.
 void FileCache::erase(CachedFile* f) noexcept {
-    map_.erase(std::string_view(f->key));
+    map_.erase(f->map_key);
     lru_.remove(f);
     fd_lru_.remove(f);
     if (f->has_body) memory_ -= f->body.size();
@@ -96,6 +97,12 @@ void FileCache::erase(CachedFile* f) noexcept {
 
 // Two passes from the oldest: first the entries not used lately, then any. One being sent is
 // skipped: it would keep its descriptor until the send ends.
+size_t FileCache::longest_chain() const noexcept {
+    size_t longest = 0;
+    for (size_t b = 0; b < map_.bucket_count(); ++b) longest = std::max(longest, map_.bucket_size(b));
+    return longest;
+}
+
 size_t FileCache::release_descriptors(size_t n) noexcept {
     size_t closed = 0;
     for (int pass = 0; pass < 2 && closed < n; ++pass) {
@@ -118,16 +125,17 @@ size_t FileCache::descriptor_budget(uint64_t nofile, uint64_t connections, uint6
     return static_cast<size_t>(std::clamp<uint64_t>(budget, 1, std::max<size_t>(max_entries, 1)));
 }
 
+uint64_t FileCache::root_hash(std::string_view root) {
+    if (root != last_root_) {
+        last_root_.assign(root);
+        last_root_hash_ = core::siphash13(map_.hash_function().key, root);
+    }
+    return last_root_hash_;
+}
+
 CachedFile* FileCache::lookup(int root_fd, std::string_view root, std::string_view path, uint64_t now_ms) {
-    // A NUL between the two, which neither a real path nor a normalised request path holds:
-    // "/srv" + "/files/x" and "/srv/files" + "/x" name the same file but were resolved beneath
-    // different roots (a symlink may stay inside one and leave the other), so they must not
-    // share an entry.
-    key_.resize(root.size() + 1 + path.size());  // one size check, then plain copies
-    std::memcpy(key_.data(), root.data(), root.size());
-    key_[root.size()] = '\0';
-    std::memcpy(key_.data() + root.size() + 1, path.data(), path.size());
-    auto it = map_.find(std::string_view(key_));
+    const FileKey key{root, path, root_hash(root)};
+    auto it = map_.find(key);
     if (it != map_.end()) {
         CachedFile* f = it->second;
         if (now_ms - f->validated_ms < limits_.validity_ms || still_valid(*f, root_fd, root, path, now_ms)) {
@@ -138,7 +146,7 @@ CachedFile* FileCache::lookup(int root_fd, std::string_view root, std::string_vi
     }
     // An uncached result lives until the next lookup; a hit above may leave it a little longer.
     discard_uncached();
-    CachedFile* f = load(root_fd, root, path, now_ms);
+    CachedFile* f = load(root_fd, key, now_ms);
     if (f->kind == CachedFile::Kind::kError || limits_.max_entries == 0) return keep_uncached(f);
     insert(f);
     return f;
@@ -165,7 +173,7 @@ void FileCache::insert(CachedFile* f) {
     }
     if (f->has_body) memory_ += f->body.size();
     lru_.push_front(f);
-    map_.emplace(std::string_view(f->key), f);
+    map_.emplace(f->map_key, f);
 }
 
 // A result that must not stay cached (a failure) lives until the next lookup, as lookup()
@@ -219,9 +227,15 @@ bool FileCache::still_valid(CachedFile& f, int root_fd, std::string_view root, s
     return same;
 }
 
-CachedFile* FileCache::load(int root_fd, std::string_view root, std::string_view path, uint64_t now_ms) {
+CachedFile* FileCache::load(int root_fd, const FileKey& key, uint64_t now_ms) {
+    const std::string_view root = key.root, path = key.path;
     auto* f = new CachedFile;
-    f->key = key_;
+    // A NUL between the two, which neither a real path nor a normalised request path holds.
+    f->key.reserve(root.size() + 1 + path.size());
+    f->key.append(root).push_back('\0');
+    f->key.append(path);
+    const std::string_view own = f->key;
+    f->map_key = FileKey{own.substr(0, root.size()), own.substr(root.size() + 1), key.root_hash};
     f->validated_ms = now_ms;
     int fd = open_file(root_fd, root, relative(path, rel_));
     if (fd < 0) {

@@ -10,7 +10,7 @@
 // open fails with EMFILE or ENFILE anyway, the oldest unused cached descriptors are closed
 // and the open is tried again; a failure is never cached.
 //
-//   map_     key (root NUL path) -> entry, at most max_entries
+//   map_     (root, path) -> entry, at most max_entries
 //   lru_     every entry in the map, newest first: the next victim at the back
 //   fd_lru_  the entries of the map that hold a descriptor, in the same order: at most max_open
 //
@@ -19,6 +19,11 @@
 // back of a list is moved to the front instead of evicted. Hot entries stay, cold ones go, in
 // about least-recently-used order, and a scan of distinct paths cannot flush entries that keep
 // being used.
+//
+// Clients choose the map's keys (a missing path is cached too), so its hash is SipHash with a
+// key secret to the worker: no one can aim many paths at one bucket (tools/hash-flood measures
+// what that cost with std::hash). Only the path is hashed per lookup; the root's hash is kept
+// from the last lookup, as requests to one root follow each other.
 //
 // Files are opened beneath the server's root (BeneathOpener): even a symlink cannot lead out.
 
@@ -30,13 +35,28 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "core/strings.hpp"
+#include "core/siphash.hpp"
 #include "http/lru_list.hpp"
 #include "http/open_beneath.hpp"
 
 namespace portico::http {
 
 class MimeTypes;
+
+/// What the cache's map is keyed by: views of an entry's key string, or of the caller's
+/// arguments for a lookup. Two roots are two entries for one path: "/srv" + "/files/x" and
+/// "/srv/files" + "/x" name the same file but were resolved beneath different roots (a symlink
+/// may stay inside one and leave the other).
+struct FileKey {
+    std::string_view root, path;
+    uint64_t root_hash = 0;  ///< of root, under the map's SipHash key
+    bool operator==(const FileKey& o) const noexcept { return path == o.path && root == o.root; }
+};
+
+struct FileKeyHash {
+    core::SipKey key = core::SipKey::random();
+    size_t operator()(const FileKey& k) const noexcept { return core::siphash13(key, k.path) ^ k.root_hash; }
+};
 
 struct CachedFile {
     enum class Kind : uint8_t { kFile, kDirectory, kMissing, kForbidden, kError };
@@ -49,7 +69,8 @@ struct CachedFile {
     dev_t dev = 0;
     ino_t ino = 0;
     uint64_t validated_ms = 0;
-    std::string key;             ///< root, NUL, path: what the cache's map is keyed by
+    std::string key;             ///< root, NUL, path: for log lines, and what map_key views
+    FileKey map_key;
     std::string content_type;
     std::string etag;            ///< with quotes: "\"5f3a-264\""
     std::string last_modified;   ///< IMF-fixdate
@@ -110,11 +131,14 @@ public:
     /// Descriptors held by cached entries (not counting those of evicted entries still being sent).
     [[nodiscard]] size_t open_descriptors() const noexcept { return fd_lru_.size(); }
     [[nodiscard]] size_t memory() const noexcept { return memory_; }
+    /// Entries in the fullest bucket of the map (a lookup may walk them all). For tests.
+    [[nodiscard]] size_t longest_chain() const noexcept;
     [[nodiscard]] const Limits& limits() const noexcept { return limits_; }
     [[nodiscard]] bool uses_openat2() const noexcept { return opener_.uses_openat2(); }
 
 private:
-    CachedFile* load(int root_fd, std::string_view root, std::string_view path, uint64_t now_ms);
+    uint64_t root_hash(std::string_view root);
+    CachedFile* load(int root_fd, const FileKey& key, uint64_t now_ms);
     void read_into_memory(CachedFile& f);
     bool make_room(uint64_t bytes) noexcept;
     int open_file(int root_fd, std::string_view root, const char* rel, int extra_flags = 0) noexcept;
@@ -131,10 +155,10 @@ private:
     Limits limits_;
     BeneathOpener opener_;
     size_t memory_ = 0;
-    std::string key_;  // scratch, reused: root NUL path
+    std::string last_root_;        // the root of the last lookup, and its hash
+    uint64_t last_root_hash_ = 0;
     std::string rel_;  // scratch, reused: the path beneath the root, NUL-terminated for openat2
-    // Keys are views of each entry's own key string.
-    std::unordered_map<std::string_view, CachedFile*, core::StringHash, std::equal_to<>> map_;
+    std::unordered_map<FileKey, CachedFile*, FileKeyHash> map_;
     LruList<CachedFile, &CachedFile::lru> lru_;
     LruList<CachedFile, &CachedFile::fd_lru> fd_lru_;
     CachedFile* uncached_ = nullptr;  // the last lookup's result when it was not cached

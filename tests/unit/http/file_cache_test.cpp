@@ -14,7 +14,11 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <functional>
+#include <random>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "core/fd.hpp"
@@ -127,6 +131,58 @@ struct TightLimit {
     std::vector<portico::core::UniqueFd> hog;
 };
 
+// libstdc++'s std::hash for strings (MurmurHash2's 64-bit form, fixed seed) folds each 8-byte word
+// w of a key as h = (h ^ mix(w)) * m, where mix(w) = shift_mix(w * m) * m is a bijection. Flip the
+// top bit of mix() in two consecutive words and h comes out the same whatever came before:
+// x ^ 2^63 is x + 2^63, and (x + 2^63) * m is x * m + 2^63 for an odd m. `bits` such pairs, each
+// taken as it is or flipped, give 2^bits names of one hash. tools/hash-flood does the same over HTTP.
+constexpr uint64_t kMurmurMul = (uint64_t{0xc6a4a793} << 32) + 0x5bd1e995;
+
+uint64_t shift_mix(uint64_t v) { return v ^ (v >> 47); }
+
+/// The word w with mix(w) == mixed.
+uint64_t word_for(uint64_t mixed) {
+    uint64_t inv = kMurmurMul;  // Newton's iteration: each step doubles the correct low bits
+    for (int i = 0; i < 6; ++i) inv *= 2 - kMurmurMul * inv;
+    return shift_mix(mixed * inv) * inv;
+}
+
+/// Appends the word for `mixed` if it can stand in a file name (no NUL, no '/').
+bool append_word(std::string& out, uint64_t mixed) {
+    const uint64_t w = word_for(mixed);
+    for (int i = 0; i < 8; ++i) {
+        const char c = static_cast<char>(w >> (8 * i));
+        if (c == '\0' || c == '/') return false;
+    }
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(w >> (8 * i)));
+    return true;
+}
+
+/// 2^bits names whose keys (`prefix_len` bytes of root, NUL and '/' before the name) collide.
+std::vector<std::string> colliding_names(size_t prefix_len, int bits) {
+    constexpr uint64_t kTop = uint64_t{1} << 63;
+    std::mt19937_64 rng(7);
+    std::vector<std::pair<uint64_t, uint64_t>> pairs;
+    while (pairs.size() < static_cast<size_t>(bits)) {
+        const uint64_t a = rng(), b = rng();
+        std::string probe;
+        if (append_word(probe, a) && append_word(probe, b) && append_word(probe, a ^ kTop) &&
+            append_word(probe, b ^ kTop))
+            pairs.emplace_back(a, b);
+    }
+    std::vector<std::string> names;
+    for (uint32_t choice = 0; choice < (1u << bits); ++choice) {
+        std::string name((8 - prefix_len % 8) % 8, 'p');  // the first pair starts on a word of the key
+        for (size_t j = 0; j < pairs.size(); ++j) {
+            const uint64_t flip = (choice >> j & 1) ? kTop : 0;
+            append_word(name, pairs[j].first ^ flip);
+            append_word(name, pairs[j].second ^ flip);
+        }
+        names.push_back(std::move(name));
+    }
+    return names;
+}
+
 }  // namespace
 
 TEST_CASE("a small file in memory keeps no descriptor; a large one does", "[file_cache]") {
@@ -182,6 +238,27 @@ TEST_CASE("open descriptors stay within the budget, least recently used closed f
     for (int i = 0; i < 10; ++i) root.get(cache, file_name('s', i));
     CHECK(cache.open_descriptors() == 4);
     CHECK(cache.size() == 14);
+}
+
+TEST_CASE("missing paths chosen to collide under std::hash spread over the cache's buckets", "[file_cache]") {
+    Root root(0);
+    const std::vector<std::string> names = colliding_names(root.real_path.size() + 2, 8);
+    // The attack is real: under std::hash these 256 keys are one value (if libstdc++ changes its
+    // string hash, this construction must follow it).
+    std::unordered_set<size_t> std_hashes;
+    for (const std::string& n : names) {
+        std::string key = root.real_path;
+        key.push_back('\0');
+        std_hashes.insert(std::hash<std::string_view>{}(key.append("/").append(n)));
+    }
+    REQUIRE(std_hashes.size() == 1);
+    REQUIRE(std::unordered_set<std::string>(names.begin(), names.end()).size() == names.size());
+
+    FileCache cache(mime(), limits(4096, 16));
+    for (const std::string& n : names) CHECK(root.get(cache, n)->kind == Kind::kMissing);
+    REQUIRE(cache.size() == names.size());
+    // A keyed hash puts 256 keys in ~4096 buckets a few to a bucket; std::hash put all in one.
+    CHECK(cache.longest_chain() <= 8);
 }
 
 TEST_CASE("past max entries the least recently used entry goes, not everything", "[file_cache]") {
