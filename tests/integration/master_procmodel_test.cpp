@@ -64,11 +64,22 @@ TEST_CASE("a rolled-back reload lets the new workers that were serving finish th
     // downloads there, and they are answered only once that worker serves.
     std::vector<std::unique_ptr<Client>> downloads;
     const pid_t serving = generation2.at(1);
-    for (int round = 0; round < 8; ++round) {
-        for (int i = 0; i < 4; ++i) downloads.push_back(slow_download(m.port(), huge));
-        if (fetch_status(m.port()).of(serving).active > 0) break;
-    }
-    REQUIRE(fetch_status(m.port()).of(serving).active > 0);
+    // Counters are published at the end of a loop turn, so a download may take a moment to show:
+    // wait by the clock, adding downloads (at most 32) meanwhile. When the status request itself
+    // is hashed to the serving worker, its own connection is one of the active ones: two
+    // active connections prove at least one download there, whoever answered.
+    const auto serving_active = [&](const Status& s) { return s.lists(serving) && s.of(serving).active >= 2; };
+    const auto until = Clock::now() + kWait;
+    bool shown = false;
+    do {
+        if (downloads.size() < 32)
+            for (int i = 0; i < 4; ++i) downloads.push_back(slow_download(m.port(), huge));
+        else
+            pace_retry();
+        shown = serving_active(fetch_status(m.port()));
+    } while (!shown && Clock::now() < until);
+    INFO(downloads.size() << " downloads started");
+    REQUIRE(shown);
 
     master.resume();
     REQUIRE(m.server.wait_for_log("reload failed: worker process " + std::to_string(generation2.at(0))));
