@@ -97,14 +97,14 @@ private:
     IoStatus classify(int ret) noexcept;
     IoResult write_some(const void* data, size_t size) noexcept;
     IoResult send_chunk() noexcept;
-    static long on_bio(BIO* bio, int oper, const char* argp, size_t len, int argi, long argl, int ret,
-                       size_t* processed);
+    static int read_socket(BIO* bio, char* data, int size);
+    static BIO_METHOD* read_method() noexcept;
 
     SslPtr ssl_;
     int fd_;
     bool plain_http_ = false;
     bool shutdown_sent_ = false;
-    bool socket_drained_ = false;  ///< the socket BIO's last read returned less than it asked for
+    bool socket_drained_ = false;  ///< the socket's last read returned less than it asked for
     std::string error_;
     // The fallback's chunk: read from the file, not yet all accepted by SSL_write. Kept until
     // written, since a retried SSL_write must see the same bytes.
