@@ -4,7 +4,8 @@
 //       certificate = [ "certs/rsa.pem", "certs/ecdsa.pem" ];   // or one string
 //       certificate_key = [ "certs/rsa.key", "certs/ecdsa.key" ];
 //       protocols = [ "TLSv1.2", "TLSv1.3" ];
-//       ciphers = "...";
+//       ciphers = "...";                 // TLS 1.2
+//       ciphersuites = "...";            // TLS 1.3
 //       session_tickets = true;
 //       session_timeout = "1h";
 //     };
@@ -32,8 +33,8 @@ namespace {
 using core::tls::Certificate;
 using libconfig::Setting;
 
-constexpr std::array kTlsKeys{"certificate"sv, "certificate_key"sv, "protocols"sv,
-                              "ciphers"sv,     "session_tickets"sv, "session_timeout"sv};
+constexpr std::array kTlsKeys{"certificate"sv,  "certificate_key"sv, "protocols"sv,    "ciphers"sv,
+                              "ciphersuites"sv, "session_tickets"sv, "session_timeout"sv};
 constexpr std::array kProtocolNames{"TLSv1.2"sv, "TLSv1.3"sv};
 constexpr std::array kInsecureProtocols{"SSLv2"sv, "SSLv3"sv, "TLSv1"sv, "TLSv1.1"sv};
 constexpr Millis kMinSessionTimeout = std::chrono::seconds{1};
@@ -131,12 +132,22 @@ std::string read_ciphers(const GroupReader& tls) {
     return ciphers;
 }
 
+std::string read_ciphersuites(const GroupReader& tls) {
+    std::string suites = tls.string("ciphersuites", core::tls::kDefaultCiphersuites);
+    std::string why;
+    if (!core::tls::Context::check_ciphersuites(suites, why)) {
+        tls.fail("ciphersuites", fmt::format("'{}': {}", suites, why));
+    }
+    return suites;
+}
+
 core::tls::Settings read_tls_group(const GroupReader& tls, const std::filesystem::path& dir) {
     tls.reject_unknown(kTlsKeys, {});
     core::tls::Settings s;
     s.certificates = read_certificates(tls, dir);
     s.protocols = read_protocols(tls);
     s.ciphers = read_ciphers(tls);
+    s.ciphersuites = read_ciphersuites(tls);
     s.session_tickets = tls.boolean("session_tickets", kDefaults.tls_session_tickets);
     Millis timeout = tls.duration("session_timeout", kDefaults.tls_session_timeout, kMinSessionTimeout);
     s.session_timeout = std::chrono::duration_cast<std::chrono::seconds>(timeout);

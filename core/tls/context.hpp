@@ -36,6 +36,8 @@ public:
     /// Whether OpenSSL accepts `ciphers` as a TLS 1.2 cipher list with at least one cipher in
     /// it; `error` says why not.
     static bool check_ciphers(const std::string& ciphers, std::string& error);
+    /// Whether OpenSSL accepts `suites` as a TLS 1.3 ciphersuite list (names it knows, ':' between).
+    static bool check_ciphersuites(const std::string& suites, std::string& error);
 
     /// The context that made `ctx`, or nullptr for a foreign one.
     static Context* from(const SSL_CTX* ctx) noexcept;

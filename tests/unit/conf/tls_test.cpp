@@ -69,6 +69,7 @@ TEST_CASE("conf: the tls group's defaults", "[conf][tls]") {
     CHECK(t.certificates[0].certificate_key == TestCertificates::get().path("a-rsa.key"));
     CHECK(t.protocols == (portico::core::tls::kTls12 | portico::core::tls::kTls13));
     CHECK(t.ciphers == portico::core::tls::kDefaultCiphers);
+    CHECK(t.ciphersuites == portico::core::tls::kDefaultCiphersuites);
     CHECK(t.session_tickets);
     CHECK(t.session_timeout == std::chrono::hours{1});
 }
@@ -126,6 +127,8 @@ TEST_CASE("conf: an unusable certificate or key names file, line and setting", "
                    Contains("setting 'servers[0].tls.protocols[1]': 'TLSv1.1' is not offered"));
         CHECK_THAT(error_of_tls(config_with(kRsa + " ciphers = \"NO-SUCH-CIPHER\";")),
                    Contains("setting 'servers[0].tls.ciphers': 'NO-SUCH-CIPHER': OpenSSL knows none"));
+        CHECK_THAT(error_of_tls(config_with(kRsa + " ciphersuites = \"TLS_NO_SUCH\";")),
+                   Contains("setting 'servers[0].tls.ciphersuites': 'TLS_NO_SUCH': OpenSSL knows none"));
         CHECK_THAT(
             error_of_tls(config_with(kRsa + " certificat = \"x\";")),
             Contains("setting 'servers[0].tls.certificat': unknown setting; did you mean 'certificate'?"));

@@ -121,10 +121,31 @@ TEST_CASE("tls context: the server's cipher order wins over the client's", "[tls
     CHECK(std::string(SSL_get_cipher_name(c.client())) == "ECDHE-ECDSA-AES128-GCM-SHA256");
 }
 
+TEST_CASE("tls context: TLS 1.3 takes the server's suite order too, AES-128-GCM first by default", "[tls]") {
+    auto client = client_context(TLS1_3_VERSION);
+    REQUIRE(SSL_CTX_set_ciphersuites(client.get(), "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+                                                   "TLS_AES_128_GCM_SHA256") == 1);
+    {
+        auto server = make(settings_with({"a-ecdsa"}));
+        Connection c(server->get(), client.get());
+        REQUIRE(c.handshake());
+        CHECK(std::string(SSL_get_cipher_name(c.client())) == "TLS_AES_128_GCM_SHA256");
+    }
+    Settings s = settings_with({"a-ecdsa"});
+    s.ciphersuites = "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256";
+    auto server = make(s);
+    Connection c(server->get(), client.get());
+    REQUIRE(c.handshake());
+    CHECK(std::string(SSL_get_cipher_name(c.client())) == "TLS_CHACHA20_POLY1305_SHA256");
+}
+
 TEST_CASE("tls context: a bad cipher list or file is an error that says so", "[tls]") {
     std::string error;
     CHECK(Context::check_ciphers(std::string{kDefaultCiphers}, error));
     CHECK_FALSE(Context::check_ciphers("NOT-A-CIPHER", error));
+    CHECK(Context::check_ciphersuites(std::string{portico::core::tls::kDefaultCiphersuites}, error));
+    CHECK_FALSE(Context::check_ciphersuites("NOT-A-SUITE", error));
+    CHECK_FALSE(Context::check_ciphersuites("", error));  // OpenSSL would take it: no TLS 1.3 at all
     Settings s = settings_with({"a-ecdsa"});
     s.certificates[0].certificate_key = TestCertificates::get().path("b-ecdsa.key");
     CHECK_FALSE(Context::create(s, {}, error));
