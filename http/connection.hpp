@@ -159,6 +159,7 @@ private:
         bool head_pending = false;         // the head comes from stream->head()
         bool reader_paused = false;        // reader->full(): the socket is not read
         bool tunnel = false;               // the head is a 101: a tunnel once it is out
+        const conf::RouteSettings* route_headers = nullptr;  // added to the stream's head (Reply's)
     };
 
     int fd_ = -1;

@@ -17,6 +17,8 @@
 #include "http/connection.hpp"
 #include "http/exchange.hpp"
 #include "http/header_writer.hpp"
+#include "http/routed_request.hpp"
+#include "http/routing/expires.hpp"
 
 namespace portico::http {
 namespace {
@@ -48,6 +50,7 @@ bool Connection::take_stream(Context& ctx, Reply& reply, bool head_only) noexcep
     s.reader = reply.body_reader;
     s.left = reply.stream_length;
     s.head_pending = reply.head_from_stream;
+    s.route_headers = reply.route_headers;
     s.no_body = head_only || (!s.head_pending && has_no_body(reply.status));
     s.stream->attach(*this);
     if (s.reader) {
@@ -162,6 +165,7 @@ bool Connection::take_stream_head(Context& ctx) noexcept {
         close(ctx);
         return false;
     }
+    if (s.route_headers && routing::route_headers_apply(status)) add_route_headers(*s.route_headers, ctx.date, hw);
     s.head_pending = false;
     s.left = length;
     if (has_no_body(status)) s.no_body = true;

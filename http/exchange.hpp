@@ -12,6 +12,10 @@
 #include "http/body_stream.hpp"
 #include "http/parser.hpp"
 
+namespace portico::conf {
+struct RouteSettings;
+}
+
 namespace portico::http {
 
 struct CachedFile;
@@ -46,6 +50,9 @@ struct Reply {
     /// The head is not in the HeaderWriter yet: `stream` writes it when it knows it (see
     /// BodyStream::head); the handler wrote nothing.
     bool head_from_stream = false;
+    /// With head_from_stream: the location whose add_headers and expires the connection adds to
+    /// the stream's head, once its status says they apply (the router sets it; null: none).
+    const conf::RouteSettings* route_headers = nullptr;
     /// The bytes in memory and in the file range (a stream counts what it sends as it goes).
     [[nodiscard]] uint64_t body_length() const noexcept { return mem.size() + file_length; }
 };

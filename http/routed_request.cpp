@@ -74,7 +74,13 @@ void RoutedRequest::run() noexcept {
         redirected_ = redirects > 0;
         if (pass(!redirected_) == Step::kAnswered) break;
     }
-    if (routing::route_headers_apply(reply_.status)) add_route_headers();
+    // A head a stream writes later gets them when its status is known (Connection::take_stream_head).
+    const conf::RouteSettings& s = *current_->settings;
+    if (reply_.head_from_stream) {
+        if (s.add_headers || s.expires) reply_.route_headers = &s;
+    } else if (routing::route_headers_apply(reply_.status)) {
+        add_route_headers();
+    }
 }
 
 // One pass: the location for uri_, then what it says.

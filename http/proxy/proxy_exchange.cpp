@@ -401,8 +401,9 @@ bool ProxyExchange::head(Context& ctx, HeaderWriter& hw, uint16_t& status, uint6
         hw.add("HTTP/1.1 ").add_uint(h.status).add(" ").add(reason).add("\r\n");
     }
     hw.add(ctx.date.server_and_date_lines());
-    // The location's add_headers and expires, for the statuses they apply to; expires takes the
-    // place of the upstream's own Expires and Cache-Control, as nginx's does.
+    // The location's add_headers and expires, for the statuses they apply to, follow these
+    // fields (the connection adds them: Reply::route_headers); expires takes the place of the
+    // upstream's own Expires and Cache-Control, as nginx's does.
     bool route_headers = routing::route_headers_apply(h.status) && (route_.add_headers || route_.expires);
     bool replace_expiry = route_headers && route_.expires && route_.expires->kind() != routing::Expires::Kind::kOff;
     for (uint16_t i = 0; i < h.field_count; ++i) {
@@ -412,7 +413,6 @@ bool ProxyExchange::head(Context& ctx, HeaderWriter& hw, uint16_t& status, uint6
         if (replace_expiry && (core::iequals(name, "expires") || core::iequals(name, "cache-control"))) continue;
         hw.add(name).add(": ").add(f.value.in(b)).add("\r\n");
     }
-    if (route_headers) add_route_headers(route_, ctx.date, hw);
     if (upgrade_granted_) {
         // The connection becomes the tunnel once this head is out (Connection::enter_tunnel);
         // the bytes behind the head in in_ are the new protocol's first.

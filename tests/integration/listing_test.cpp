@@ -305,6 +305,24 @@ TEST_CASE(
     s.server.stop_and_check();
 }
 
+// The listing writes its own head once it has read the names; the location's headers are added to
+// that head, not written in front of it (they once came before the status line).
+TEST_CASE("a listing carries the location's add_headers and expires, GET and HEAD", "[listing]") {
+    SiteServer s("autoindex = \"html\"; add_headers = [ \"X-Frame-Options: DENY\" ]; expires = \"1h\";");
+    make_awkward_dir(s.site);
+    for (const char* method : {"GET", "HEAD"}) {
+        INFO(method);
+        Listing l = fetch(s.server.port(), "/list/", "HTTP/1.1", method);
+        CHECK(l.head.starts_with("HTTP/1.1 200 OK\r\n"));
+        CHECK(l.status == 200);
+        CHECK(field(l.head, "X-Frame-Options") == "DENY");
+        CHECK(field(l.head, "Cache-Control") == "max-age=3600");
+        CHECK_FALSE(field(l.head, "Expires").empty());
+        CHECK(field(l.head, "Content-Type") == "text/html; charset=utf-8");
+    }
+    s.server.stop_and_check();
+}
+
 TEST_CASE("autoindex off answers 403 for a directory without an index", "[listing]") {
     SiteServer s;
     make_awkward_dir(s.site);
