@@ -58,6 +58,17 @@ ssize_t as_syscall(core::IoResult r) noexcept {
     return -1;
 }
 
+// The same for a write, where "closed" (the peer reset the connection, or sent close_notify and
+// left) is an error as write() gives it: 0 would read as "nothing sent", and a loop that sends
+// until the socket is full would spin on it, with no edge ever coming to end the wait.
+ssize_t as_syscall_write(core::IoResult r) noexcept {
+    if (r.status == core::IoStatus::kClosed) {
+        errno = EPIPE;
+        return -1;
+    }
+    return as_syscall(r);
+}
+
 }  // namespace
 
 void Connection::open(Context& ctx, int fd, uint16_t listener, const core::PeerAddress& peer,
@@ -498,7 +509,7 @@ void Connection::write_out(Context& ctx, std::string_view header) noexcept {
 // response on a connection leaves with the FIN that close() or shutdown() adds. Both are pushes
 // that follow in the same loop turn, and later ACK-driven sends ignore the hint, so nothing waits.
 ssize_t Connection::write_more(iovec* iov, int cnt) noexcept {
-    if (transport_) return as_syscall(transport_->write(iov, cnt));  // it frames its own records
+    if (transport_) return as_syscall_write(transport_->write(iov, cnt));  // it frames its own records
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(cnt);
@@ -540,7 +551,7 @@ ssize_t Connection::transport_read(void* data, size_t size) noexcept {
 }
 
 ssize_t Connection::transport_writev(const iovec* iov, int cnt) noexcept {
-    return as_syscall(transport_->write(iov, cnt));
+    return as_syscall_write(transport_->write(iov, cnt));
 }
 
 ssize_t Connection::io_sendfile(uint64_t count) noexcept {
@@ -548,7 +559,7 @@ ssize_t Connection::io_sendfile(uint64_t count) noexcept {
         auto off = static_cast<off_t>(file_off_);
         return ::sendfile(fd_, file_->fd, &off, count);
     }
-    return as_syscall(transport_->send_file(file_->fd, static_cast<off_t>(file_off_), count));
+    return as_syscall_write(transport_->send_file(file_->fd, static_cast<off_t>(file_off_), count));
 }
 
 // One step of the transport's handshake. True once data can flow; false while it waits for an

@@ -80,7 +80,11 @@ bool Context::configure(const Settings& settings, const Options& options, std::s
     SSL_CTX* ctx = ctx_.get();
     // The server's cipher order decides (testssl.sh rates a client-chosen order HIGH): both
     // lists put AES-128-GCM first, which these CPUs do in hardware, and ECDSA before RSA.
-    uint64_t ssl_options = SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE;
+    // A peer's FIN without close_notify is the end of its input, as nginx takes it: HTTP frames
+    // its own messages, and OpenSSL 3 would otherwise call it a fatal error (an alert, and a
+    // session dropped from the cache).
+    uint64_t ssl_options = SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                           SSL_OP_IGNORE_UNEXPECTED_EOF;
     if (!settings.session_tickets) ssl_options |= SSL_OP_NO_TICKET;
     if (options.ktls) ssl_options |= SSL_OP_ENABLE_KTLS;
     SSL_CTX_set_options(ctx, ssl_options);

@@ -143,6 +143,10 @@ bool Transport::handshake_done() const noexcept {
 
 IoResult Transport::read(void* data, size_t size) noexcept {
     clear_errors();
+    // What OpenSSL still held from an earlier read of the socket says nothing of the socket now:
+    // more may have come since (its edge taken while a response was being written). Only a read
+    // of the socket in this call (read_socket) may say it is empty.
+    socket_drained_ = false;
     size_t n = 0;
     int ret = SSL_read_ex(ssl_.get(), data, size, &n);
     return ret == 1 ? IoResult{n, IoStatus::kOk} : IoResult{0, classify(ret)};

@@ -86,7 +86,26 @@ TlsClient::TlsClient(uint16_t port, const TlsOptions& options)
 TlsClient::~TlsClient() {
     // A client that leaves without close_notify makes OpenSSL forget its session as
     // not resumable; a polite one keeps it (and the server sees a clean end).
-    if (ssl_ && !reset_) SSL_shutdown(ssl_.get());
+    if (ssl_ && !reset_ && !write_shut_) SSL_shutdown(ssl_.get());
+}
+
+std::string TlsClient::read_some(size_t n) {
+    while (buffered_.size() < n && fill() > 0) {
+    }
+    return std::exchange(buffered_, {});
+}
+
+void TlsClient::reset() {
+    linger hard{1, 0};
+    REQUIRE(::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard) == 0);
+    reset_ = true;
+    ssl_.reset();
+    fd_.reset();
+}
+
+void TlsClient::shutdown_write() {
+    REQUIRE(::shutdown(fd_.get(), SHUT_WR) == 0);
+    write_shut_ = true;
 }
 
 void TlsClient::send_raw(std::string_view bytes) {

@@ -44,6 +44,12 @@ public:
     TlsClient& operator=(const TlsClient&) = delete;
 
     void send_raw(std::string_view bytes);
+    /// Reads about `n` bytes of whatever the server sends (records whole), and returns them.
+    std::string read_some(size_t n);
+    /// Leaves abruptly: SO_LINGER 0 and close, so the server's next write meets a reset.
+    void reset();
+    /// Ends the sending side with a bare FIN (shutdown(SHUT_WR)), without close_notify.
+    void shutdown_write();
     /// One response, as Client::read_response parses it.
     Response read_response(bool to_head = false);
     /// Everything until the server ends the connection; fails if it does not within kWait.
@@ -70,6 +76,7 @@ private:
     std::string buffered_;
     bool close_notify_ = false;
     bool reset_ = false;
+    bool write_shut_ = false;  // shutdown_write(): no close_notify can follow
 };
 
 /// What a shell command printed (stdout and stderr together) and its exit status.

@@ -3,7 +3,9 @@
 // clients: curl --cacert, openssl s_client, and the tests' own OpenSSL client (tls_client.hpp).
 // Certificates are made for the test by the openssl command line.
 
+#include <fcntl.h>
 #include <openssl/ssl.h>
+#include <unistd.h>
 
 #include <sys/socket.h>
 
@@ -493,6 +495,91 @@ TEST_CASE("tls: a response that ends the connection ends it with close_notify", 
     CHECK(stopped.close_notify);
     CHECK(t.server.wait_exit(kWait * 2) == 0);
     t.server.check_logs();
+}
+
+// A write that meets a reset used to come back from the transport as "0 bytes sent": the streamed
+// (gzip) response loop tried again at once, forever, and the worker stopped answering anyone; a
+// response waiting for writability held its descriptor until send_timeout. Now such a write is
+// an error, as on plain TCP: the connection closes and the worker goes on.
+TEST_CASE("tls: clients that reset in the middle of a streamed response are closed, and the worker goes on",
+          "[tls]") {
+    TlsSite t(1, R"(gzip = { types = ["text/plain"]; };)");
+    {
+        std::string text;  // 24 MiB of text that gzip shrinks only about tenfold: a long stream
+        std::mt19937 rng(3);
+        while (text.size() < (24u << 20)) text += "line " + std::to_string(rng()) + " of the big text file\n";
+        write_file(t.site.www + "/big.txt", text);
+    }
+    const pid_t worker = t.workers.at(0);
+    const std::string request = "GET /big.txt HTTP/1.1\r\nHost: a.test\r\nAccept-Encoding: gzip\r\n\r\n";
+    std::mt19937 rng(11);
+    for (int i = 0; i < 12; ++i) {
+        TlsClient c(t.tls_port, t.options());
+        c.send_raw(request);
+        std::string got = c.read_some(16384 + rng() % 200000);
+        REQUIRE(got.starts_with("HTTP/1.1 200 OK\r\n"));
+        REQUIRE(got.find("Content-Encoding: gzip\r\n") != std::string::npos);
+        c.reset();
+    }
+    // The worker still answers, at once, over TLS and over plain HTTP.
+    TlsClient after(t.tls_port, t.options());
+    after.send_raw(get("/small.txt"));
+    CHECK(after.read_response().body == t.site.small);
+    // The reset connections are gone, not waiting for send_timeout: only the status request's own
+    // connection is active.
+    Status s = status_until(
+        t.server.port(), [](const Status& st) { return st.total.active <= 2; },
+        "the reset connections closed");
+    CHECK(s.of(worker).pid == static_cast<uint64_t>(worker));
+    t.server.stop_and_check();
+}
+
+// OpenSSL may hold decrypted bytes of a record the connection could not take at once (its head
+// buffer is 1 KiB). A request that arrived while a response was being written was then never read:
+// the transport judged "the socket is empty" by its last read of the socket, made before that
+// request came, and no new edge would come for it.
+TEST_CASE("tls: a pipelined request that arrives while a large response is written is answered", "[tls]") {
+    TlsSite t(1);
+    const std::string big = t.site.www + "/sparse.bin";
+    {
+        portico::core::UniqueFd f(::open(big.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        REQUIRE(f.valid());
+        REQUIRE(::ftruncate(f.get(), 32 << 20) == 0);  // more than the socket buffers hold
+    }
+    const std::string pad = "X-Pad: " + std::string(3000, 'a') + "\r\n";
+    TlsClient c(t.tls_port, t.options());
+    // One record: the big file's request and a small one, each larger than the head buffer.
+    c.send_raw("GET /sparse.bin HTTP/1.1\r\nHost: a.test\r\n" + pad + "\r\n" +
+               "GET /small.txt HTTP/1.1\r\nHost: a.test\r\n" + pad + "\r\n");
+    // Its head is here: the first response is being written, and cannot end while this client
+    // reads no more. The third request comes now, in a record of its own.
+    Response first_head = c.read_response(true);
+    REQUIRE(first_head.status == 200);
+    c.send_raw(get("/index.html"));
+    std::string got = c.read_some(32u << 20);  // the first body, and whatever came behind it
+    REQUIRE(got.size() >= (32u << 20));
+    std::string rest = got.substr(32u << 20);
+    while (!rest.ends_with(t.site.index_html)) rest += c.read_some(1);  // fails after kWait without
+    CHECK(rest.starts_with("HTTP/1.1 200 OK\r\n"));
+    CHECK(rest.find(t.site.small) != std::string::npos);
+    t.server.stop_and_check();
+}
+
+// Many clients end with a bare FIN, no close_notify. OpenSSL 3 takes that for an attack on the
+// stream unless told otherwise, and the server answered it with a fatal alert (and forgot the
+// session); nginx, and portico now, take it as the end of the input, as on plain TCP.
+TEST_CASE("tls: a client's FIN without close_notify is the end of its input, answered with close_notify",
+          "[tls]") {
+    TlsSite t(1);
+    TlsClient c(t.tls_port, t.options());
+    c.send_raw(get("/small.txt"));
+    c.shutdown_write();
+    CHECK(c.read_response().body == t.site.small);
+    TlsEnd end = c.read_until_close();
+    CHECK(end.bytes.empty());
+    CHECK(end.close_notify);
+    CHECK_FALSE(end.reset);
+    t.server.stop_and_check();
 }
 
 // The conformance cases of bad_requests_test.cpp, a sample of each kind, over TLS: the status, a
