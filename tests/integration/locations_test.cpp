@@ -195,6 +195,8 @@ TEST_CASE("try_files: the single-page-application fallback and =404", "[location
       locations = (
         { match = "/app/";    try_files = ["$uri", "$uri/", "/app/index.html"]; },
         { match = "/strict/"; try_files = ["$uri", "=404"]; },
+        { match = "/same/";   try_files = ["$uri", "=304"]; },
+        { match = "/none/";   try_files = ["$uri", "=204"]; },
         { match = "/q/";      try_files = ["$uri", "/vars?from=$uri"]; },
         { match = "= /vars";  return = "200 uri=$uri args=$args"; }
       );)"));
@@ -206,6 +208,16 @@ TEST_CASE("try_files: the single-page-application fallback and =404", "[location
     CHECK(fetch(c, "/app/").body == "the app shell\n");  // "$uri/": the directory's index
     CHECK(fetch(c, "/strict/a.txt").body == "strict a\n");
     CHECK(fetch(c, "/strict/nope").status == 404);
+    // A code that can carry no body gets none: the next response on the connection follows its
+    // head directly (a page behind it would be read as the next response).
+    for (const char* path : {"/same/x", "/none/x"}) {
+        INFO(path);
+        r = fetch(c, path);
+        CHECK(r.status == (path[1] == 's' ? 304 : 204));
+        CHECK(r.body.empty());
+        CHECK_FALSE(r.has("Content-Length"));
+        CHECK(fetch(c, "/strict/a.txt").body == "strict a\n");
+    }
     r = fetch(c, "/q/x?ignored=1");  // the fallback's own query replaces the request's
     CHECK(r.body == "uri=/vars args=from=/q/x");
     c.close();
