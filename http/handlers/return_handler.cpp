@@ -18,7 +18,9 @@ void add_location(HeaderWriter& hw, std::string_view url) noexcept {
     size_t plain = 0;
     for (size_t i = 0; i < url.size(); ++i) {
         auto u = static_cast<unsigned char>(url[i]);
-        if (u > 0x20 && u < 0x7f) continue;
+        // Controls, spaces and non-ASCII, and the backslash, which browsers read as a slash
+        // ("/\\host" would leave the site).
+        if (u > 0x20 && u < 0x7f && u != '\\') continue;
         hw.add(url.substr(plain, i - plain));
         const char esc[3] = {'%', kHex[u >> 4], kHex[u & 0xf]};
         hw.add({esc, 3});

@@ -94,6 +94,7 @@ TEST_CASE("return: captures, variables, redirects with $host$request_uri, any me
         { match = "= /vars";   return = "200 $scheme|$host|$server_port|$remote_addr|$request_uri"; },
         { match = "/old/";     return = "301 https://$host$request_uri"; },
         { match = "~ ^/go/(.*)$"; return = "302 /new/$1"; },
+        { match = "~ ^/strip(/.+)/$"; return = "301 $1"; },
         { match = "= /gone";   return = "410"; },
         { match = "= /empty";  return = "204"; },
         { match = "= /healthz"; return = "200 ok"; }
@@ -116,6 +117,10 @@ TEST_CASE("return: captures, variables, redirects with $host$request_uri, any me
         r = fetch(c, "/go/a%20b");  // the decoded capture is encoded again in the header
         CHECK(r.status == 302);
         CHECK(r.header("Location") == "/new/a%20b");
+        // A backslash is a slash to browsers: "/\\evil.example" would send them off-site.
+        r = fetch(c, "/strip/\\evil.example/");
+        CHECK(r.status == 301);
+        CHECK(r.header("Location") == "/%5Cevil.example");
     }
     SECTION("an error code without text is an error page; 204 has no body") {
         r = fetch(c, "/gone");
