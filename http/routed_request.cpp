@@ -107,7 +107,7 @@ RoutedRequest::Step RoutedRequest::pass(bool first) noexcept {
     // (fallbacks, error pages) are the config's choice.
     if (first && split_.dot_segment && s.dotfiles != conf::Dotfiles::kAllow && routing::is_hidden_path(uri_))
         return error(404);
-    if (error_status_ != 0 && rt.handler == HandlerKind::kStatic) return serve_page(rt);
+    if (error_status_ != 0) return rt.handler == HandlerKind::kStatic ? serve_page(rt) : serve_page_elsewhere(rt);
     return run_handler(rt);
 }
 
@@ -174,6 +174,20 @@ RoutedRequest::Step RoutedRequest::serve_page(const RouteRuntime& rt) noexcept {
                           reply_)) {
         build_error(ctx_, error_status_, head_only_, {}, hw_, reply_);
     }
+    return Step::kAnswered;
+}
+
+// An error page whose URI lands in a location that serves no files. A `return` with text sends
+// that text with the error's status, as nginx does, and a redirect goes as it is; anything else
+// (a proxied location: portico does not ask an upstream for error pages) gets the built-in page.
+// Never the location's ordinary answer: a missing page must not become a 200.
+RoutedRequest::Step RoutedRequest::serve_page_elsewhere(const RouteRuntime& rt) noexcept {
+    if (rt.handler == HandlerKind::kReturn) {
+        const routing::ReturnAction& action = *rt.settings->return_action;
+        uint16_t status = action.redirect ? 0 : error_status_;
+        if (serve_return(ctx_, action, vars(), head_only_, hw_, reply_, status) == 0) return Step::kAnswered;
+    }
+    build_error(ctx_, error_status_, head_only_, {}, hw_, reply_);
     return Step::kAnswered;
 }
 

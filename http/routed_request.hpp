@@ -58,6 +58,7 @@ private:
     Step run_try_files(const RouteRuntime& rt) noexcept;
     Step serve_path(const RouteRuntime& rt, std::string_view uri) noexcept;
     Step serve_page(const RouteRuntime& rt) noexcept;
+    Step serve_page_elsewhere(const RouteRuntime& rt) noexcept;
     Step error(uint16_t status) noexcept;
     Step redirect(std::string_view uri, std::string_view args, bool keep_args) noexcept;
     bool file_path(const RouteRuntime& rt, std::string_view uri) noexcept;

@@ -32,7 +32,7 @@ void add_location(HeaderWriter& hw, std::string_view url) noexcept {
 }  // namespace
 
 uint16_t serve_return(Context& ctx, const routing::ReturnAction& action, const routing::RequestVars& vars,
-                      bool head_only, HeaderWriter& hw, Reply& reply) {
+                      bool head_only, HeaderWriter& hw, Reply& reply, uint16_t status) {
     if (!action.redirect && action.code >= 400 && action.value.text().empty()) return action.code;
     if (ctx.value_scratch.size() < kValueCap) ctx.value_scratch.resize(kValueCap);
     size_t n = action.value.expand(vars, ctx.value_scratch.data(), ctx.value_scratch.size());
@@ -43,10 +43,11 @@ uint16_t serve_return(Context& ctx, const routing::ReturnAction& action, const r
         add_location(hw, value);
         return 0;
     }
-    reply.status = action.code;
+    const uint16_t code = status != 0 ? status : action.code;
+    reply.status = code;
     reply.file = nullptr;
-    start_response(ctx, hw, action.code);
-    if (action.code == 204 || action.code == 304) return 0;  // no body, so no length either
+    start_response(ctx, hw, code);
+    if (code == 204 || code == 304) return 0;  // no body, so no length either
     hw.add("Content-Type: text/plain\r\nContent-Length: ").add_uint(value.size()).add("\r\n");
     if (!head_only) {
         reply.mem = value;

@@ -263,6 +263,38 @@ TEST_CASE("error pages are served with the original status; a missing one falls 
     server.stop_and_check();
 }
 
+// An error page's URI may land in a location that serves no files. It used to get that location's
+// ordinary answer: a proxied prefix fell through to the files under the root (a 200, or a 206),
+// a `return 200` sent its 200, so a missing page became a soft 200.
+TEST_CASE("an error page in a proxied or a return location keeps the error's status", "[locations]") {
+    Site site;
+    put(site.www + "/api/err.html", "a file the proxied prefix never serves\n");
+    Server server(site.dir, routed_config(R"(
+      error_pages = [ "404 /api/err.html", "403 /text", "410 /moved" ];
+      locations = (
+        { match = "/api/";    proxy_pass = "http://127.0.0.1:9"; },
+        { match = "= /text";  return = "200 not for you"; },
+        { match = "= /moved"; return = "302 /elsewhere"; },
+        { match = "/deny/";   access = [ "deny all" ]; },
+        { match = "= /gone";  return = "410"; }
+      );)"));
+    Client c(server.port());
+    Response r = fetch(c, "/missing");
+    CHECK(r.status == 404);  // the built-in page: portico does not proxy error pages
+    CHECK(r.body.find("404 Not Found") != std::string::npos);
+    r = fetch(c, "/missing", "Range: bytes=0-3\r\n");
+    CHECK(r.status == 404);
+    r = fetch(c, "/deny/x");  // a return's text, with the error's status
+    CHECK(r.status == 403);
+    CHECK(r.body == "not for you");
+    r = fetch(c, "/gone");  // a redirect stays a redirect
+    CHECK(r.status == 302);
+    CHECK(r.header("Location") == "/elsewhere");
+    CHECK(fetch(c, "/small.txt").body == site.small);
+    c.close();
+    server.stop_and_check();
+}
+
 TEST_CASE("an internal redirect cycle ends in a 500 and a log line", "[locations]") {
     Site site;
     Server server(site.dir, routed_config(R"(
