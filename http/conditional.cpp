@@ -63,6 +63,24 @@ bool etag_list_matches(std::string_view list, std::string_view etag) noexcept {
     return false;
 }
 
+bool preconditions_hold(std::string_view if_match, std::string_view if_unmodified_since, std::string_view etag,
+                        time_t mtime) noexcept {
+    if (!if_match.empty()) {
+        std::string_view list = trim(if_match);
+        if (list == "*") return true;
+        while (!list.empty()) {
+            size_t comma = list.find(',');
+            if (trim(list.substr(0, comma)) == etag && !etag.starts_with("W/")) return true;
+            if (comma == std::string_view::npos) break;
+            list.remove_prefix(comma + 1);
+        }
+        return false;
+    }
+    time_t since;
+    if (!if_unmodified_since.empty() && core::parse_http_date(trim(if_unmodified_since), since)) return mtime <= since;
+    return true;  // no field, or a date that does not parse: ignored, as RFC 9110 13.1.4 says
+}
+
 bool if_range_matches(std::string_view value, std::string_view etag, time_t mtime) noexcept {
     std::string_view v = trim(value);
     if (!v.empty() && (v.front() == '"' || v.starts_with("W/"))) return v == etag;

@@ -200,6 +200,10 @@ void Negotiator::serve_view(Context& ctx, const content::ContentPolicy& policy, 
     const char* head = t.head.data();
     bool head_only = req.method == Method::kHead;
     CachedFile& f = v.body;
+    if (!preconditions_hold(req, head, v.etag, f.mtime.tv_sec)) {
+        build_error(ctx, 412, head_only, v.vary ? "Vary: Accept-Encoding\r\n" : "", hw, reply);
+        return;
+    }
     reply.file = &f;
     auto validators = [&] {
         hw.field("Last-Modified", f.last_modified).field("ETag", v.etag);
@@ -259,6 +263,10 @@ void Negotiator::serve_on_the_fly(Context& ctx, const content::ContentPolicy& po
     auto validators = [&] {
         hw.field("Last-Modified", f.last_modified).field("ETag", etag_).add("Vary: Accept-Encoding\r\n");
     };
+    if (!preconditions_hold(req, head, etag_, f.mtime.tv_sec)) {
+        build_error(ctx, 412, head_only, "Vary: Accept-Encoding\r\n", hw, reply);
+        return;
+    }
     time_t since;
     bool not_modified = req.if_none_match.empty()
                             ? !req.if_modified_since.empty() &&

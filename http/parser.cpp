@@ -98,11 +98,13 @@ enum class Field : uint8_t {
     kIfModifiedSince,
     kRange,
     kIfRange,
+    kIfMatch,
+    kIfUnmodifiedSince,
     kUserAgent,
     kReferer,
 };
 
-constexpr std::array<std::pair<std::string_view, Field>, 11> kKnownFields{{
+constexpr std::array<std::pair<std::string_view, Field>, 13> kKnownFields{{
     {"host", Field::kHost},
     {"content-length", Field::kContentLength},
     {"transfer-encoding", Field::kTransferEncoding},
@@ -112,6 +114,8 @@ constexpr std::array<std::pair<std::string_view, Field>, 11> kKnownFields{{
     {"if-modified-since", Field::kIfModifiedSince},
     {"range", Field::kRange},
     {"if-range", Field::kIfRange},
+    {"if-match", Field::kIfMatch},
+    {"if-unmodified-since", Field::kIfUnmodifiedSince},
     {"user-agent", Field::kUserAgent},
     {"referer", Field::kReferer},
 }};
@@ -136,7 +140,10 @@ constexpr Field classify_field(std::string_view name) noexcept {
     case 5: return is("range", Field::kRange);
     case 6: return is("expect", Field::kExpect);
     case 7: return is("referer", Field::kReferer);
-    case 8: return is("if-range", Field::kIfRange);
+    case 8: {
+        const Field f = is("if-range", Field::kIfRange);
+        return f != Field::kOther ? f : is("if-match", Field::kIfMatch);
+    }
     case 10: {
         const Field f = is("connection", Field::kConnection);
         return f != Field::kOther ? f : is("user-agent", Field::kUserAgent);
@@ -147,6 +154,7 @@ constexpr Field classify_field(std::string_view name) noexcept {
         const Field f = is("transfer-encoding", Field::kTransferEncoding);
         return f != Field::kOther ? f : is("if-modified-since", Field::kIfModifiedSince);
     }
+    case 19: return is("if-unmodified-since", Field::kIfUnmodifiedSince);
     default: return Field::kOther;
     }
 }
@@ -452,6 +460,8 @@ bool RequestParser::on_field(const char* buf, Request& req) noexcept {
     case Field::kIfModifiedSince: keep_first(req.if_modified_since); break;
     case Field::kRange: keep_first(req.range); break;
     case Field::kIfRange: keep_first(req.if_range); break;
+    case Field::kIfMatch: keep_first(req.if_match); break;
+    case Field::kIfUnmodifiedSince: keep_first(req.if_unmodified_since); break;
     case Field::kUserAgent: keep_first(req.user_agent); break;
     case Field::kReferer: keep_first(req.referer); break;
     case Field::kOther: break;

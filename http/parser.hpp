@@ -48,6 +48,8 @@ struct Request {
     Span if_modified_since;
     Span range;
     Span if_range;
+    Span if_match;
+    Span if_unmodified_since;
     Span user_agent;
     Span referer;
     int64_t content_length = -1;     ///< -1: no Content-Length

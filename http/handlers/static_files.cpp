@@ -56,6 +56,7 @@ void serve_file(Context& ctx, const Request& req, const char* head, const Static
     if (t.content) [[unlikely]]
         if (serve_content(ctx, req, t, f, hw, reply)) return;
     bool head_only = req.method == Method::kHead;
+    if (!preconditions_hold(req, head, f.etag, f.mtime.tv_sec)) return build_error(ctx, 412, head_only, {}, hw, reply);
     reply.file = &f;
     if (not_modified(req, head, f)) {
         reply.status = 304;

@@ -1,4 +1,4 @@
-// libFuzzer target for etag_list_matches() and if_range_matches().
+// libFuzzer target for etag_list_matches(), preconditions_hold() and if_range_matches().
 //
 // The input is "<field value>\n<entity-tag>" (no newline: the whole input is the value and the
 // tag is a fixed one). Both answers are checked against slow references written from RFC 9110
@@ -53,6 +53,19 @@ bool reference_list(std::string_view list, std::string_view etag) {
     }
 }
 
+// If-Match: the same list, compared strongly (the whole tag, and never a weak one).
+bool reference_strong(std::string_view list, std::string_view etag) {
+    list = strip(list);
+    if (list == "*") return true;
+    if (etag.substr(0, 2) == "W/") return false;
+    for (size_t start = 0;;) {
+        const size_t comma = list.find(',', start);
+        if (strip(list.substr(start, comma - start)) == etag) return true;
+        if (comma == std::string_view::npos) return false;
+        start = comma + 1;
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -69,6 +82,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // If-Range: a date names the file's second exactly; a tag must be the same strong tag.
     time_t when = 0;
     const bool is_date = portico::core::parse_http_date(strip(value.view()), when);
+    // If-Match as the value (and any If-Unmodified-Since beside it is not looked at); then the
+    // value as If-Unmodified-Since alone: a date the file is not newer than, or not a date.
+    if (!value.view().empty())
+        expect(portico::http::preconditions_hold(value.view(), "Sun, 06 Nov 1994 08:49:37 GMT", etag.view(), 1) ==
+                   reference_strong(value.view(), etag.view()),
+               "If-Match differs from the reference");
+    for (time_t mtime : {when, when + 1})
+        expect(portico::http::preconditions_hold({}, value.view(), etag.view(), mtime) ==
+                   (value.view().empty() || !is_date || mtime <= when),
+               "If-Unmodified-Since differs from the reference");
     const std::string_view v = strip(value.view());
     const bool tag_form = !v.empty() && (v.front() == '"' || v.substr(0, 2) == "W/");
     for (time_t mtime : {when, when + 1, time_t{784111777}}) {

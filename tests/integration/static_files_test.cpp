@@ -113,6 +113,25 @@ TEST_CASE("conditional GET answers 304 when the validators match", "[static][con
         CHECK(r.status == 200);
         CHECK(r.body == s.site.small);
     }
+    SECTION("If-Match: the current ETag or * go on; another, or a weak one, is 412 (RFC 9110 13.1.1)") {
+        CHECK(fetch(c, get("/small.txt", "If-Match: " + etag + "\r\n")).status == 200);
+        CHECK(fetch(c, get("/small.txt", "If-Match: \"other\", " + etag + "\r\n")).status == 200);
+        CHECK(fetch(c, get("/small.txt", "If-Match: *\r\n")).status == 200);
+        Response r = fetch(c, get("/small.txt", "If-Match: \"other\"\r\n"));
+        CHECK(r.status == 412);
+        CHECK(r.body.find("412 Precondition Failed") != std::string::npos);
+        CHECK(fetch(c, get("/small.txt", "If-Match: W/" + etag + "\r\n")).status == 412);
+        // A resumed download guarded by a tag the file no longer has: 412, not the new bytes.
+        CHECK(fetch(c, get("/small.txt", "If-Match: \"other\"\r\nRange: bytes=10-19\r\n")).status == 412);
+        CHECK(fetch(c, get("/small.txt", "If-Match: " + etag + "\r\nRange: bytes=10-19\r\n")).status == 206);
+    }
+    SECTION("If-Unmodified-Since: a date before the file's is 412; If-Match, when sent, decides") {
+        const std::string old = "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:01 GMT\r\n";
+        CHECK(fetch(c, get("/small.txt", old)).status == 412);
+        CHECK(fetch(c, get("/small.txt", "If-Unmodified-Since: " + last_modified + "\r\n")).status == 200);
+        CHECK(fetch(c, get("/small.txt", "If-Unmodified-Since: not a date\r\n")).status == 200);
+        CHECK(fetch(c, get("/small.txt", old + "If-Match: " + etag + "\r\n")).status == 200);
+    }
     // The 304 had no body: the connection must still be in step for the next request.
     Response after = fetch(c, get("/index.html"));
     CHECK(after.status == 200);

@@ -1,4 +1,5 @@
-// Range, If-None-Match and If-Range, as pure functions of the field value and the validators.
+// Range, If-Match, If-Unmodified-Since, If-None-Match and If-Range, as pure functions of the field
+// value and the validators.
 
 #include "http/conditional.hpp"
 
@@ -12,6 +13,7 @@ namespace {
 using portico::http::etag_list_matches;
 using portico::http::if_range_matches;
 using portico::http::parse_range;
+using portico::http::preconditions_hold;
 
 struct RangeCase {
     std::string_view value;
@@ -74,6 +76,36 @@ TEST_CASE("etag_list_matches compares weakly, over a list, and * matches anythin
     CHECK_FALSE(etag_list_matches("", kTag));
     CHECK_FALSE(etag_list_matches(",,,", kTag));
     CHECK_FALSE(etag_list_matches("\"x\", *", kTag));  // '*' only alone
+}
+
+TEST_CASE("preconditions_hold: If-Match compares strongly, else If-Unmodified-Since", "[conditional]") {
+    constexpr std::string_view kTag = "\"5f-1a\"";
+    constexpr time_t kMtime = 784111777;  // Sun, 06 Nov 1994 08:49:37 GMT
+    struct Case {
+        std::string_view if_match, if_unmodified_since;
+        bool holds;
+    };
+    const Case cases[] = {
+        {"", "", true},
+        {"\"5f-1a\"", "", true},
+        {" \"x\" , \"5f-1a\" ", "", true},
+        {"*", "", true},
+        {"\"5f-1b\"", "", false},
+        {"W/\"5f-1a\"", "", false},  // strong comparison: a weak tag never matches
+        {"5f-1a", "", false},
+        {"\"x\", *", "", false},  // '*' only alone
+        {"", "Sun, 06 Nov 1994 08:49:37 GMT", true},
+        {"", "Sun, 06 Nov 1994 08:49:36 GMT", false},
+        {"", "Sun, 06 Nov 1994 08:49:38 GMT", true},
+        {"", "yesterday", true},                                  // not a date: ignored
+        {"\"5f-1a\"", "Sun, 06 Nov 1994 08:49:36 GMT", true},   // If-Match decides
+        {"\"5f-1b\"", "Sun, 06 Nov 1994 08:49:38 GMT", false},
+    };
+    for (const Case& c : cases) {
+        INFO("If-Match [" << c.if_match << "] If-Unmodified-Since [" << c.if_unmodified_since << "]");
+        CHECK(preconditions_hold(c.if_match, c.if_unmodified_since, kTag, kMtime) == c.holds);
+    }
+    CHECK_FALSE(preconditions_hold("W/\"5f-1a\"", "", "W/\"5f-1a\"", kMtime));  // nor a weak etag
 }
 
 TEST_CASE("if_range_matches takes a strong ETag or the exact date", "[conditional]") {
