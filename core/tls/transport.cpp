@@ -53,7 +53,9 @@ BIO_METHOD* Transport::read_method() noexcept {
 int Transport::read_socket(BIO* bio, char* data, int size) {
     static const auto socket_read = BIO_meth_get_read(BIO_s_socket());
     const int n = socket_read(bio, data, size);
-    reinterpret_cast<Transport*>(BIO_get_callback_arg(bio))->socket_drained_ = n < size;
+    auto* self = reinterpret_cast<Transport*>(BIO_get_callback_arg(bio));
+    self->socket_drained_ = n < size;
+    if (self->first_byte_ < 0 && n > 0) self->first_byte_ = static_cast<unsigned char>(data[0]);
     return n;
 }
 
@@ -105,7 +107,11 @@ IoStatus Transport::classify(int ret) noexcept {
             break;
     }
     unsigned long first = ERR_peek_error();
-    if (ERR_GET_LIB(first) == ERR_LIB_SSL && ERR_GET_REASON(first) == SSL_R_HTTP_REQUEST) {
+    // A record starts with its content type (0x14-0x18) and an SSLv2 hello with a set high bit:
+    // a first byte that is a capital letter is a method, whatever the method (OpenSSL's own
+    // SSL_R_HTTP_REQUEST knows only GET, POST, HEAD and PUT). nginx looks at that byte too.
+    if ((ERR_GET_LIB(first) == ERR_LIB_SSL && ERR_GET_REASON(first) == SSL_R_HTTP_REQUEST) ||
+        (!handshake_done() && first_byte_ >= 'A' && first_byte_ <= 'Z')) {
         plain_http_ = true;
     }
     bool eof =

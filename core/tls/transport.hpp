@@ -103,6 +103,7 @@ private:
     SslPtr ssl_;
     int fd_;
     bool plain_http_ = false;
+    int16_t first_byte_ = -1;  ///< the first byte read from the socket (-1: none yet)
     bool shutdown_sent_ = false;
     bool socket_drained_ = false;  ///< the socket's last read returned less than it asked for
     std::string error_;

@@ -432,8 +432,17 @@ TEST_CASE("tls: plain HTTP sent to the TLS port gets a plain 400 that says so, t
     Client d(t.tls_port);
     d.send_raw("GET / HTTP/1.1\r\n");
     CHECK(d.read_response().status == 400);
+    // Whatever the method: OpenSSL itself knows only GET, POST, HEAD and PUT.
+    for (const char* method : {"DELETE", "OPTIONS", "PATCH", "PROPFIND"}) {
+        INFO(method);
+        Client m(t.tls_port);
+        m.send_raw(get("/index.html", {}, method));
+        Response answer = m.read_response();
+        CHECK(answer.status == 400);
+        CHECK_THAT(answer.body, Contains("The plain HTTP request was sent to HTTPS port"));
+    }
     t.server.stop_and_check();
-    CHECK(count(read_file(t.site.dir / "access.log"), "\"-\" 400 ") == 2);  // no request line was read
+    CHECK(count(read_file(t.site.dir / "access.log"), "\"-\" 400 ") == 6);  // no request line was read
     CHECK_THAT(read_file(t.server.error_log_path()), Contains("the client sent a plain HTTP request"));
 }
 
