@@ -104,6 +104,9 @@ int run_single_process(const portico::conf::Config& cfg) {
     if (!tickets) throw std::runtime_error("cannot create the session-ticket keys (mmap or RAND_bytes failed)");
     portico::worker::WorkerSetup setup;
     setup.tickets = tickets.get();
+    // As the master does: another server already on the address fails the start, rather than
+    // sharing it through SO_REUSEPORT and taking half its connections.
+    for (const auto& a : portico::conf::distinct_listen_addresses(cfg)) portico::master::probe_address_free(a);
     setup.listeners = portico::worker::open_listeners(cfg);
     setup.stats = &stats;
     setup.record = &stats.at(0);

@@ -77,20 +77,6 @@ std::string describe_exit(int status) {
     return fmt::format("ended with status {}", status);
 }
 
-// Binding without SO_REUSEPORT fails if any socket already listens on the address, which is how
-// a second server on our port shows itself (SO_REUSEPORT alone would let both share it
-// silently). The probe never listens, so closing it cannot reset anybody's connections.
-void probe_address_free(const conf::ListenAddress& a) {
-    core::ListenOptions opts;
-    opts.reuse_port = false;
-    opts.backlog = -1;  // bind only
-    std::error_code ec;
-    const char* what = "";
-    core::UniqueFd fd = core::open_listener(a.host, a.port, a.ipv6, opts, ec, what);
-    if (!fd && ec.value() == EADDRINUSE)
-        throw std::runtime_error("address " + a.to_string() + " is already in use (is another server running?)");
-    if (!fd) throw std::runtime_error(std::string(what) + " to " + a.to_string() + " failed: " + ec.message());
-}
 
 // A worker that cannot start says why on its channel before it exits, so that a reload's
 // answer (-s reload) can name the reason, not only an exit code.
@@ -138,6 +124,19 @@ std::unique_ptr<core::tls::TicketKeyRing> inherited_tickets(Inheritance& inherit
 }
 
 }  // namespace
+
+// The probe never listens, so closing it cannot reset anybody's connections.
+void probe_address_free(const conf::ListenAddress& a) {
+    core::ListenOptions opts;
+    opts.reuse_port = false;
+    opts.backlog = -1;  // bind only
+    std::error_code ec;
+    const char* what = "";
+    core::UniqueFd fd = core::open_listener(a.host, a.port, a.ipv6, opts, ec, what);
+    if (!fd && ec.value() == EADDRINUSE)
+        throw std::runtime_error("address " + a.to_string() + " is already in use (is another server running?)");
+    if (!fd) throw std::runtime_error(std::string(what) + " to " + a.to_string() + " failed: " + ec.message());
+}
 
 Master::Master(std::string config_path, std::unique_ptr<conf::Config> config, PidFile pid_file,
                std::string title, Inheritance inherited)

@@ -28,6 +28,11 @@
 
 namespace portico::master {
 
+/// Throws, naming the address, when a socket already listens on `a`: binding without
+/// SO_REUSEPORT fails then, which is how a second server on our port shows itself (SO_REUSEPORT
+/// alone would let both share it silently). Binds only, never listens.
+void probe_address_free(const conf::ListenAddress& a);
+
 class Master {
 public:
     /// `config` is loaded and valid; `title` is what ps shows after "portico: master process ".

@@ -120,6 +120,23 @@ TEST_CASE("portico -t accepts a good config and names file, line and setting of 
     }
 }
 
+// SO_REUSEPORT lets any number of same-user sockets listen on one address, so a second server
+// started by mistake used to start fine and take about half of the first one's connections.
+TEST_CASE("a second single-process server on the same address fails to start and says why", "[process]") {
+    SiteServer s;
+    RunResult second = run_portico({"-c", s.server.config_path()}, s.site.dir);
+    CHECK(second.status != 0);
+    INFO(second.out << second.err);
+    const std::string said = second.err + read_file(s.site.dir / "error.log");
+    CHECK(said.find("address 127.0.0.1:" + std::to_string(s.server.port()) + " is already in use") !=
+          std::string::npos);
+    Client c(s.server.port());  // the first one is untouched
+    c.send_raw(get("/small.txt"));
+    CHECK(c.read_response().body == s.site.small);
+    c.close();
+    s.server.stop_and_check({"already in use"});
+}
+
 TEST_CASE("command line: -v, -h, unknown options", "[process]") {
     TempDir dir;
     RunResult v = run_portico({"-v"}, dir);
