@@ -7,6 +7,7 @@
 #include "http/handlers/error_response.hpp"
 #include "http/handlers/return_handler.hpp"
 #include "http/handlers/static_files.hpp"
+#include "http/handlers/status_handler.hpp"
 #include "http/proxy_service.hpp"
 #include "http/routing/dotfiles.hpp"
 #include "http/routing/try_files.hpp"
@@ -107,6 +108,12 @@ RoutedRequest::Step RoutedRequest::pass(bool first) noexcept {
     // (fallbacks, error pages) are the config's choice.
     if (first && split_.dot_segment && s.dotfiles != conf::Dotfiles::kAllow && routing::is_hidden_path(uri_))
         return error(404);
+    // The status page answers where its path is routed, so the access rule a request for it meets
+    // (the server's, or its location's) applies, as nginx's stub_status obeys its location's.
+    if (first && ctx_.stats && !vs_.config->status_path.empty() && uri_ == vs_.config->status_path) {
+        serve_status(ctx_, ex_.req, ex_.head, hw_, reply_);
+        return Step::kAnswered;
+    }
     if (error_status_ != 0) return rt.handler == HandlerKind::kStatic ? serve_page(rt) : serve_page_elsewhere(rt);
     return run_handler(rt);
 }

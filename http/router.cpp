@@ -125,8 +125,6 @@ std::string_view request_uri(std::string_view target, const Target& t) noexcept 
 // Out of line, so that the plain path's frame does not carry a RoutedRequest.
 [[gnu::noinline]] void serve_routed(Context& ctx, const Exchange& ex, const VirtualServer& vs, const Target& t,
                                     std::string_view name, bool dot_segment, HeaderWriter& hw, Reply& reply) {
-    if (!vs.config->status_path.empty() && ctx.stats && ctx.path_scratch == vs.config->status_path)
-        return serve_status(ctx, ex.req, ex.head, hw, reply);
     SplitRequest split{ctx.path_scratch, t.query, request_uri(ex.req.target.in(ex.head.data()), t),
                        host_variable(ctx, vs, name), dot_segment};
     RoutedRequest(ctx, ex, vs, split, hw, reply).run();

@@ -360,6 +360,44 @@ TEST_CASE("add_headers and expires apply to successful answers only", "[location
     server.stop_and_check();
 }
 
+// The status page was answered before routing, so no access rule could keep the counters from
+// anyone who reached the server; nginx's stub_status obeys its location's allow/deny.
+TEST_CASE("the status path obeys the access rule of the server or the location it falls in", "[locations]") {
+    SECTION("a location denies it") {
+        Site site;
+        Server server(site.dir, routed_config(R"(
+          status_path = "/st";
+          locations = ( { match = "= /st"; access = [ "deny all" ]; } );)"));
+        Client c(server.port());
+        CHECK(fetch(c, "/st").status == 403);
+        CHECK(fetch(c, "/small.txt").body == site.small);
+        c.close();
+        server.stop_and_check();
+    }
+    SECTION("the server denies everything but loopback's IPv6") {
+        Site site;
+        Server server(site.dir, routed_config(R"(
+          status_path = "/st"; access = [ "allow ::1", "deny all" ];)"));
+        Client c(server.port());
+        CHECK(fetch(c, "/st").status == 403);
+        CHECK(fetch(c, "/small.txt").status == 403);
+        c.close();
+        server.stop_and_check();
+    }
+    SECTION("a location allows this client") {
+        Site site;
+        Server server(site.dir, routed_config(R"(
+          status_path = "/st"; access = [ "deny all" ];
+          locations = ( { match = "= /st"; access = [ "allow 127.0.0.1", "deny all" ]; } );)"));
+        Client c(server.port());
+        Response r = fetch(c, "/st");
+        CHECK(r.status == 200);
+        CHECK(r.body.find("\"workers\"") != std::string::npos);
+        c.close();
+        server.stop_and_check();
+    }
+}
+
 TEST_CASE("access rules: first match wins, IPv4 and IPv6 clients, refusal is 403", "[locations][ipv6]") {
     Site site;
     const bool v6 = have_ipv6_loopback();
