@@ -104,9 +104,11 @@ RoutedRequest::Step RoutedRequest::pass(bool first) noexcept {
     const RouteRuntime& rt = *current_;
     const conf::RouteSettings& s = *rt.settings;
     if (s.access && !s.access->allows(address_of(ex_.peer))) return error(403);
-    // The dotfile rule judges what the client asked for; URIs the config itself redirects to
-    // (fallbacks, error pages) are the config's choice.
-    if (first && split_.dot_segment && s.dotfiles != conf::Dotfiles::kAllow && routing::is_hidden_path(uri_))
+    // The dotfile rule judges what the client asked for, also through a try_files fallback built
+    // from it ("/$args"); URIs the config itself names (a literal fallback, error pages) are the
+    // config's choice.
+    if ((first ? split_.dot_segment : client_made_) && s.dotfiles != conf::Dotfiles::kAllow &&
+        routing::is_hidden_path(uri_))
         return error(404);
     // The status page answers where its path is routed, so the access rule a request for it meets
     // (the server's, or its location's) applies, as nginx's stub_status obeys its location's.
@@ -144,9 +146,11 @@ RoutedRequest::Step RoutedRequest::run_try_files(const RouteRuntime& rt) noexcep
     using Kind = routing::TryFilesOutcome::Kind;
     switch (out.kind) {
         case Kind::kServe: return serve_path(rt, out.uri);
-        case Kind::kRedirect: return redirect(out.uri, out.args, out.args.empty());
+        case Kind::kRedirect:
+            client_made_ = !rt.settings->try_files->uri->is_literal();
+            return redirect(out.uri, out.args, out.args.empty());
         case Kind::kStatus: return error(out.code);
-        case Kind::kRefused: break;
+        case Kind::kRefused: return error(out.code != 0 ? out.code : 500);
     }
     return error(500);
 }
@@ -209,6 +213,7 @@ RoutedRequest::Step RoutedRequest::error(uint16_t status) noexcept {
         return Step::kAnswered;
     }
     error_status_ = status;
+    client_made_ = false;
     return redirect(page->uri, {}, false);
 }
 

@@ -79,6 +79,7 @@ private:
     uint16_t error_status_ = 0;  ///< serving an error page: the status it is sent with
     bool vars_ready_ = false;
     bool redirected_ = false;  // uri_ and query_ are an internal redirect's
+    bool client_made_ = false;  // ... and built from the request (a try_files fallback with variables)
     routing::RequestVars vars_;
     char remote_addr_[64];
     char port_[8];

@@ -75,7 +75,10 @@ TryFilesOutcome run_try_files(const TryFiles& tf, const RequestVars& vars, FileP
     std::string_view target(scratch, collapse_slashes(scratch, n));
     size_t question = target.find('?');
     std::string_view path = target.substr(0, question);
-    if (!is_normal_path(path)) return out;
+    if (!is_normal_path(path)) {
+        out.code = 400;
+        return out;
+    }
     out.kind = TryFilesOutcome::Kind::kRedirect;
     out.uri = path;
     out.args = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);

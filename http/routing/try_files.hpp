@@ -48,7 +48,8 @@ struct TryFilesOutcome {
         kServe,     ///< `uri` exists as the candidate asked (a file, or a directory for "$uri/")
         kRedirect,  ///< route `uri` (with `args`) again: the last entry
         kStatus,    ///< answer `code`: the last entry was "=CODE"
-        kRefused,   ///< the expansion did not fit, or made no normalised path: answer 500
+        kRefused,   ///< the expansion did not fit (500), or the fallback made no normalised path
+                    ///< (`code` 400: "/$args" with "../x" is the request's doing)
     };
     Kind kind = Kind::kRefused;
     std::string_view uri;   ///< in the caller's scratch

@@ -191,6 +191,30 @@ TEST_CASE("root, alias and index per location", "[locations]") {
     server.stop_and_check();
 }
 
+// The dotfile rule judged only the client's own path, and a fallback such as "/$args" is the
+// client's too: "/t/x?.git/config" served the file that "/.git/config" refuses.
+TEST_CASE("try_files: a fallback built from the request meets the dotfile rule; a climbing one is 400",
+          "[locations]") {
+    Site site;
+    put(site.www + "/.git/config", "secret\n");
+    put(site.www + "/.well-known/app.txt", "well known\n");
+    put(site.www + "/.hidden-but-named.html", "the config names it\n");
+    Server server(site.dir, routed_config(R"(
+      locations = (
+        { match = "/t/";    try_files = ["$uri", "/$args"]; },
+        { match = "/lit/";  try_files = ["$uri", "/.hidden-but-named.html"]; }
+      );)"));
+    Client c(server.port());
+    CHECK(fetch(c, "/.git/config").status == 404);
+    CHECK(fetch(c, "/t/x?.git/config").status == 404);
+    CHECK(fetch(c, "/t/x?.well-known/app.txt").body == "well known\n");
+    CHECK(fetch(c, "/t/x?small.txt").body == site.small);
+    CHECK(fetch(c, "/lit/x").body == "the config names it\n");  // a literal fallback is the config's choice
+    CHECK(fetch(c, "/t/x?../x").status == 400);
+    c.close();
+    server.stop_and_check();
+}
+
 TEST_CASE("try_files: the single-page-application fallback and =404", "[locations]") {
     Site site;
     put(site.www + "/app/index.html", "the app shell\n");

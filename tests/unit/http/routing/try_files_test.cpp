@@ -122,9 +122,11 @@ TEST_CASE("try_files: expansions that are no normalised path are skipped or refu
     CHECK(disk.asked.empty());
     out = run_try_files(make({"$uri"}, "/$1$2/$3"), v, disk, scratch, sizeof scratch);
     CHECK(out.kind == Kind::kRefused);
+    CHECK(out.code == 400);  // the request made that path
     // Too long for the scratch: refused, never truncated.
     out = run_try_files(make({"$uri"}, "/index.html"), vars_for("/a-long-path"), disk, scratch, 4);
     CHECK(out.kind == Kind::kRefused);
+    CHECK(out.code == 0);  // the caller's 500
 }
 
 TEST_CASE("normalised paths", "[routing][try_files]") {
