@@ -160,12 +160,13 @@ bool Connection::take_stream_head(Context& ctx) noexcept {
         ctx.wheel.unlink(*this);  // the stream bounds its own wait
         return false;
     }
+    // The location's add_headers and expires (Reply::route_headers), before the overflow check.
+    if (s.route_headers && routing::route_headers_apply(status)) add_route_headers(*s.route_headers, ctx.date, hw);
     if (status == 0 || hw.overflow()) {
         spdlog::info("response head for fd {} could not be made; closing", fd_);
         close(ctx);
         return false;
     }
-    if (s.route_headers && routing::route_headers_apply(status)) add_route_headers(*s.route_headers, ctx.date, hw);
     s.head_pending = false;
     s.left = length;
     if (has_no_body(status)) s.no_body = true;
