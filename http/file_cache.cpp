@@ -95,14 +95,14 @@ void FileCache::erase(CachedFile* f) noexcept {
     if (f->refs == 0) destroy(f);
 }
 
-// Two passes from the oldest: first the entries not used lately, then any. One being sent is
-// skipped: it would keep its descriptor until the send ends.
 size_t FileCache::longest_chain() const noexcept {
     size_t longest = 0;
     for (size_t b = 0; b < map_.bucket_count(); ++b) longest = std::max(longest, map_.bucket_size(b));
     return longest;
 }
 
+// Two passes from the oldest: first the entries not used lately, then any. One being sent is
+// skipped: it would keep its descriptor until the send ends.
 size_t FileCache::release_descriptors(size_t n) noexcept {
     size_t closed = 0;
     for (int pass = 0; pass < 2 && closed < n; ++pass) {
