@@ -123,22 +123,13 @@ uint8_t read_protocols(const GroupReader& tls) {
     return protocols;
 }
 
-std::string read_ciphers(const GroupReader& tls) {
-    std::string ciphers = tls.string("ciphers", core::tls::kDefaultCiphers);
+// `ciphers` (TLS 1.2) or `ciphersuites` (TLS 1.3), refused at load when OpenSSL takes none of it.
+std::string read_cipher_list(const GroupReader& tls, std::string_view key, std::string_view fallback,
+                             bool (*check)(const std::string&, std::string&)) {
+    std::string list = tls.string(key, fallback);
     std::string why;
-    if (!core::tls::Context::check_ciphers(ciphers, why)) {
-        tls.fail("ciphers", fmt::format("'{}': {}", ciphers, why));
-    }
-    return ciphers;
-}
-
-std::string read_ciphersuites(const GroupReader& tls) {
-    std::string suites = tls.string("ciphersuites", core::tls::kDefaultCiphersuites);
-    std::string why;
-    if (!core::tls::Context::check_ciphersuites(suites, why)) {
-        tls.fail("ciphersuites", fmt::format("'{}': {}", suites, why));
-    }
-    return suites;
+    if (!check(list, why)) tls.fail(key, fmt::format("'{}': {}", list, why));
+    return list;
 }
 
 core::tls::Settings read_tls_group(const GroupReader& tls, const std::filesystem::path& dir) {
@@ -146,8 +137,9 @@ core::tls::Settings read_tls_group(const GroupReader& tls, const std::filesystem
     core::tls::Settings s;
     s.certificates = read_certificates(tls, dir);
     s.protocols = read_protocols(tls);
-    s.ciphers = read_ciphers(tls);
-    s.ciphersuites = read_ciphersuites(tls);
+    s.ciphers = read_cipher_list(tls, "ciphers", core::tls::kDefaultCiphers, &core::tls::Context::check_ciphers);
+    s.ciphersuites = read_cipher_list(tls, "ciphersuites", core::tls::kDefaultCiphersuites,
+                                      &core::tls::Context::check_ciphersuites);
     s.session_tickets = tls.boolean("session_tickets", kDefaults.tls_session_tickets);
     Millis timeout = tls.duration("session_timeout", kDefaults.tls_session_timeout, kMinSessionTimeout);
     s.session_timeout = std::chrono::duration_cast<std::chrono::seconds>(timeout);

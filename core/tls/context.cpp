@@ -148,13 +148,21 @@ bool Context::add_certificates(const Settings& settings, std::string& error) {
     return true;
 }
 
-bool Context::check_ciphers(const std::string& ciphers, std::string& error) {
+namespace {
+
+// A throwaway context to try a list on: OpenSSL checks one only by setting it.
+SslCtxPtr scratch_context(std::string& error) {
     ERR_clear_error();
     SslCtxPtr ctx{SSL_CTX_new(TLS_server_method())};
-    if (!ctx) {
-        error = take_openssl_errors();
-        return false;
-    }
+    if (!ctx) error = take_openssl_errors();
+    return ctx;
+}
+
+}  // namespace
+
+bool Context::check_ciphers(const std::string& ciphers, std::string& error) {
+    SslCtxPtr ctx = scratch_context(error);
+    if (!ctx) return false;
     if (SSL_CTX_set_cipher_list(ctx.get(), ciphers.c_str()) != 1) {
         error = "OpenSSL knows none of these ciphers (" + take_openssl_errors() + ")";
         return false;
@@ -163,12 +171,8 @@ bool Context::check_ciphers(const std::string& ciphers, std::string& error) {
 }
 
 bool Context::check_ciphersuites(const std::string& suites, std::string& error) {
-    ERR_clear_error();
-    SslCtxPtr ctx{SSL_CTX_new(TLS_server_method())};
-    if (!ctx) {
-        error = take_openssl_errors();
-        return false;
-    }
+    SslCtxPtr ctx = scratch_context(error);
+    if (!ctx) return false;
     // OpenSSL takes an empty list (no TLS 1.3 suites at all), which would fail every TLS 1.3
     // handshake: refused here, as a list of unknown names is.
     if (suites.empty() || SSL_CTX_set_ciphersuites(ctx.get(), suites.c_str()) != 1) {
