@@ -58,6 +58,10 @@ public:
     /// The server the client named in the handshake (TLS SNI), as an index into the config's
     /// servers, or -1 when it named none. Valid once handshake() returned kOk.
     [[nodiscard]] virtual int32_t named_server() const noexcept { return -1; }
+    /// Warm (true): keep the transport's own buffers from one request to the next, for a
+    /// connection that is busy. Cold (false, the start): give them back now, and whenever they
+    /// empty. A plain socket has none.
+    virtual void keep_buffers(bool /*warm*/) noexcept {}
 };
 
 }  // namespace portico::core

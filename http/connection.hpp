@@ -130,6 +130,9 @@ private:
     [[gnu::noinline]] void keep_scratch_body(Context& ctx) noexcept;
     void finish_response(Context& ctx) noexcept;
     void become_idle(Context& ctx) noexcept;
+    [[gnu::noinline]] void keep_warm(Context& ctx, uint64_t keepalive_ms) noexcept;
+    [[gnu::noinline]] void stay_warm(Context& ctx) noexcept;
+    void cool_down(Context& ctx) noexcept;
     void start_linger(Context& ctx) noexcept;
     [[gnu::noinline]] void send_continue(Context& ctx) noexcept;
     [[gnu::noinline]] void begin_log(uint16_t status, bool with_request, uint64_t head_length,
@@ -162,6 +165,10 @@ private:
         const conf::RouteSettings* route_headers = nullptr;  // added to the stream's head (Reply's)
     };
 
+    // kCold: the transport frees its buffers whenever they empty. kWarm: it keeps them. kCooling:
+    // kWarm, idle, and the wheel's entry is the moment to turn cold, not the keep-alive deadline.
+    enum class Warmth : uint8_t { kCold, kWarm, kCooling };
+
     int fd_ = -1;
     State state_ = State::kClosed;
     bool keep_alive_ = false;
@@ -181,6 +188,8 @@ private:
     // kBody: unsent bytes of "100 Continue" at the front of out_. Set on entering kBody and read
     // only there, so it is never reset. (Here, in the padding before listener_.)
     uint8_t continue_left_ = 0;
+    // TLS: whether the transport keeps its buffers between requests (see keep_warm()).
+    Warmth warmth_ = Warmth::kCold;
     uint16_t listener_ = 0;
     uint32_t requests_ = 0;
     std::unique_ptr<core::Transport> transport_;  // null: the plain socket, read and written directly

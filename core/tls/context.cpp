@@ -88,8 +88,9 @@ bool Context::configure(const Settings& settings, const Options& options, std::s
     if (!settings.session_tickets) ssl_options |= SSL_OP_NO_TICKET;
     if (options.ktls) ssl_options |= SSL_OP_ENABLE_KTLS;
     SSL_CTX_set_options(ctx, ssl_options);
-    // Idle keep-alive connections give their record buffers back; partial writes and a moving
-    // buffer let the connection retry a write from wherever its output buffer now lives.
+    // A connection starts cold: its record buffers go back whenever they empty (one that keeps
+    // making requests is made warm and keeps them, see Transport::keep_buffers). Partial writes
+    // and a moving buffer let the connection retry a write from wherever its output now lives.
     SSL_CTX_set_mode(
         ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     // With tickets the client carries its session, so the worker stores none (memory per

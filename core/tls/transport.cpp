@@ -276,6 +276,16 @@ IoResult Transport::send_chunk() noexcept {
     return result;
 }
 
+void Transport::keep_buffers(bool warm) noexcept {
+    if (warm) {
+        SSL_clear_mode(ssl_.get(), SSL_MODE_RELEASE_BUFFERS);
+        return;
+    }
+    SSL_set_mode(ssl_.get(), SSL_MODE_RELEASE_BUFFERS);
+    // Refused (0) while a buffer holds bytes: the mode then frees it once it empties.
+    SSL_free_buffers(ssl_.get());
+}
+
 IoStatus Transport::shutdown() noexcept {
     if (shutdown_sent_ && SSL_want_write(ssl_.get()) == 0) {
         return IoStatus::kOk;

@@ -81,6 +81,10 @@ public:
     /// The server SNI chose (SniSelector::chosen_server), once the handshake is done and the
     /// client sent a name; -1 without one, when Host alone decides.
     [[nodiscard]] int32_t named_server() const noexcept override;
+    /// Warm: OpenSSL keeps its read and write buffers (about 17 KiB each) between records. Cold
+    /// (SSL_MODE_RELEASE_BUFFERS, the start): they are freed now, unless they hold bytes, and
+    /// again each time they empty, which costs a malloc and a free of each per request.
+    void keep_buffers(bool warm) noexcept override;
     /// Why the last call returned kError or kClosed, for an info-level log line.
     [[nodiscard]] const std::string& error() const noexcept { return error_; }
 

@@ -95,6 +95,11 @@ std::string cpus_allowed(pid_t pid) {
     return status_field(pid, "Cpus_allowed_list");
 }
 
+uint64_t resident_kib(pid_t pid) {
+    std::string value = status_field(pid, "VmRSS");  // "1234 kB"
+    return value.empty() ? 0 : std::stoull(value);
+}
+
 bool wait_gone(pid_t pid, milliseconds limit) {
     core::UniqueFd fd = open_pidfd(pid);
     if (!fd) return errno == ESRCH;

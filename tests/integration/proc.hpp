@@ -32,6 +32,8 @@ struct ProcStat {
 [[nodiscard]] std::array<uid_t, 4> uids_of(pid_t pid);
 /// /proc/PID/status's Cpus_allowed_list ("0", "0-1", ...).
 [[nodiscard]] std::string cpus_allowed(pid_t pid);
+/// /proc/PID/status's VmRSS, in KiB (0 if there is no such process).
+[[nodiscard]] uint64_t resident_kib(pid_t pid);
 /// Waits on a pidfd until `pid` (not necessarily our child) has exited; false if it has not within `limit`.
 bool wait_gone(pid_t pid, milliseconds limit);
 
