@@ -162,6 +162,9 @@ struct Context {
     std::string file_scratch;       ///< the path looked up beneath a root (an alias's remainder)
     std::string value_scratch;      ///< an expanded template: a Location, a `return` text
     std::string host_scratch;       ///< $host, lower-cased
+    /// The fields of the last error build_error wrote (a 416's Content-Range), for a router that
+    /// answers the status with an error page instead.
+    std::string error_fields;
     std::string status_body;           ///< the status endpoint's last document
     /// Content negotiation and the compressed cache (http/negotiator.hpp): made on the first
     /// request a content policy applies to. shared_ptr so this header needs no complete type.

@@ -1,8 +1,10 @@
 #include "http/routed_request.hpp"
 
-#include <spdlog/spdlog.h>
-
+#include <algorithm>
 #include <charconv>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
 
 #include "http/handlers/error_response.hpp"
 #include "http/handlers/return_handler.hpp"
@@ -130,10 +132,7 @@ RoutedRequest::Step RoutedRequest::run_handler(const RouteRuntime& rt) noexcept 
         ctx_.proxy->handle(ctx_, ex_, vs_, *rt.settings, vars(), rt.match_prefix, hw_, reply_);
         return Step::kAnswered;
     }
-    if (ex_.req.method != Method::kGet && !head_only_) {
-        build_error(ctx_, 405, false, kAllow, hw_, reply_);
-        return Step::kAnswered;
-    }
+    if (ex_.req.method != Method::kGet && !head_only_) return error(405, kAllow);
     if (rt.settings->try_files) return run_try_files(rt);
     return serve_path(rt, uri_);
 }
@@ -174,16 +173,30 @@ RoutedRequest::Step RoutedRequest::serve_path(const RouteRuntime& rt, std::strin
     StaticTarget t{rt.root_fd, rt.real_root, &ctx_.file_scratch, uri, query_, &*rt.settings->index,
                    rt.settings->autoindex.value_or(conf::Autoindex::kOff), rt.settings->content.get(), ex_.head};
     uint16_t code = serve_static(ctx_, ex_.req, ex_.head.data(), t, hw_, reply_);
-    return code == 0 ? Step::kAnswered : error(code);
+    if (code != 0) return error(code);
+    if (reply_.status == 412 || reply_.status == 416) [[unlikely]] return error_from_handler();
+    return Step::kAnswered;
+}
+
+// The file handler answered a failed precondition (412) or an unsatisfiable Range (416) itself,
+// as it must for a plain server. With an error page for that status here, the page is sent
+// instead, with the fields the handler's answer had (Content-Range, Vary).
+RoutedRequest::Step RoutedRequest::error_from_handler() noexcept {
+    const auto& pages = current_->settings->error_pages;
+    if (error_status_ != 0 || !pages || !routing::find_error_page(*pages, reply_.status)) return Step::kAnswered;
+    uint16_t status = reply_.status;
+    hw_.reset();
+    reply_ = Reply{};
+    return error(status, ctx_.error_fields);
 }
 
 // An error page, reached by its internal redirect: sent with the status that led to it. A page
 // that is not there gives way to the built-in one, never to another redirect.
 RoutedRequest::Step RoutedRequest::serve_page(const RouteRuntime& rt) noexcept {
     if (!file_path(rt, uri_) ||
-        !serve_error_page(ctx_, rt.root_fd, rt.real_root, ctx_.file_scratch, error_status_, head_only_, hw_,
-                          reply_)) {
-        build_error(ctx_, error_status_, head_only_, {}, hw_, reply_);
+        !serve_error_page(ctx_, rt.root_fd, rt.real_root, ctx_.file_scratch, error_status_, error_fields(),
+                          head_only_, hw_, reply_)) {
+        build_error(ctx_, error_status_, head_only_, error_fields(), hw_, reply_);
     }
     return Step::kAnswered;
 }
@@ -198,21 +211,24 @@ RoutedRequest::Step RoutedRequest::serve_page_elsewhere(const RouteRuntime& rt) 
         uint16_t status = action.redirect ? 0 : error_status_;
         if (serve_return(ctx_, action, vars(), head_only_, hw_, reply_, status) == 0) return Step::kAnswered;
     }
-    build_error(ctx_, error_status_, head_only_, {}, hw_, reply_);
+    build_error(ctx_, error_status_, head_only_, error_fields(), hw_, reply_);
     return Step::kAnswered;
 }
 
 // An error in this pass: the location's error page for it, if it has one and no error page is
 // being served already, else the built-in page.
-RoutedRequest::Step RoutedRequest::error(uint16_t status) noexcept {
+RoutedRequest::Step RoutedRequest::error(uint16_t status, std::string_view fields) noexcept {
     const auto& pages = current_->settings->error_pages;
     const routing::ErrorPage* page =
         error_status_ == 0 && pages ? routing::find_error_page(*pages, status) : nullptr;
     if (page == nullptr) {
-        build_error(ctx_, error_status_ != 0 ? error_status_ : status, head_only_, {}, hw_, reply_);
+        if (error_status_ != 0) build_error(ctx_, error_status_, head_only_, error_fields(), hw_, reply_);
+        else build_error(ctx_, status, head_only_, fields, hw_, reply_);
         return Step::kAnswered;
     }
     error_status_ = status;
+    error_fields_len_ = static_cast<uint8_t>(std::min(fields.size(), sizeof error_fields_));
+    std::memcpy(error_fields_, fields.data(), error_fields_len_);
     client_made_ = false;
     return redirect(page->uri, {}, false);
 }

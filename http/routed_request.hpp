@@ -59,7 +59,9 @@ private:
     Step serve_path(const RouteRuntime& rt, std::string_view uri) noexcept;
     Step serve_page(const RouteRuntime& rt) noexcept;
     Step serve_page_elsewhere(const RouteRuntime& rt) noexcept;
-    Step error(uint16_t status) noexcept;
+    Step error(uint16_t status, std::string_view fields = {}) noexcept;
+    Step error_from_handler() noexcept;
+    [[nodiscard]] std::string_view error_fields() const noexcept { return {error_fields_, error_fields_len_}; }
     Step redirect(std::string_view uri, std::string_view args, bool keep_args) noexcept;
     bool file_path(const RouteRuntime& rt, std::string_view uri) noexcept;
     const routing::RequestVars& vars() noexcept;
@@ -77,6 +79,8 @@ private:
     const RouteRuntime* current_ = nullptr;  ///< the location (or the server) of this pass
     routing::Captures captures_;
     uint16_t error_status_ = 0;  ///< serving an error page: the status it is sent with
+    uint8_t error_fields_len_ = 0;
+    char error_fields_[96];      ///< ... and the fields it carries (a 405's Allow, a 416's Content-Range)
     bool vars_ready_ = false;
     bool redirected_ = false;  // uri_ and query_ are an internal redirect's
     bool client_made_ = false;  // ... and built from the request (a try_files fallback with variables)

@@ -7,6 +7,7 @@ namespace portico::http {
 void build_error(Context& ctx, uint16_t status, bool head_only, std::string_view extra, HeaderWriter& hw,
                  Reply& reply) {
     std::string_view page = error_page(status);
+    ctx.error_fields.assign(extra);
     reply.status = status;
     reply.file = nullptr;
     reply.file_length = 0;

@@ -210,14 +210,14 @@ uint16_t serve_static(Context& ctx, const Request& req, const char* head, const 
 }
 
 bool serve_error_page(Context& ctx, int root_fd, std::string_view real_root, std::string_view path,
-                      uint16_t status, bool head_only, HeaderWriter& hw, Reply& reply) {
+                      uint16_t status, std::string_view fields, bool head_only, HeaderWriter& hw, Reply& reply) {
     CachedFile* f = ctx.files.lookup(root_fd, real_root, path, ctx.now_ms);
     if (f->kind != CachedFile::Kind::kFile) return false;
     reply.status = status;
     reply.file = f;
     start_response(ctx, hw, status);
     hw.field("Content-Type", f->content_type);
-    hw.add("Content-Length: ").add_uint(f->size).add("\r\n");
+    hw.add("Content-Length: ").add_uint(f->size).add("\r\n").add(fields);
     if (!head_only) body_slice(*f, 0, f->size, reply);
     return true;
 }

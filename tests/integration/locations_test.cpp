@@ -287,6 +287,43 @@ TEST_CASE("error pages are served with the original status; a missing one falls 
     server.stop_and_check();
 }
 
+// 405, 412 and 416 were answered with the built-in page whatever error_pages said: the file
+// handler wrote them itself. The page now goes out, with the fields the status needs.
+TEST_CASE("error pages for 405, 412 and 416 are used, with Allow and Content-Range", "[locations]") {
+    Site site;
+    put(site.www + "/errors/405.html", "no such method here\n");
+    put(site.www + "/errors/412.html", "changed since\n");
+    put(site.www + "/errors/416.html", "out of range\n");
+    Server server(site.dir, routed_config(R"(
+      error_pages = [ "405 /errors/405.html", "412 /errors/412.html", "416 /errors/416.html" ];
+      locations = ( { match = "/plain/"; error_pages = [ "404 /errors/405.html" ]; } );)"));
+    Client c(server.port());
+    Response r = fetch(c, "/small.txt", "Content-Length: 0\r\n", "POST");
+    CHECK(r.status == 405);
+    CHECK(r.body == "no such method here\n");
+    CHECK(r.header("Allow") == "GET, HEAD");
+    r = fetch(c, "/small.txt", "If-Match: \"not-it\"\r\n");
+    CHECK(r.status == 412);
+    CHECK(r.body == "changed since\n");
+    r = fetch(c, "/small.txt", "Range: bytes=999999-\r\n");
+    CHECK(r.status == 416);
+    CHECK(r.body == "out of range\n");
+    CHECK(r.header("Content-Range") == "bytes */" + std::to_string(site.small.size()));
+    // A location without pages for them: the built-in answers, with the same fields.
+    put(site.www + "/plain/f.txt", "0123456789");
+    r = fetch(c, "/plain/f.txt", "Range: bytes=50-\r\n");
+    CHECK(r.status == 416);
+    CHECK(r.body.find("416 Range Not Satisfiable") != std::string::npos);
+    CHECK(r.header("Content-Range") == "bytes */10");
+    r = fetch(c, "/plain/f.txt", "Content-Length: 0\r\n", "DELETE");
+    CHECK(r.status == 405);
+    CHECK(r.header("Allow") == "GET, HEAD");
+    CHECK(r.body.find("405 Method Not Allowed") != std::string::npos);
+    CHECK(fetch(c, "/small.txt").body == site.small);  // the keep-alive connection is in sync
+    c.close();
+    server.stop_and_check();
+}
+
 // An error page's URI may land in a location that serves no files. It used to get that location's
 // ordinary answer: a proxied prefix fell through to the files under the root (a 200, or a 206),
 // a `return 200` sent its 200, so a missing page became a soft 200.
