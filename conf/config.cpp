@@ -161,6 +161,7 @@ HttpConfig read_http_group(const GroupReader& http, const fs::path& dir) {
     h.client_max_body_size = http.size("client_max_body_size", kDefaults.client_max_body_size, 0,
                                        std::numeric_limits<uint64_t>::max());
     read_header_buffers(http, h);
+    h.defer_accept = http.boolean("defer_accept", kDefaults.defer_accept);
     h.open_file_cache = detail::read_open_file_cache(http);
     h.compressed_cache = detail::read_compressed_cache(http);
     h.route = detail::read_route_settings(http, detail::RouteLevel::kHttp, dir);

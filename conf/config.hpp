@@ -75,6 +75,8 @@ struct HttpConfig {
     Millis client_body_timeout;
     Millis send_timeout;
     uint64_t client_max_body_size = 0;            ///< 0 = no limit
+    /// TCP_DEFER_ACCEPT on the listeners: a worker hears of a connection when its request arrives.
+    bool defer_accept = true;
     uint32_t client_header_buffer_size = 0;
     uint32_t large_client_header_buffer_size = 0;  ///< the most a request head may take
     OpenFileCacheConfig open_file_cache;

@@ -38,6 +38,7 @@ struct Defaults {
     Millis client_body_timeout = std::chrono::seconds{60};
     Millis send_timeout = std::chrono::seconds{60};
     uint64_t client_max_body_size = 1024 * 1024;  ///< 0: no limit
+    bool defer_accept = true;
     uint32_t client_header_buffer_size = 1024;
     uint32_t large_client_header_buffer_size = 8 * 1024;
 

@@ -49,6 +49,7 @@ inline constexpr std::array kHttpKeys{
     "client_body_timeout"sv,
     "send_timeout"sv,
     "client_max_body_size"sv,
+    "defer_accept"sv,
     "client_header_buffer_size"sv,
     "large_client_header_buffer_size"sv,
     "open_file_cache"sv,

@@ -24,6 +24,12 @@ UniqueFd fail(std::error_code& ec, const char*& what, const char* call) noexcept
 
 }  // namespace
 
+bool set_defer_accept(int listener_fd, bool on) noexcept {
+    // Seconds, which the kernel turns into SYN-ACK retransmissions: 1 is one retransmission, so a
+    // client that connects and stays silent is accepted after the first timeout (1 s).
+    return set_int_option(listener_fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, on ? 1 : 0);
+}
+
 UniqueFd open_listener(const std::string& host, uint16_t port, bool ipv6, const ListenOptions& opts,
                        std::error_code& ec, const char*& what) noexcept {
     sockaddr_storage ss{};

@@ -31,6 +31,11 @@ struct ListenOptions {
     bool reuse_port = true;  ///< SO_REUSEPORT: one listener per worker, the kernel spreads connections
 };
 
+/// TCP_DEFER_ACCEPT on a listener: accept() reports a connection once its first bytes have come
+/// (or after about a second of silence, when the kernel accepts it anyway), not at the handshake's
+/// last ACK. False with errno if the kernel refused.
+bool set_defer_accept(int listener_fd, bool on) noexcept;
+
 /// Creates a non-blocking, close-on-exec TCP listener bound to host:port (numeric host;
 /// IPv6 sockets are IPV6_V6ONLY). On failure returns an invalid fd and sets `ec`, and `what`
 /// names the call that failed ("bind()").

@@ -184,6 +184,9 @@ void Worker::register_listener(size_t index) {
     ev.data.u64 = EventTag::listener(static_cast<uint32_t>(index));
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, l.fd.get(), &ev) != 0)
         throw std::runtime_error(errno_text("epoll_ctl()"));
+    // Set by every worker on every listener it serves, inherited or lent, so a reload applies it.
+    if (!core::set_defer_accept(l.fd.get(), config_.http.defer_accept))
+        spdlog::warn("setsockopt(TCP_DEFER_ACCEPT) on {} failed: {}", l.address.to_string(), std::strerror(errno));
     ctx_.listener_tls.push_back(tls_.initial_context(l.address));
     auto& servers = ctx_.listener_servers.emplace_back();
     for (size_t i = 0; i < config_.servers.size(); ++i) {

@@ -255,7 +255,11 @@ TEST_CASE("SIGTERM and SIGINT stop promptly, even with a download in flight", "[
     Client slow(s.server.port(), 4096);
     slow.send_raw(get("/huge.bin"));
     REQUIRE(slow.read_response(true).status == 200);
+    // An idle keep-alive connection. (One that never spoke is not the server's yet, with
+    // defer_accept: a stop drops it in the kernel, and its client learns on its first send.)
     Client idle(s.server.port());
+    idle.send_raw(get("/small.txt"));
+    REQUIRE(idle.read_response().status == 200);
 
     auto start = Clock::now();
     CHECK(s.server.stop(sig, milliseconds(2000)) == 0);
