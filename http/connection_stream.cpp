@@ -90,6 +90,11 @@ void Connection::abandon_stream(Context& ctx) noexcept {
 void Connection::enter_tunnel(Context& ctx) noexcept {
     state_ = State::kTunnel;
     ctx.wheel.unlink(*this);  // the stream times the tunnel's idleness
+    if (warmth_ != Warmth::kCold) {
+        // A tunnel may sit idle for hours between messages: it keeps no TLS buffers between them.
+        warmth_ = Warmth::kCold;
+        transport_->keep_buffers(false);
+    }
     ctx.pool.release(out_);
     TunnelStep step = stream_->stream->tunnel(ctx, in_);
     ctx.pool.release(in_);  // whatever the stream did not take
