@@ -228,7 +228,7 @@ RoutedRequest::Step RoutedRequest::error(uint16_t status, std::string_view field
     }
     error_status_ = status;
     error_fields_len_ = static_cast<uint8_t>(std::min(fields.size(), sizeof error_fields_));
-    std::memcpy(error_fields_, fields.data(), error_fields_len_);
+    if (error_fields_len_ > 0) std::memcpy(error_fields_, fields.data(), error_fields_len_);  // data() may be null
     client_made_ = false;
     return redirect(page->uri, {}, false);
 }
