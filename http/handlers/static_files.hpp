@@ -38,8 +38,8 @@ uint16_t serve_static(Context& ctx, const Request& req, const char* head, const 
                       Reply& reply);
 
 /// An error page: the regular file at `path` beneath `root_fd`, sent whole with `status` and the
-/// status's own `fields` (whole lines: a 405's Allow) (no ranges, no conditionals; no body for HEAD). Returns false, having written nothing, when there
-/// is no such file.
+/// status's own `fields` (whole lines, such as a 405's Allow): no ranges, no conditionals, no body
+/// for HEAD. Returns false, having written nothing, when there is no such file.
 bool serve_error_page(Context& ctx, int root_fd, std::string_view real_root, std::string_view path,
                       uint16_t status, std::string_view fields, bool head_only, HeaderWriter& hw, Reply& reply);
 

@@ -67,7 +67,8 @@ const int installed = CRYPTO_set_mem_functions(counted_malloc, counted_realloc, 
 
 std::unique_ptr<Context> server_context() {
     Settings s;
-    s.certificates.push_back({TestCertificates::get().path("a-ecdsa.pem"), TestCertificates::get().path("a-ecdsa.key")});
+    const TestCertificates& certs = TestCertificates::get();
+    s.certificates.push_back({certs.path("a-ecdsa.pem"), certs.path("a-ecdsa.key")});
     std::string error;
     auto context = Context::create(s, Context::Options{0, "a", nullptr, false}, error);
     INFO(error);
