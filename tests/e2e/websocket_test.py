@@ -11,6 +11,7 @@ bytes themselves are the point. Asserted:
   - an upstream 101 without Upgrade, or a 101 to a request that asked for no upgrade: 502;
   - a half-close passes through: the client's FIN reaches the application, which then answers
     and closes, and the client reads everything up to the proxy's FIN;
+  - an upgrade on a TLS connection that has just served a request carries bytes both ways;
   - back-pressure: 64 MiB pushed by the application to a client that does not read for a while
     arrive whole (SHA-256) while the worker's VmRSS grows by less than 16 MiB;
   - a tunnel with no byte either way for proxy_read_timeout (1 s here) is closed;
@@ -255,6 +256,31 @@ def raw_checks(p):
     check(peak - base < 16 << 10, f"back-pressure: worker VmRSS {base} KiB -> peak {peak} KiB (under 16 MiB more)")
 
 
+def warm_tunnel_check(tls_port, certificate):
+    """An upgrade on a TLS connection that has just been answered: the connection is warm (it
+    keeps OpenSSL's record buffers between requests) and must cool as it becomes a tunnel, which
+    then carries bytes both ways."""
+    tls = ssl.create_default_context(cafile=certificate)
+    s = tls.wrap_socket(socket.create_connection(("127.0.0.1", tls_port), timeout=30), server_hostname="ws.test")
+    s.sendall(b"GET / HTTP/1.1\r\nHost: ws.test\r\n\r\n")
+    head, body = read_head(s)
+    while len(body) < len("static\n"):
+        body += s.recv(4096)
+    check(head.startswith(b"HTTP/1.1 200") and body == b"static\n", f"a GET before the upgrade: {head[:40]!r}")
+    s.sendall(b"GET /raw/halfclose HTTP/1.1\r\nHost: ws.test\r\nUpgrade: x-raw\r\nConnection: Upgrade\r\n\r\n")
+    head, got = read_head(s)
+    check(head.startswith(b"HTTP/1.1 101"), f"the 101 on the reused TLS connection: {head[:40]!r}")
+    payload = bytes(range(256)) * 400  # 100 KiB
+    s.sendall(payload)
+    while len(got) < len(payload):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    check(got == payload, f"the tunnel on a once-warm TLS connection echoes: {len(got)} of {len(payload)} bytes")
+    s.close()
+
+
 def main():
     binary = sys.argv[1]
     app, raw = App(), RawApp()
@@ -297,6 +323,7 @@ servers = ({{
         try:
             asyncio.run(websocket_checks(p.port, tls_port, app, f"{d}/ws.pem"))
             raw_checks(p)
+            warm_tunnel_check(tls_port, f"{d}/ws.pem")
             s = socket.create_connection(("127.0.0.1", p.port), timeout=30)
             s.sendall(b"GET / HTTP/1.1\r\nHost: ws.test\r\nConnection: close\r\n\r\n")
             check(recv_all(s).endswith(b"static\n"), "a static file beside the tunnels")
