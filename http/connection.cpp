@@ -684,7 +684,7 @@ void Connection::become_idle(Context& ctx) noexcept {
     ctx.pool.release(in_);
     idle_link(ctx);
     uint64_t keepalive = ms(ctx.config.http.keepalive_timeout);
-    if (transport_) [[unlikely]] return keep_warm(ctx, keepalive);
+    if (transport_ && keepalive > kWarmMs) [[unlikely]] return keep_warm(ctx);
     ctx.wheel.link(*this, ctx.now_ms + keepalive);
 }
 
@@ -694,11 +694,7 @@ void Connection::become_idle(Context& ctx) noexcept {
 // request's instructions), so such a connection keeps them, and gives them back once it has been
 // idle for kWarmMs: idle connections hold none, as before. The wheel's entry fires first at that
 // moment (kCooling), then at the keep-alive deadline.
-void Connection::keep_warm(Context& ctx, uint64_t keepalive_ms) noexcept {
-    if (keepalive_ms <= kWarmMs) {
-        ctx.wheel.link(*this, ctx.now_ms + keepalive_ms);
-        return;
-    }
+void Connection::keep_warm(Context& ctx) noexcept {
     if (warmth_ == Warmth::kCold) transport_->keep_buffers(true);
     warmth_ = Warmth::kCooling;
     ctx.wheel.link(*this, ctx.now_ms + kWarmMs);
@@ -708,13 +704,19 @@ void Connection::keep_warm(Context& ctx, uint64_t keepalive_ms) noexcept {
 // keep-alive deadline, which is what the entry of a plain connection holds during a request.
 void Connection::stay_warm(Context& ctx) noexcept {
     warmth_ = Warmth::kWarm;
-    ctx.wheel.link(*this, deadline() - kWarmMs + ms(ctx.config.http.keepalive_timeout));
+    link_keepalive_deadline(ctx);
 }
 
 // Idle for kWarmMs (or draining): the buffers go back, and the keep-alive deadline stands.
 void Connection::cool_down(Context& ctx) noexcept {
     warmth_ = Warmth::kCold;
     transport_->keep_buffers(false);
+    link_keepalive_deadline(ctx);
+}
+
+// The entry holds (or held, if it just fired) the moment to cool, kWarmMs after the connection
+// went idle; the keep-alive deadline counts from when it went idle, as a plain connection's does.
+void Connection::link_keepalive_deadline(Context& ctx) noexcept {
     ctx.wheel.link(*this, deadline() - kWarmMs + ms(ctx.config.http.keepalive_timeout));
 }
 

@@ -130,9 +130,10 @@ private:
     [[gnu::noinline]] void keep_scratch_body(Context& ctx) noexcept;
     void finish_response(Context& ctx) noexcept;
     void become_idle(Context& ctx) noexcept;
-    [[gnu::noinline]] void keep_warm(Context& ctx, uint64_t keepalive_ms) noexcept;
+    [[gnu::noinline]] void keep_warm(Context& ctx) noexcept;
     [[gnu::noinline]] void stay_warm(Context& ctx) noexcept;
     void cool_down(Context& ctx) noexcept;
+    void link_keepalive_deadline(Context& ctx) noexcept;
     void start_linger(Context& ctx) noexcept;
     [[gnu::noinline]] void send_continue(Context& ctx) noexcept;
     [[gnu::noinline]] void begin_log(uint16_t status, bool with_request, uint64_t head_length,
